@@ -1,0 +1,460 @@
+/*
+ * gossip-node: one libgossip cluster member as a stand-alone program.
+ *
+ * It follows the bench's "libgossip plugin contract (version 1)": every
+ * membership change is one JSON object per line on stdout, flushed at once;
+ * logs go to stderr; SIGTERM announces a graceful leave and exits 0.
+ *
+ *   gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]
+ *               --key KEY [--key OLDKEY ...] [--heartbeat-ms MS]
+ *               [--config FILE] [--check-config] [--advertise ADDR]
+ *               [--label NAME] [--role NAME=ID,ID ...] [-v]
+ *
+ * The loop is epoll on two fds: the gossip socket and a signalfd for
+ * SIGTERM/SIGINT (leave) and SIGHUP (reload --config); the epoll timeout
+ * comes from gossip_next_timeout_ms().  Only the public API is used.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gossip.h"
+
+#define MAX_ARGS 32 /* repeated --seed, --key, --role */
+#define LEAVE_MAX_MS 2000
+
+/* Command-line settings; each one overrides the config file. */
+struct options {
+    const char *config_path;
+    bool check_config, verbose;
+    const char *node_id, *bind, *port, *heartbeat, *advertise, *label;
+    const char *seeds[MAX_ARGS], *keys[MAX_ARGS], *roles[MAX_ARGS];
+    unsigned n_seeds, n_keys, n_roles;
+};
+
+struct app {
+    gossip_t *g;
+    uint64_t node_id;
+    bool verbose;
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+static uint64_t clock_ms(clockid_t clk)
+{
+    struct timespec ts;
+    clock_gettime(clk, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* Start a JSON event line: {"ts_ms": ..., "node": ..., */
+static void json_begin(const struct app *app)
+{
+    printf("{\"ts_ms\": %" PRIu64 ", \"node\": %" PRIu64 ", ",
+           clock_ms(CLOCK_REALTIME), app->node_id);
+}
+
+static void json_end(void)
+{
+    fputs("}\n", stdout);
+    fflush(stdout);
+}
+
+/* A JSON string from arbitrary bytes: bytes above 0x7f are written as
+ * \u00XX (Latin-1), so the output is always valid UTF-8. */
+static void json_string(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    putchar('"');
+    for (size_t i = 0; i < len; i++) {
+        if (p[i] == '"' || p[i] == '\\')
+            printf("\\%c", p[i]);
+        else if (p[i] < 0x20 || p[i] > 0x7e)
+            printf("\\u%04x", p[i]);
+        else
+            putchar(p[i]);
+    }
+    putchar('"');
+}
+
+static void log_line(const struct app *app, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void log_line(const struct app *app, const char *level, const char *fmt, ...)
+{
+    char stamp[32];
+    uint64_t now = clock_ms(CLOCK_REALTIME);
+    time_t secs = (time_t)(now / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    fprintf(stderr, "%s.%03uZ %s node %" PRIu64 ": ", stamp, (unsigned)(now % 1000), level,
+            app->node_id);
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+/* ---- library callbacks --------------------------------------------------- */
+
+static void on_member(void *ud, enum gossip_event ev, const struct gossip_member *m)
+{
+    struct app *app = ud;
+    if (m->is_self && ev != GOSSIP_EVENT_CONFLICT)
+        return;
+    json_begin(app);
+    printf("\"member\": %" PRIu64 ", \"event\": \"%s\"", m->id, gossip_event_name(ev));
+    json_end();
+}
+
+static void on_role(void *ud, const char *role, bool held)
+{
+    struct app *app = ud;
+    json_begin(app);
+    fputs("\"event\": \"role\", \"role\": ", stdout);
+    json_string(role, strlen(role));
+    printf(", \"held\": %s", held ? "true" : "false");
+    json_end();
+}
+
+static void on_user_event(void *ud, uint64_t origin, const void *data, size_t len)
+{
+    struct app *app = ud;
+    json_begin(app);
+    printf("\"event\": \"user\", \"origin\": %" PRIu64 ", \"data\": ", origin);
+    json_string(data, len);
+    json_end();
+}
+
+static void on_log(void *ud, enum gossip_log_level level, const char *msg)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    struct app *app = ud;
+    if (level == GOSSIP_LOG_DEBUG && !app->verbose)
+        return;
+    log_line(app, level <= GOSSIP_LOG_DEBUG ? names[level] : "?", "%s", msg);
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+static void usage(FILE *f)
+{
+    fputs("usage: gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]\n"
+          "                   --key KEY [--key KEY ...] [--heartbeat-ms MS] [--config FILE]\n"
+          "                   [--check-config] [--advertise ADDR] [--label NAME]\n"
+          "                   [--role NAME=ID,ID ...] [-v]\n", f);
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    enum { O_ID = 256, O_BIND, O_PORT, O_SEED, O_KEY, O_HB, O_CONFIG, O_CHECK, O_ADV,
+           O_LABEL, O_ROLE };
+    static const struct option longopts[] = {
+        {"node-id", required_argument, NULL, O_ID}, {"bind", required_argument, NULL, O_BIND},
+        {"port", required_argument, NULL, O_PORT}, {"seed", required_argument, NULL, O_SEED},
+        {"key", required_argument, NULL, O_KEY}, {"heartbeat-ms", required_argument, NULL, O_HB},
+        {"config", required_argument, NULL, O_CONFIG}, {"check-config", no_argument, NULL, O_CHECK},
+        {"advertise", required_argument, NULL, O_ADV}, {"label", required_argument, NULL, O_LABEL},
+        {"role", required_argument, NULL, O_ROLE}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_ID: o->node_id = optarg; break;
+        case O_BIND: o->bind = optarg; break;
+        case O_PORT: o->port = optarg; break;
+        case O_HB: o->heartbeat = optarg; break;
+        case O_CONFIG: o->config_path = optarg; break;
+        case O_CHECK: o->check_config = true; break;
+        case O_ADV: o->advertise = optarg; break;
+        case O_LABEL: o->label = optarg; break;
+        case 'v': o->verbose = true; break;
+        case O_SEED: case O_KEY: case O_ROLE: {
+            const char **list = c == O_SEED ? o->seeds : c == O_KEY ? o->keys : o->roles;
+            unsigned *n = c == O_SEED ? &o->n_seeds : c == O_KEY ? &o->n_keys : &o->n_roles;
+            if (*n == MAX_ARGS) {
+                fprintf(stderr, "gossip-node: too many --%s options\n", longopts[c - O_ID].name);
+                return -1;
+            }
+            list[(*n)++] = optarg;
+            break;
+        }
+        case 'h': usage(stdout); exit(0);
+        default: usage(stderr); return -1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "gossip-node: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* A whole decimal number in [0, max], or -1. */
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*s < '0' || *s > '9' || *end || errno || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* --role NAME=ID,ID (an empty list: every node holds it). */
+static int apply_role(struct gossip_config *cfg, const char *spec, char *err, size_t errlen)
+{
+    char name[GOSSIP_ROLE_NAME_MAX];
+    uint64_t ids[GOSSIP_ROLE_MAX_NODES];
+    size_t n = 0;
+    const char *eq = strchr(spec, '=');
+    if (!eq || eq == spec || (size_t)(eq - spec) >= sizeof name) {
+        snprintf(err, errlen, "--role '%s': expected NAME=ID,ID", spec);
+        return -1;
+    }
+    memcpy(name, spec, (size_t)(eq - spec));
+    name[eq - spec] = '\0';
+    for (const char *p = eq + 1; *p;) {
+        char num[24];
+        size_t len = strcspn(p, ",");
+        if (len == 0 || len >= sizeof num || n == GOSSIP_ROLE_MAX_NODES) {
+            snprintf(err, errlen, "--role '%s': bad node list", spec);
+            return -1;
+        }
+        memcpy(num, p, len);
+        num[len] = '\0';
+        if (parse_u64(num, UINT64_MAX, &ids[n++]) < 0) {
+            snprintf(err, errlen, "--role '%s': '%s' is not a node id", spec, num);
+            return -1;
+        }
+        p += len + (p[len] == ',');
+    }
+    int rc = gossip_config_set_role(cfg, name, ids, n, 0);
+    if (rc < 0)
+        snprintf(err, errlen, "--role '%s': %s", spec, gossip_strerror(rc));
+    return rc < 0 ? -1 : 0;
+}
+
+/* Fill cfg: defaults, then the --config file, then the command line. */
+static int build_config(const struct options *o, struct app *app, struct gossip_config *cfg,
+                        char *err, size_t errlen)
+{
+    uint64_t v;
+    int rc;
+    gossip_config_init(cfg);
+    cfg->cb = (struct gossip_callbacks){.ud = app, .member = on_member, .role = on_role,
+                                        .user_event = on_user_event, .log = on_log};
+    if (o->config_path && gossip_config_load_file(cfg, o->config_path, err, errlen) < 0)
+        return -1;
+    if (o->node_id) {
+        if (parse_u64(o->node_id, UINT64_MAX, &v) < 0)
+            return snprintf(err, errlen, "--node-id '%s': not a number", o->node_id), -1;
+        cfg->node_id = v;
+    }
+    app->node_id = cfg->node_id; /* for the log lines from here on */
+    if (o->port) {
+        if (parse_u64(o->port, 65535, &v) < 0)
+            return snprintf(err, errlen, "--port '%s': not a port", o->port), -1;
+        cfg->bind_port = (uint16_t)v;
+    }
+    if (o->heartbeat) {
+        if (parse_u64(o->heartbeat, UINT32_MAX, &v) < 0)
+            return snprintf(err, errlen, "--heartbeat-ms '%s': not a number", o->heartbeat), -1;
+        cfg->heartbeat_ms = (uint32_t)v;
+    }
+    if (o->bind)
+        snprintf(cfg->bind_addr, sizeof cfg->bind_addr, "%s", o->bind);
+    if (o->advertise)
+        snprintf(cfg->advertise_addr, sizeof cfg->advertise_addr, "%s", o->advertise);
+    if (o->label)
+        snprintf(cfg->cluster_label, sizeof cfg->cluster_label, "%s", o->label);
+    if (o->n_seeds)
+        cfg->n_seeds = 0; /* the command line replaces the file's list */
+    for (unsigned i = 0; i < o->n_seeds; i++)
+        if ((rc = gossip_config_add_seed(cfg, o->seeds[i])) < 0)
+            return snprintf(err, errlen, "--seed '%s': %s", o->seeds[i], gossip_strerror(rc)), -1;
+    if (o->n_keys)
+        cfg->n_keys = 0;
+    for (unsigned i = 0; i < o->n_keys; i++)
+        if ((rc = gossip_config_add_key(cfg, o->keys[i])) < 0)
+            return snprintf(err, errlen, "--key #%u: %s", i + 1, gossip_strerror(rc)), -1;
+    for (unsigned i = 0; i < o->n_roles; i++)
+        if (apply_role(cfg, o->roles[i], err, errlen) < 0)
+            return -1;
+    return 0;
+}
+
+/* --check-config: print the effective settings, then the verdict. */
+static int check_config(const struct gossip_config *cfg)
+{
+    char err[256];
+    int need = gossip_config_format(cfg, NULL, 0);
+    if (need >= 0) {
+        char *buf = malloc((size_t)need + 1);
+        if (buf && gossip_config_format(cfg, buf, (size_t)need + 1) >= 0)
+            fputs(buf, stdout);
+        free(buf);
+        fflush(stdout);
+    }
+    if (gossip_config_validate(cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "gossip-node: invalid configuration: %s\n", err);
+        return 1;
+    }
+    fprintf(stderr, "gossip-node: configuration OK\n");
+    return 0;
+}
+
+/* ---- event loop ------------------------------------------------------------ */
+
+static int setup_fds(gossip_t *g, int *sfd_out)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    if (sfd < 0 || ep < 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.fd = gossip_fd(g)};
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev) < 0)
+        return -1;
+    ev.data.fd = sfd;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
+        return -1;
+    *sfd_out = sfd;
+    return ep;
+}
+
+static void print_ready(const struct app *app, const struct gossip_config *cfg)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    unsigned port = cfg->bind_port;
+    if (getsockname(gossip_fd(app->g), (struct sockaddr *)&ss, &len) == 0)
+        port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                              : ((struct sockaddr_in *)&ss)->sin_port);
+    json_begin(app);
+    printf("\"event\": \"ready\", \"port\": %u", port);
+    json_end();
+}
+
+/* SIGHUP: a fresh config from the file plus the same command line. */
+static void reload(struct app *app, const struct options *o)
+{
+    static struct gossip_config cfg; /* large: keep it off the stack */
+    char err[256] = "";
+    if (!o->config_path) {
+        log_line(app, "info", "SIGHUP: no --config to reload");
+        return;
+    }
+    if (build_config(o, app, &cfg, err, sizeof err) < 0) {
+        log_line(app, "error", "reload of %s failed: %s", o->config_path, err);
+        return;
+    }
+    int rc = gossip_reconfigure(app->g, &cfg);
+    if (rc < 0)
+        log_line(app, "error", "reload of %s refused: %s", o->config_path, gossip_strerror(rc));
+    else
+        log_line(app, "info", "reloaded %s", o->config_path);
+}
+
+static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
+{
+    int sfd, ep = setup_fds(app->g, &sfd);
+    uint64_t leave_deadline = 0; /* monotonic ms; 0 = not leaving */
+    if (ep < 0) {
+        log_line(app, "error", "epoll/signalfd: %s", strerror(errno));
+        return 1;
+    }
+    for (;;) {
+        int timeout = gossip_next_timeout_ms(app->g);
+        if (leave_deadline) {
+            uint64_t now = clock_ms(CLOCK_MONOTONIC);
+            if (gossip_leave_done(app->g) || now >= leave_deadline)
+                break;
+            if ((uint64_t)timeout > leave_deadline - now)
+                timeout = (int)(leave_deadline - now);
+        }
+        struct epoll_event evs[2];
+        int n = epoll_wait(ep, evs, 2, timeout);
+        if (n < 0 && errno != EINTR) {
+            log_line(app, "error", "epoll_wait: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd != sfd) {
+                int rc = gossip_on_readable(app->g);
+                if (rc < 0)
+                    log_line(app, "warn", "receive: %s", gossip_strerror(rc));
+                continue;
+            }
+            struct signalfd_siginfo si;
+            while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+                if (si.ssi_signo == SIGHUP) {
+                    reload(app, o);
+                } else if (!leave_deadline) {
+                    log_line(app, "info", "signal %u: leaving the cluster", si.ssi_signo);
+                    gossip_leave(app->g);
+                    uint32_t grace = heartbeat_ms < LEAVE_MAX_MS ? heartbeat_ms : LEAVE_MAX_MS;
+                    leave_deadline = clock_ms(CLOCK_MONOTONIC) + grace;
+                }
+            }
+        }
+        gossip_tick(app->g); /* harmless when nothing is due */
+    }
+    close(ep);
+    close(sfd);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static struct options opts;
+    static struct gossip_config cfg;
+    static struct app app;
+    char err[256] = "";
+
+    if (parse_args(argc, argv, &opts) < 0)
+        return 2;
+    app.verbose = opts.verbose;
+    if (build_config(&opts, &app, &cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "gossip-node: %s\n", err);
+        return 1;
+    }
+    if (opts.check_config)
+        return check_config(&cfg);
+
+    int rc = gossip_create(&app.g, &cfg);
+    if (rc < 0) {
+        if (gossip_config_validate(&cfg, err, sizeof err) < 0)
+            fprintf(stderr, "gossip-node: invalid configuration: %s\n", err);
+        else
+            fprintf(stderr, "gossip-node: cannot start: %s\n", gossip_strerror(rc));
+        return 1;
+    }
+    print_ready(&app, &cfg);
+    log_line(&app, "info", "running (heartbeat %" PRIu32 " ms, %u seed(s))", cfg.heartbeat_ms,
+             cfg.n_seeds);
+    rc = run(&app, &opts, cfg.heartbeat_ms);
+    gossip_destroy(app.g);
+    log_line(&app, "info", "stopped");
+    return rc;
+}

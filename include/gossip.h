@@ -1,0 +1,393 @@
+/*
+ * libgossip: cluster membership by infection-style gossip (SWIM + Lifeguard)
+ * over authenticated, encrypted UDP.  One header, one opaque handle.
+ *
+ * The host owns the event loop.  The library never blocks, never starts a
+ * thread, never reads a clock or a random source except through the hooks in
+ * struct gossip_config, and never calls back into the host from inside a
+ * callback: callbacks run at the end of gossip_tick(), gossip_on_readable(),
+ * gossip_feed() and the other calls that change state, after the library's
+ * state is consistent.  A callback may call any query function and
+ * gossip_set_meta()/gossip_broadcast()/gossip_leave(); events those cause are
+ * delivered before the outer call returns.  It must not call
+ * gossip_destroy().
+ *
+ * Two handles in one process share nothing.
+ *
+ * Errors are negative GOSSIP_E* codes; gossip_strerror() names them.
+ * Problems with single datagrams (wrong key, truncated, replayed, unknown
+ * format version) are never returned: they are counted in struct
+ * gossip_stats and reported through the log callback.
+ */
+#ifndef GOSSIP_H
+#define GOSSIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library is built with hidden visibility; what this header declares is
+ * its whole exported interface. */
+#if defined(__GNUC__)
+#pragma GCC visibility push(default)
+#endif
+
+/* The opaque node handle. */
+typedef struct gossip gossip_t;
+
+#define GOSSIP_VERSION_MAJOR 0
+#define GOSSIP_VERSION_MINOR 1
+#define GOSSIP_VERSION_PATCH 0
+
+/* Sizes of the fixed arrays in struct gossip_config.  Fixed arrays keep the
+ * config a plain value: it can be copied, reloaded and compared, and nobody
+ * has to free it. */
+#define GOSSIP_ADDR_MAX 64        /* "[ipv6]:port" with room to spare */
+#define GOSSIP_MAX_SEEDS 16
+#define GOSSIP_MAX_KEYS 8
+#define GOSSIP_KEY_LEN 32         /* AES-256 */
+#define GOSSIP_LABEL_MAX 64
+#define GOSSIP_MAX_ROLES 16
+#define GOSSIP_ROLE_NAME_MAX 48
+#define GOSSIP_ROLE_MAX_NODES 32
+#define GOSSIP_DEFAULT_PORT 1179
+#define GOSSIP_DEFAULT_HEARTBEAT_MS 1000
+
+/* Error codes: 0 is success, every error is negative. */
+enum gossip_error {
+    GOSSIP_OK = 0,
+    GOSSIP_EINVAL = -1,    /* bad argument */
+    GOSSIP_ENOMEM = -2,    /* allocation failed */
+    GOSSIP_ENOBIND = -3,   /* no bind address configured */
+    GOSSIP_ENOKEY = -4,    /* no cluster key configured */
+    GOSSIP_EADDR = -5,     /* address cannot be parsed or resolved */
+    GOSSIP_ESOCKET = -6,   /* socket(), bind() or setsockopt() failed; errno is kept */
+    GOSSIP_ECRYPTO = -7,   /* libcrypto failed */
+    GOSSIP_ENOTFOUND = -8, /* no such member, role or key */
+    GOSSIP_ETOOBIG = -9,   /* payload larger than the configured limit */
+    GOSSIP_ESTATE = -10,   /* not allowed now (e.g. after gossip_leave()) */
+    GOSSIP_EFULL = -11,    /* a configured bound is reached */
+    GOSSIP_ECONFIG = -12,  /* configuration text is invalid; see the error message */
+    GOSSIP_EIO = -13,      /* a file could not be read; errno is kept */
+    GOSSIP_ERANGE = -14,   /* value out of range */
+};
+
+/* A static, human-readable name for an error code; never NULL. */
+const char *gossip_strerror(int err);
+
+/* Member states.  At equal incarnation: left > failed > suspect > alive. */
+enum gossip_state {
+    GOSSIP_ALIVE = 0,
+    GOSSIP_SUSPECT = 1,
+    GOSSIP_FAILED = 2,
+    GOSSIP_LEFT = 3,
+};
+
+/* "alive", "suspect", "failed", "left"; "unknown" for anything else. */
+const char *gossip_state_name(int state);
+
+/* One member as the local node sees it.  Pointers (meta) stay valid until the
+ * next call into the library with this handle. */
+struct gossip_member {
+    uint64_t id;
+    enum gossip_state state;
+    uint64_t generation;      /* chosen by the member at start-up */
+    uint32_t version;         /* grows on refutation and metadata change */
+    struct sockaddr_storage addr; /* advertised address and port */
+    socklen_t addr_len;
+    const uint8_t *meta;      /* metadata blob, NULL when meta_len is 0 */
+    size_t meta_len;
+    uint64_t state_since_ms;  /* local monotonic time (hooks.now_ms) of the last state change */
+    bool is_self;
+};
+
+/* Member events delivered through callbacks.member. */
+enum gossip_event {
+    GOSSIP_EVENT_JOIN = 0,     /* first time this member is known, alive */
+    GOSSIP_EVENT_ALIVE = 1,    /* alive again after suspect/failed/left (refuted, recovered, restarted) */
+    GOSSIP_EVENT_SUSPECT = 2,
+    GOSSIP_EVENT_FAILED = 3,
+    GOSSIP_EVENT_LEFT = 4,     /* graceful leave; never reported as failed */
+    GOSSIP_EVENT_REMOVED = 5,  /* forgotten after the reap time */
+    GOSSIP_EVENT_UPDATE = 6,   /* metadata or address changed, state unchanged */
+    GOSSIP_EVENT_CONFLICT = 7, /* another live process claims this id (member may be self) */
+};
+
+/* "join", "alive", "suspect", "failed", "left", "removed", "update",
+ * "conflict"; "unknown" for anything else. */
+const char *gossip_event_name(int event);
+
+enum gossip_log_level {
+    GOSSIP_LOG_ERROR = 0,
+    GOSSIP_LOG_WARN = 1,
+    GOSSIP_LOG_INFO = 2,
+    GOSSIP_LOG_DEBUG = 3,
+};
+
+/* Callbacks; any may be NULL.  `ud` is passed back unchanged. */
+struct gossip_callbacks {
+    void *ud;
+    void (*member)(void *ud, enum gossip_event event, const struct gossip_member *m);
+    /* This node gained (held = true) or lost a role.  Also called once per
+     * held role right after gossip_create(), at the first tick. */
+    void (*role)(void *ud, const char *role, bool held);
+    /* A cluster event broadcast by `origin` (possibly this node).  Delivered
+     * exactly once per event per handle. */
+    void (*user_event)(void *ud, uint64_t origin, const void *data, size_t len);
+    /* A log line without trailing newline.  Bad datagrams are logged at
+     * WARN, rate-limited per reason. */
+    void (*log)(void *ud, enum gossip_log_level level, const char *msg);
+};
+
+/* Replaceable clock, randomness and transport.  Any may be NULL for the
+ * default.  With a `send` hook the library opens no socket: gossip_fd()
+ * returns -1 and datagrams come in through gossip_feed(). */
+struct gossip_hooks {
+    void *ctx;
+    uint64_t (*now_ms)(void *ctx);   /* monotonic milliseconds; default CLOCK_MONOTONIC */
+    uint64_t (*wall_ms)(void *ctx);  /* Unix milliseconds, for the default generation; default CLOCK_REALTIME */
+    void (*random)(void *ctx, void *buf, size_t len); /* default: PRNG seeded by RAND_bytes */
+    /* Send one datagram; return 0, or a negative value when it was not sent
+     * (counted as a send error, never fatal). */
+    int (*send)(void *ctx, const struct sockaddr *to, socklen_t to_len, const void *buf, size_t len);
+};
+
+/* Role flags (struct gossip_role.flags). */
+#define GOSSIP_ROLE_NO_FAILOVER 0x1u /* hold only on listed nodes, never fail over */
+#define GOSSIP_ROLE_QUORUM 0x2u      /* hold only while this node sees a strict majority alive */
+
+/* A role (duty).  With no nodes listed every node holds it.  With a list
+ * the listed nodes that are alive (or merely suspect) hold it; when none is,
+ * one live node chosen by rendezvous hashing of (role, node id) holds it
+ * until a listed node is alive again. */
+struct gossip_role {
+    char name[GOSSIP_ROLE_NAME_MAX];
+    uint64_t nodes[GOSSIP_ROLE_MAX_NODES];
+    unsigned n_nodes;
+    unsigned flags;
+};
+
+/*
+ * Configuration.  Always start with gossip_config_init(), which sets every
+ * default; then set fields, or load an INI file.  Fields are only ever
+ * appended in later versions; `size` tells the library which ones the
+ * caller's build knows.  Durations in milliseconds; 0 in a tuning field means
+ * "derive from heartbeat_ms" as documented.
+ */
+struct gossip_config {
+    uint32_t size;                       /* set by gossip_config_init() */
+
+    /* The seed's keys (cluster.*). */
+    uint64_t node_id;                    /* node-id, unique in the cluster */
+    char bind_addr[GOSSIP_ADDR_MAX];     /* bind-addr: "0.0.0.0", "10.0.0.1", "::", "[::]" (dual stack); required */
+    char advertise_addr[GOSSIP_ADDR_MAX];/* advertise-addr; "" = bind-addr (a wildcard bind needs one) */
+    uint16_t bind_port;                  /* bind-port, default 1179 */
+    uint16_t advertise_port;             /* 0 = bind_port */
+    uint32_t heartbeat_ms;               /* heartbeat, default 1000 */
+    /* seed-nodes as numeric "addr", "addr:port", "[v6]:port"; without a
+     * port, bind_port is used.  gossip_config_add_seed() resolves names. */
+    char seeds[GOSSIP_MAX_SEEDS][GOSSIP_ADDR_MAX];
+    unsigned n_seeds;
+    /* Keyring: derived keys (gossip_config_add_key()).  keys[0] seals,
+     * all of them open.  At least one is required. */
+    uint8_t keys[GOSSIP_MAX_KEYS][GOSSIP_KEY_LEN];
+    unsigned n_keys;
+    /* Optional cluster label, authenticated with every datagram: clusters
+     * with different labels never accept each other's datagrams. */
+    char cluster_label[GOSSIP_LABEL_MAX];
+    struct gossip_role roles[GOSSIP_MAX_ROLES];
+    unsigned n_roles;
+
+    /* Protocol tuning (0 = default derived from heartbeat_ms). */
+    uint32_t probe_timeout_ms;           /* direct ack timeout; default heartbeat/5, min 10 */
+    uint32_t indirect_timeout_ms;        /* indirect phase; default 2 x probe timeout */
+    unsigned indirect_checks;            /* k helpers for indirect probes; default 3 */
+    double suspicion_mult;               /* min suspicion = mult * log10(n+1) * heartbeat (floor 1 heartbeat); default 1.5 */
+    double suspicion_max_mult;           /* max suspicion = this * min; default 4 */
+    unsigned suspicion_confirmations;    /* confirmations to reach the min; default 2 */
+    double retransmit_mult;              /* each update sent ~ mult * log10(n+1) + 1 times; default 3 */
+    uint32_t gossip_interval_ms;         /* gossip rounds while updates are queued; default heartbeat/5 */
+    unsigned gossip_fanout;              /* peers per gossip round; default 3 */
+    uint32_t sync_interval_ms;           /* full-view anti-entropy exchange; default 30 x heartbeat */
+    unsigned ae_records;                 /* random member records carried in each ping; default 2 */
+    uint32_t reconnect_interval_ms;      /* re-probe one failed member or seed; default 5 x heartbeat */
+    uint32_t reap_ms;                    /* forget failed/left members after; default 3600 x heartbeat */
+    unsigned awareness_max;              /* local health: probe period stretches up to (1+this)x; default 8 */
+    unsigned max_datagram;               /* sealed datagram bytes; default 1232 (1280-byte IPv6 path) */
+    unsigned max_members;                /* bound of the member table; default 65536 */
+    unsigned max_meta;                   /* metadata bytes per member; default 128, at most 255 */
+    unsigned max_event;                  /* cluster event payload bytes; default 512 */
+    unsigned max_pending_events;         /* queued + remembered cluster events; default 256 */
+    uint64_t generation;                 /* 0 = from hooks.wall_ms at create (always increases over restarts) */
+
+    struct gossip_callbacks cb;
+    struct gossip_hooks hooks;
+};
+
+/* Fill `cfg` with every default: bind_port 1179, heartbeat 1000 ms, the
+ * five roles of the mail server (purge.stores, purge.accounts, acme.renew,
+ * metrics.calculate, metrics.push) with no node list, everything else 0/"".
+ * Never fails. */
+void gossip_config_init(struct gossip_config *cfg);
+
+/* Derive a key from the passphrase `key` (scrypt, N=2^14, r=8, p=1) and
+ * append it to the keyring; the first key added seals.  Takes ~50 ms and
+ * 16 MiB of memory once: derive at configuration time, then copy the
+ * config.  A passphrase shorter than 16 bytes is accepted with a warning
+ * through cfg->cb.log.  GOSSIP_EFULL when the keyring is full,
+ * GOSSIP_EINVAL for an empty passphrase. */
+int gossip_config_add_key(struct gossip_config *cfg, const char *key);
+
+/* Append an already derived 32-byte key (no KDF). */
+int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSIP_KEY_LEN]);
+
+/* Append a seed "host", "host:port", "[v6]" or "[v6]:port".  Host names are
+ * resolved here, with getaddrinfo(), which may block: call it at
+ * configuration time.  GOSSIP_EADDR when it does not resolve, GOSSIP_ERANGE
+ * for a bad port, GOSSIP_EFULL when the list is full. */
+int gossip_config_add_seed(struct gossip_config *cfg, const char *seed);
+
+/* Declare or replace role `name` with the given node list (n = 0: every
+ * node holds it) and GOSSIP_ROLE_* flags.  GOSSIP_EINVAL for a bad name,
+ * GOSSIP_EFULL when GOSSIP_MAX_ROLES or GOSSIP_ROLE_MAX_NODES is exceeded. */
+int gossip_config_set_role(struct gossip_config *cfg, const char *name,
+                           const uint64_t *nodes, size_t n, unsigned flags);
+
+/* Check a config the way gossip_create() will.  On error writes a one-line
+ * reason to err (if errlen > 0) and returns the error code
+ * (GOSSIP_ENOBIND, GOSSIP_ENOKEY, GOSSIP_EADDR, GOSSIP_ERANGE, ...). */
+int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t errlen);
+
+/* Load the cluster settings of an INI file (the [cluster] and
+ * [cluster.roles.*] sections; see gossip.conf(5)) on top of `cfg`, which
+ * should come from gossip_config_init().  Other sections are ignored.
+ * Warnings (unknown keys, misspelt section names) go to cfg->cb.log.
+ * On error, `err` names the file, line and key; returns GOSSIP_ECONFIG (bad
+ * content), GOSSIP_EIO (unreadable file) or a validation error. */
+int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *err, size_t errlen);
+
+/* The same from a NUL-terminated string; `name` is used in messages. */
+int gossip_config_load_string(struct gossip_config *cfg, const char *text, const char *name,
+                              char *err, size_t errlen);
+
+/* Write the effective settings as "key = value" lines (the names of
+ * gossip.conf(5), derived defaults resolved, keys shown by key id only) to
+ * `buf`.  Returns the length it needed (snprintf-style), or a negative
+ * error. */
+int gossip_config_format(const struct gossip_config *cfg, char *buf, size_t buflen);
+
+/* Create a node: validate the config, bind the socket (unless hooks.send is
+ * set), and start joining through the seeds at the first gossip_tick().
+ * On error *out is NULL and the reason was logged through cfg->cb.log. */
+int gossip_create(gossip_t **out, const struct gossip_config *cfg);
+
+/* Close the socket and free everything.  Sends nothing: call
+ * gossip_leave() first for a graceful exit.  NULL is a no-op. */
+void gossip_destroy(gossip_t *g);
+
+/* The UDP socket to watch for readability, or -1 with a send hook. */
+int gossip_fd(const gossip_t *g);
+
+/* Drain the socket (a bounded batch per call) and process what arrived.
+ * Returns 0, or a negative error only for a socket failure that is not
+ * per-datagram (EAGAIN, EINTR and ICMP errors are absorbed). */
+int gossip_on_readable(gossip_t *g);
+
+/* Run every timer that is due.  Call it when gossip_next_timeout_ms()
+ * has elapsed (calling it early is harmless). */
+int gossip_tick(gossip_t *g);
+
+/* Milliseconds until the next timer is due (0 if one is due now); never
+ * negative.  Recompute after every call into the library. */
+int gossip_next_timeout_ms(const gossip_t *g);
+
+/* Feed one received datagram (for hosts and simulators that own the
+ * transport).  Returns 0 whether or not the datagram was accepted: drops
+ * are counted in the stats. */
+int gossip_feed(gossip_t *g, const struct sockaddr *from, socklen_t from_len,
+                const void *buf, size_t len);
+
+/* Announce a graceful leave to the cluster.  The node keeps answering
+ * probes so the news spreads; keep calling gossip_tick() until
+ * gossip_leave_done() or for a short grace period (one heartbeat is
+ * enough), then gossip_destroy().  Idempotent. */
+int gossip_leave(gossip_t *g);
+
+/* True once the leave has been handed to enough peers (or there are none). */
+bool gossip_leave_done(const gossip_t *g);
+
+/* This node's id. */
+uint64_t gossip_self_id(const gossip_t *g);
+
+/* Look up one member (or self).  GOSSIP_ENOTFOUND if unknown. */
+int gossip_member_get(const gossip_t *g, uint64_t id, struct gossip_member *out);
+
+/* Number of members (self included) whose state bit (1 << state) is in
+ * `state_mask`; GOSSIP_STATES_ALL counts everyone. */
+#define GOSSIP_STATES_ALL 0xfu
+size_t gossip_member_count(const gossip_t *g, unsigned state_mask);
+
+/* Call fn for every member, self included, in no particular order; stops
+ * early and returns fn's value when it returns non-zero. */
+int gossip_member_foreach(const gossip_t *g,
+                          int (*fn)(void *ud, const struct gossip_member *m), void *ud);
+
+/* Publish this node's metadata (at most max_meta bytes); disseminated with a
+ * new incarnation.  GOSSIP_ETOOBIG above the limit. */
+int gossip_set_meta(gossip_t *g, const void *data, size_t len);
+
+/* Broadcast a cluster event to every live node, this one included (its
+ * callback runs too).  GOSSIP_ETOOBIG above max_event, GOSSIP_EFULL when
+ * max_pending_events are queued. */
+int gossip_broadcast(gossip_t *g, const void *data, size_t len);
+
+/* 1 if this node holds `role` now, 0 if not, GOSSIP_ENOTFOUND for an
+ * undeclared role. */
+int gossip_role_held(const gossip_t *g, const char *role);
+
+/* Who holds `role` in this node's view: writes up to `max` ids to `ids`
+ * (ascending) and returns how many hold it, or GOSSIP_ENOTFOUND. */
+int gossip_role_holders(const gossip_t *g, const char *role, uint64_t *ids, size_t max);
+
+/* Apply the run-time changeable parts of a new config: roles, seeds,
+ * heartbeat and tuning, keyring, callbacks.  node_id, addresses, port and
+ * hooks must be unchanged (GOSSIP_EINVAL otherwise).  Role changes are
+ * reported through callbacks.role. */
+int gossip_reconfigure(gossip_t *g, const struct gossip_config *cfg);
+
+/* Counters since gossip_create(). */
+struct gossip_stats {
+    uint64_t sent_datagrams, sent_bytes, send_errors;
+    uint64_t recv_datagrams, recv_bytes;
+    uint64_t drop_short;       /* shorter than an envelope */
+    uint64_t drop_oversize;    /* larger than max_datagram */
+    uint64_t drop_version;     /* unknown format version */
+    uint64_t drop_key;         /* key id not in the keyring */
+    uint64_t drop_auth;        /* failed authentication (forged, corrupted, wrong key or label) */
+    uint64_t drop_replay;      /* counter already seen or below the window, or an older session */
+    uint64_t drop_malformed;   /* authentic but malformed content, dropped whole */
+    uint64_t drop_self;        /* claims to come from this node's own id */
+    uint64_t drop_full;        /* a new member refused at max_members */
+    uint64_t probes, indirect_probes, indirect_requests, nacks_sent, nacks_received;
+    uint64_t suspicions, refutations, failures, joins, leaves;
+    uint64_t syncs;            /* anti-entropy exchanges started */
+    uint64_t events_delivered;
+    uint64_t conflicts;
+    unsigned awareness;        /* current local health score, 0 = healthy */
+};
+
+int gossip_stats_get(const gossip_t *g, struct gossip_stats *out);
+
+#if defined(__GNUC__)
+#pragma GCC visibility pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GOSSIP_H */

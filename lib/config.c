@@ -1,0 +1,691 @@
+/*
+ * struct gossip_config: defaults, builders, validation, effective values
+ * and the human-readable dump.  The INI loader is in config_ini.c.
+ *
+ * Nothing here keeps state between calls: the config is a plain value the
+ * host owns.
+ */
+#include "config_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "roles.h"
+
+/* The five duties of the mail server, declared by default so a config file
+ * only has to list nodes for them (and a host can query them without
+ * declaring them first). */
+static const char *const default_roles[] = {
+    "purge.stores", "purge.accounts", "acme.renew", "metrics.calculate", "metrics.push",
+};
+
+#define MIN_HEARTBEAT_MS 10u
+#define MAX_HEARTBEAT_MS 3600000u
+#define MIN_PASSPHRASE 16u
+/* Room kept in a datagram around an event or metadata record: envelope
+ * (46) + payload header, target and counts (~20) + record header (~60). */
+#define DATAGRAM_HEADROOM 128u
+#define MIN_DATAGRAM 512u
+#define MAX_DATAGRAM 65507u /* largest UDP payload over IPv4 */
+
+void config_log(const struct gossip_config *cfg, enum gossip_log_level level, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    if (!cfg || !cfg->cb.log)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    cfg->cb.log(cfg->cb.ud, level, line);
+}
+
+void gossip_config_init(struct gossip_config *cfg)
+{
+    if (!cfg)
+        return;
+    memset(cfg, 0, sizeof *cfg);
+    cfg->size = (uint32_t)sizeof *cfg;
+    cfg->bind_port = GOSSIP_DEFAULT_PORT;
+    cfg->heartbeat_ms = GOSSIP_DEFAULT_HEARTBEAT_MS;
+    for (size_t i = 0; i < sizeof default_roles / sizeof default_roles[0]; i++) {
+        struct gossip_role *r = &cfg->roles[cfg->n_roles++];
+        snprintf(r->name, sizeof r->name, "%s", default_roles[i]);
+    }
+}
+
+int config_add_key(struct gossip_config *cfg, const char *key, const char *where)
+{
+    if (!cfg || !key || !*key)
+        return GOSSIP_EINVAL;
+    if (cfg->n_keys >= GOSSIP_MAX_KEYS)
+        return GOSSIP_EFULL;
+    if (strlen(key) < MIN_PASSPHRASE)
+        config_log(cfg, GOSSIP_LOG_WARN,
+                   "%scluster.key: the passphrase is shorter than %u bytes; "
+                   "anyone who captures a datagram can try to guess it offline",
+                   where ? where : "", MIN_PASSPHRASE);
+    if (crypto_derive_passphrase(key, cfg->keys[cfg->n_keys]) != 0) {
+        explicit_bzero(cfg->keys[cfg->n_keys], GOSSIP_KEY_LEN);
+        return GOSSIP_ECRYPTO;
+    }
+    cfg->n_keys++;
+    return GOSSIP_OK;
+}
+
+int gossip_config_add_key(struct gossip_config *cfg, const char *key)
+{
+    return config_add_key(cfg, key, "");
+}
+
+int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSIP_KEY_LEN])
+{
+    if (!cfg || !key)
+        return GOSSIP_EINVAL;
+    if (cfg->n_keys >= GOSSIP_MAX_KEYS)
+        return GOSSIP_EFULL;
+    memcpy(cfg->keys[cfg->n_keys++], key, GOSSIP_KEY_LEN);
+    return GOSSIP_OK;
+}
+
+/* --- addresses ----------------------------------------------------------- */
+
+static int parse_port(const char *p, uint16_t *out)
+{
+    unsigned long v = 0;
+
+    if (!*p)
+        return GOSSIP_ERANGE;
+    for (; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return GOSSIP_ERANGE;
+        v = v * 10 + (unsigned long)(*p - '0');
+        if (v > 65535)
+            return GOSSIP_ERANGE;
+    }
+    if (v == 0)
+        return GOSSIP_ERANGE;
+    *out = (uint16_t)v;
+    return GOSSIP_OK;
+}
+
+/* Split "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address
+ * (two or more colons, so it cannot carry a port) into host and port. */
+static int split_hostport(const char *s, char *host, size_t hostlen, const char **port)
+{
+    const char *colon;
+    size_t n;
+
+    *port = NULL;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end)
+            return GOSSIP_EADDR;
+        n = (size_t)(end - s - 1);
+        if (end[1] == ':')
+            *port = end + 2;
+        else if (end[1] != '\0')
+            return GOSSIP_EADDR;
+        s++;
+    } else if ((colon = strchr(s, ':')) != NULL && !strchr(colon + 1, ':')) {
+        n = (size_t)(colon - s);
+        *port = colon + 1;
+    } else {
+        n = strlen(s);
+    }
+    if (n == 0 || n >= hostlen)
+        return GOSSIP_EADDR;
+    memcpy(host, s, n);
+    host[n] = '\0';
+    return GOSSIP_OK;
+}
+
+int config_parse_ip(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char buf[GOSSIP_ADDR_MAX];
+    size_t n;
+
+    if (!s)
+        return GOSSIP_EADDR;
+    n = strlen(s);
+    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
+        s++;
+        n -= 2;
+    }
+    if (n == 0 || n >= sizeof buf)
+        return GOSSIP_EADDR;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    memset(ss, 0, sizeof *ss);
+    if (!strchr(buf, ':')) {
+        /* inet_pton, not getaddrinfo: the latter also takes "10.1" and
+         * other inet_aton shorthands nobody means in a config file. */
+        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+        if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1)
+            return GOSSIP_EADDR;
+        sin->sin_family = AF_INET;
+        sin->sin_port = htons(port);
+        *len = sizeof *sin;
+        return GOSSIP_OK;
+    }
+    if (strchr(buf, '%')) {
+        /* A link-local address with a scope ("fe80::1%eth0"): only
+         * getaddrinfo() turns the interface name into a scope id. */
+        struct addrinfo hints, *res = NULL;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_INET6;
+        hints.ai_socktype = SOCK_DGRAM;
+        hints.ai_flags = AI_NUMERICHOST;
+        if (getaddrinfo(buf, NULL, &hints, &res) != 0 || !res)
+            return GOSSIP_EADDR;
+        memcpy(ss, res->ai_addr, res->ai_addrlen);
+        *len = res->ai_addrlen;
+        freeaddrinfo(res);
+    } else {
+        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+        if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
+            return GOSSIP_EADDR;
+        sin6->sin6_family = AF_INET6;
+        *len = sizeof *sin6;
+    }
+    ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
+    return GOSSIP_OK;
+}
+
+int config_parse_endpoint(const char *s, uint16_t default_port, struct sockaddr_storage *ss,
+                          socklen_t *len)
+{
+    char host[GOSSIP_ADDR_MAX];
+    const char *p;
+    uint16_t port = default_port;
+    int rc;
+
+    if (!s)
+        return GOSSIP_EADDR;
+    if ((rc = split_hostport(s, host, sizeof host, &p)) != 0)
+        return rc;
+    if (p && (rc = parse_port(p, &port)) != 0)
+        return rc;
+    return config_parse_ip(host, port, ss, len);
+}
+
+bool config_is_wildcard(const struct sockaddr_storage *ss)
+{
+    if (ss->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (ss->ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
+    return false;
+}
+
+/* "a.b.c.d:port" or "[v6]:port". */
+static int format_endpoint(const struct sockaddr *sa, socklen_t len, uint16_t port, char *out,
+                           size_t outlen)
+{
+    char host[NI_MAXHOST];
+    int n;
+
+    if (getnameinfo(sa, len, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
+        return GOSSIP_EADDR;
+    if (sa->sa_family == AF_INET6)
+        n = snprintf(out, outlen, "[%s]:%u", host, (unsigned)port);
+    else
+        n = snprintf(out, outlen, "%s:%u", host, (unsigned)port);
+    return (n < 0 || (size_t)n >= outlen) ? GOSSIP_EADDR : GOSSIP_OK;
+}
+
+int gossip_config_add_seed(struct gossip_config *cfg, const char *seed)
+{
+    char host[GOSSIP_ADDR_MAX], out[GOSSIP_ADDR_MAX];
+    struct sockaddr_storage ss;
+    socklen_t len;
+    const char *p;
+    uint16_t port;
+    int rc;
+
+    if (!cfg || !seed)
+        return GOSSIP_EINVAL;
+    port = cfg->bind_port ? cfg->bind_port : GOSSIP_DEFAULT_PORT;
+    if ((rc = split_hostport(seed, host, sizeof host, &p)) != 0)
+        return rc;
+    if (p && (rc = parse_port(p, &port)) != 0)
+        return rc;
+    if (cfg->n_seeds >= GOSSIP_MAX_SEEDS)
+        return GOSSIP_EFULL;
+
+    if (config_parse_ip(host, port, &ss, &len) == 0) {
+        rc = format_endpoint((struct sockaddr *)&ss, len, port, out, sizeof out);
+    } else {
+        /* A name.  Prefer the family the node binds to, so an IPv4-only
+         * node does not get an unreachable IPv6 seed; a wildcard IPv6 bind
+         * is dual stack and takes the resolver's first answer. */
+        struct addrinfo hints, *res = NULL, *ai, *pick;
+        struct sockaddr_storage b;
+        socklen_t blen;
+        int want = AF_UNSPEC;
+
+        if (config_parse_ip(cfg->bind_addr, 0, &b, &blen) == 0 &&
+            (b.ss_family == AF_INET || !config_is_wildcard(&b)))
+            want = b.ss_family;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_DGRAM;
+        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
+            return GOSSIP_EADDR;
+        pick = NULL;
+        for (ai = res; ai; ai = ai->ai_next) {
+            if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+                continue;
+            if (!pick)
+                pick = ai;
+            if (want != AF_UNSPEC && ai->ai_family == want) {
+                pick = ai;
+                break;
+            }
+        }
+        rc = pick ? format_endpoint(pick->ai_addr, pick->ai_addrlen, port, out, sizeof out)
+                  : GOSSIP_EADDR;
+        freeaddrinfo(res);
+    }
+    if (rc != 0)
+        return rc;
+    for (unsigned i = 0; i < cfg->n_seeds; i++)
+        if (strcmp(cfg->seeds[i], out) == 0)
+            return GOSSIP_OK; /* already there: a seed listed twice is one seed */
+    memcpy(cfg->seeds[cfg->n_seeds++], out, sizeof out);
+    return GOSSIP_OK;
+}
+
+/* --- roles --------------------------------------------------------------- */
+
+static bool has_duplicate(const uint64_t *nodes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (nodes[i] == nodes[j])
+                return true;
+    return false;
+}
+
+int gossip_config_set_role(struct gossip_config *cfg, const char *name, const uint64_t *nodes,
+                           size_t n, unsigned flags)
+{
+    struct gossip_role *r = NULL;
+
+    if (!cfg || !roles_name_valid(name) || (n > 0 && !nodes))
+        return GOSSIP_EINVAL;
+    if (flags & ~(GOSSIP_ROLE_NO_FAILOVER | GOSSIP_ROLE_QUORUM))
+        return GOSSIP_EINVAL;
+    if (n > GOSSIP_ROLE_MAX_NODES)
+        return GOSSIP_EFULL;
+    if (has_duplicate(nodes, n))
+        return GOSSIP_EINVAL;
+    for (unsigned i = 0; i < cfg->n_roles && i < GOSSIP_MAX_ROLES; i++)
+        if (strcmp(cfg->roles[i].name, name) == 0)
+            r = &cfg->roles[i];
+    if (!r) {
+        if (cfg->n_roles >= GOSSIP_MAX_ROLES)
+            return GOSSIP_EFULL;
+        r = &cfg->roles[cfg->n_roles++];
+    }
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", name);
+    if (n > 0)
+        memcpy(r->nodes, nodes, n * sizeof *nodes);
+    r->n_nodes = (unsigned)n;
+    r->flags = flags;
+    return GOSSIP_OK;
+}
+
+/* --- effective values ---------------------------------------------------- */
+
+static uint32_t sat_mul(uint32_t a, uint32_t b)
+{
+    uint64_t v = (uint64_t)a * b;
+    return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+}
+
+void config_effective(const struct gossip_config *in, struct gossip_config *out)
+{
+    if (out != in)
+        memcpy(out, in, sizeof *out);
+    uint32_t hb = out->heartbeat_ms ? out->heartbeat_ms : GOSSIP_DEFAULT_HEARTBEAT_MS;
+
+    out->heartbeat_ms = hb;
+    if (!out->advertise_port)
+        out->advertise_port = out->bind_port;
+    if (!out->probe_timeout_ms)
+        out->probe_timeout_ms = hb / 5 < 10 ? 10 : hb / 5;
+    if (!out->indirect_timeout_ms)
+        out->indirect_timeout_ms = sat_mul(out->probe_timeout_ms, 2);
+    if (!out->indirect_checks)
+        out->indirect_checks = 3;
+    /* Only an exact 0 means "derived": a negative or NaN value stays, so
+     * gossip_config_validate() can refuse it. */
+    if (out->suspicion_mult == 0)
+        out->suspicion_mult = 1.5;
+    if (out->suspicion_max_mult == 0)
+        out->suspicion_max_mult = 4;
+    if (!out->suspicion_confirmations)
+        out->suspicion_confirmations = 2;
+    if (out->retransmit_mult == 0)
+        out->retransmit_mult = 3;
+    if (!out->gossip_interval_ms)
+        out->gossip_interval_ms = hb / 5 ? hb / 5 : 1;
+    if (!out->gossip_fanout)
+        out->gossip_fanout = 3;
+    if (!out->sync_interval_ms)
+        out->sync_interval_ms = sat_mul(hb, 30);
+    if (!out->ae_records)
+        out->ae_records = 2;
+    if (!out->reconnect_interval_ms)
+        out->reconnect_interval_ms = sat_mul(hb, 5);
+    if (!out->reap_ms)
+        out->reap_ms = sat_mul(hb, 3600);
+    if (!out->awareness_max)
+        out->awareness_max = 8;
+    if (!out->max_datagram)
+        out->max_datagram = 1232;
+    if (!out->max_members)
+        out->max_members = 65536;
+    if (!out->max_meta)
+        out->max_meta = 128;
+    if (!out->max_event)
+        out->max_event = 512;
+    if (!out->max_pending_events)
+        out->max_pending_events = 256;
+}
+
+/* --- validation ---------------------------------------------------------- */
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err && errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+/* The fixed string fields are set by hand by hosts: refuse an array that
+ * lost its terminator rather than read past it. */
+static bool terminated(const char *s, size_t cap)
+{
+    return memchr(s, '\0', cap) != NULL;
+}
+
+struct urange {
+    const char *key;
+    unsigned long long value, min, max;
+};
+
+struct drange {
+    const char *key;
+    double value, min, max;
+};
+
+int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t errlen)
+{
+    struct gossip_config e;
+    struct sockaddr_storage ss;
+    socklen_t len;
+
+    if (err && errlen > 0)
+        err[0] = '\0';
+    if (!cfg)
+        return fail(err, errlen, GOSSIP_EINVAL, "no configuration");
+    if (cfg->size < sizeof *cfg)
+        return fail(err, errlen, GOSSIP_EINVAL,
+                    "configuration not initialised with gossip_config_init()");
+    if (!terminated(cfg->bind_addr, sizeof cfg->bind_addr) ||
+        !terminated(cfg->advertise_addr, sizeof cfg->advertise_addr) ||
+        !terminated(cfg->cluster_label, sizeof cfg->cluster_label))
+        return fail(err, errlen, GOSSIP_EINVAL, "a string field is not NUL-terminated");
+
+    if (!cfg->bind_addr[0])
+        return fail(err, errlen, GOSSIP_ENOBIND,
+                    "cluster.bind-addr is not set: the gossip service will not start");
+    if (config_parse_ip(cfg->bind_addr, 0, &ss, &len) != 0)
+        return fail(err, errlen, GOSSIP_EADDR,
+                    "cluster.bind-addr: \"%s\" is not a numeric IPv4 or IPv6 address",
+                    cfg->bind_addr);
+    if (cfg->n_keys == 0)
+        return fail(err, errlen, GOSSIP_ENOKEY,
+                    "cluster.key is not set: the gossip service will not start");
+    if (cfg->n_keys > GOSSIP_MAX_KEYS)
+        return fail(err, errlen, GOSSIP_EINVAL, "cluster.key: more than %d keys",
+                    GOSSIP_MAX_KEYS);
+    /* A wildcard bind without advertise-addr is allowed: the core then
+     * advertises the address its peers see. */
+    if (cfg->advertise_addr[0]) {
+        if (config_parse_ip(cfg->advertise_addr, 0, &ss, &len) != 0)
+            return fail(err, errlen, GOSSIP_EADDR,
+                        "cluster.advertise-addr: \"%s\" is not a numeric IPv4 or IPv6 address",
+                        cfg->advertise_addr);
+        if (config_is_wildcard(&ss))
+            return fail(err, errlen, GOSSIP_EADDR,
+                        "cluster.advertise-addr: \"%s\" is a wildcard address; other nodes "
+                        "cannot reach it",
+                        cfg->advertise_addr);
+    }
+    if (cfg->bind_port == 0)
+        return fail(err, errlen, GOSSIP_ERANGE, "cluster.bind-port: 0 is out of range (1..65535)");
+    if (cfg->heartbeat_ms < MIN_HEARTBEAT_MS || cfg->heartbeat_ms > MAX_HEARTBEAT_MS)
+        return fail(err, errlen, GOSSIP_ERANGE,
+                    "cluster.heartbeat: %lums is out of range (%ums..%ums)",
+                    (unsigned long)cfg->heartbeat_ms, MIN_HEARTBEAT_MS, MAX_HEARTBEAT_MS);
+    if (cfg->n_seeds > GOSSIP_MAX_SEEDS)
+        return fail(err, errlen, GOSSIP_EINVAL, "cluster.seed-nodes: more than %d seeds",
+                    GOSSIP_MAX_SEEDS);
+    for (unsigned i = 0; i < cfg->n_seeds; i++) {
+        if (!terminated(cfg->seeds[i], sizeof cfg->seeds[i]) ||
+            config_parse_endpoint(cfg->seeds[i], cfg->bind_port, &ss, &len) != 0)
+            return fail(err, errlen, GOSSIP_EADDR,
+                        "cluster.seed-nodes: seed %u is not a numeric address[:port] "
+                        "(gossip_config_add_seed() resolves names)",
+                        i + 1);
+    }
+    for (const char *c = cfg->cluster_label; *c; c++)
+        if ((unsigned char)*c < 0x20 || *c == 0x7f)
+            return fail(err, errlen, GOSSIP_EINVAL,
+                        "cluster.cluster-label: control characters are not allowed");
+
+    if (cfg->n_roles > GOSSIP_MAX_ROLES)
+        return fail(err, errlen, GOSSIP_EINVAL, "cluster.roles: more than %d roles",
+                    GOSSIP_MAX_ROLES);
+    for (unsigned i = 0; i < cfg->n_roles; i++) {
+        const struct gossip_role *r = &cfg->roles[i];
+        if (!terminated(r->name, sizeof r->name) || !roles_name_valid(r->name))
+            return fail(err, errlen, GOSSIP_EINVAL,
+                        "cluster.roles: role %u has an invalid name (a-z, 0-9, '.', '_', '-', "
+                        "starting with a letter)",
+                        i + 1);
+        for (unsigned j = 0; j < i; j++)
+            if (strcmp(cfg->roles[j].name, r->name) == 0)
+                return fail(err, errlen, GOSSIP_EINVAL, "cluster.roles.%s: declared twice",
+                            r->name);
+        if (r->n_nodes > GOSSIP_ROLE_MAX_NODES)
+            return fail(err, errlen, GOSSIP_EFULL, "cluster.roles.%s: more than %d nodes",
+                        r->name, GOSSIP_ROLE_MAX_NODES);
+        if (has_duplicate(r->nodes, r->n_nodes))
+            return fail(err, errlen, GOSSIP_EINVAL, "cluster.roles.%s: a node id is listed twice",
+                        r->name);
+        if (r->flags & ~(GOSSIP_ROLE_NO_FAILOVER | GOSSIP_ROLE_QUORUM))
+            return fail(err, errlen, GOSSIP_EINVAL, "cluster.roles.%s: unknown flags 0x%x",
+                        r->name, r->flags);
+    }
+
+    /* Tuning: check the effective values, so a derived default that does
+     * not fit an explicit neighbour (max-event vs max-datagram) is caught. */
+    config_effective(cfg, &e);
+    const struct urange u[] = {
+        {"probe-timeout", e.probe_timeout_ms, 1, e.heartbeat_ms},
+        {"indirect-timeout", e.indirect_timeout_ms, 1, MAX_HEARTBEAT_MS},
+        {"indirect-checks", e.indirect_checks, 1, 16},
+        {"suspicion-confirmations", e.suspicion_confirmations, 1, 64},
+        {"gossip-interval", e.gossip_interval_ms, 1, MAX_HEARTBEAT_MS},
+        {"gossip-fanout", e.gossip_fanout, 1, 64},
+        {"sync-interval", e.sync_interval_ms, 1, UINT32_MAX},
+        {"ae-records", e.ae_records, 1, 32},
+        {"reconnect-interval", e.reconnect_interval_ms, 1, UINT32_MAX},
+        {"reap-time", e.reap_ms, 1, UINT32_MAX},
+        {"awareness-max", e.awareness_max, 1, 64},
+        {"max-datagram", e.max_datagram, MIN_DATAGRAM, MAX_DATAGRAM},
+        {"max-members", e.max_members, 2, 1u << 24},
+        {"max-meta", e.max_meta, 1, 255},
+        {"max-event", e.max_event, 1,
+         e.max_datagram > DATAGRAM_HEADROOM ? e.max_datagram - DATAGRAM_HEADROOM : 1},
+        {"max-pending-events", e.max_pending_events, 1, 65536},
+    };
+    for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
+        if (u[i].value < u[i].min || u[i].value > u[i].max)
+            return fail(err, errlen, GOSSIP_ERANGE, "cluster.%s: %llu is out of range (%llu..%llu)",
+                        u[i].key, u[i].value, u[i].min, u[i].max);
+    const struct drange d[] = {
+        {"suspicion-mult", e.suspicion_mult, 0.1, 100},
+        {"suspicion-max-mult", e.suspicion_max_mult, 1, 100},
+        {"retransmit-mult", e.retransmit_mult, 0.1, 100},
+    };
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
+        if (!isfinite(d[i].value) || d[i].value < d[i].min || d[i].value > d[i].max)
+            return fail(err, errlen, GOSSIP_ERANGE, "cluster.%s: out of range (%g..%g)", d[i].key,
+                        d[i].min, d[i].max);
+    return GOSSIP_OK;
+}
+
+/* --- formatting ---------------------------------------------------------- */
+
+struct out {
+    char *buf;
+    size_t cap, len;
+};
+
+static void put(struct out *o, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+static void put(struct out *o, const char *fmt, ...)
+{
+    va_list ap;
+    char *dst = o->len < o->cap ? o->buf + o->len : NULL;
+    size_t room = o->len < o->cap ? o->cap - o->len : 0;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(dst, room, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        o->len += (size_t)n;
+}
+
+static void put_string(struct out *o, const char *key, const char *s)
+{
+    put(o, "%s = \"", key);
+    for (; *s; s++)
+        put(o, (*s == '"' || *s == '\\') ? "\\%c" : "%c", *s);
+    put(o, "\"\n");
+}
+
+/* Decimal without the C locale: printf's %g would write "1,5" in a host
+ * that called setlocale(), which the loader (rightly) would not read. */
+static void put_decimal(struct out *o, const char *key, double v)
+{
+    if (!isfinite(v) || v < 0 || v > 1e12) {
+        /* Not a value validate() accepts; say so rather than convert an
+         * out-of-range double (undefined behaviour). */
+        put(o, "%s = invalid\n", key);
+        return;
+    }
+    unsigned long long milli = (unsigned long long)(v * 1000.0 + 0.5);
+    unsigned long long ip = milli / 1000, frac = milli % 1000;
+
+    if (frac == 0)
+        put(o, "%s = %llu\n", key, ip);
+    else if (frac % 100 == 0)
+        put(o, "%s = %llu.%llu\n", key, ip, frac / 100);
+    else if (frac % 10 == 0)
+        put(o, "%s = %llu.%02llu\n", key, ip, frac / 10);
+    else
+        put(o, "%s = %llu.%03llu\n", key, ip, frac);
+}
+
+int gossip_config_format(const struct gossip_config *cfg, char *buf, size_t buflen)
+{
+    struct gossip_config e;
+    struct out o = {buf, buflen, 0};
+
+    if (!cfg || (!buf && buflen > 0) || cfg->size < sizeof *cfg)
+        return GOSSIP_EINVAL;
+    config_effective(cfg, &e);
+    if (buflen > 0)
+        buf[0] = '\0';
+
+    put(&o, "node-id = %llu\n", (unsigned long long)e.node_id);
+    put_string(&o, "bind-addr", e.bind_addr);
+    put(&o, "bind-port = %u\n", (unsigned)e.bind_port);
+    put_string(&o, "advertise-addr", e.advertise_addr);
+    put(&o, "advertise-port = %u\n", (unsigned)e.advertise_port);
+    put(&o, "heartbeat = \"%lums\"\n", (unsigned long)e.heartbeat_ms);
+    put(&o, "seed-nodes = [");
+    for (unsigned i = 0; i < e.n_seeds && i < GOSSIP_MAX_SEEDS; i++)
+        put(&o, "%s\"%.*s\"", i ? ", " : "", GOSSIP_ADDR_MAX, e.seeds[i]);
+    put(&o, "]\n");
+    /* Key ids only: the dump goes to logs and bug reports. */
+    put(&o, "key-ids = [");
+    for (unsigned i = 0; i < e.n_keys && i < GOSSIP_MAX_KEYS; i++)
+        put(&o, "%s0x%08lx", i ? ", " : "", (unsigned long)crypto_key_id(e.keys[i]));
+    put(&o, "]\n");
+    put_string(&o, "cluster-label", e.cluster_label);
+
+    put(&o, "probe-timeout = \"%lums\"\n", (unsigned long)e.probe_timeout_ms);
+    put(&o, "indirect-timeout = \"%lums\"\n", (unsigned long)e.indirect_timeout_ms);
+    put(&o, "indirect-checks = %u\n", e.indirect_checks);
+    put_decimal(&o, "suspicion-mult", e.suspicion_mult);
+    put_decimal(&o, "suspicion-max-mult", e.suspicion_max_mult);
+    put(&o, "suspicion-confirmations = %u\n", e.suspicion_confirmations);
+    put_decimal(&o, "retransmit-mult", e.retransmit_mult);
+    put(&o, "gossip-interval = \"%lums\"\n", (unsigned long)e.gossip_interval_ms);
+    put(&o, "gossip-fanout = %u\n", e.gossip_fanout);
+    put(&o, "sync-interval = \"%lums\"\n", (unsigned long)e.sync_interval_ms);
+    put(&o, "ae-records = %u\n", e.ae_records);
+    put(&o, "reconnect-interval = \"%lums\"\n", (unsigned long)e.reconnect_interval_ms);
+    put(&o, "reap-time = \"%lums\"\n", (unsigned long)e.reap_ms);
+    put(&o, "awareness-max = %u\n", e.awareness_max);
+    put(&o, "max-datagram = %u\n", e.max_datagram);
+    put(&o, "max-members = %u\n", e.max_members);
+    put(&o, "max-meta = %u\n", e.max_meta);
+    put(&o, "max-event = %u\n", e.max_event);
+    put(&o, "max-pending-events = %u\n", e.max_pending_events);
+
+    for (unsigned i = 0; i < e.n_roles && i < GOSSIP_MAX_ROLES; i++) {
+        const struct gossip_role *r = &e.roles[i];
+        put(&o, "roles.%.*s = [", GOSSIP_ROLE_NAME_MAX, r->name);
+        for (unsigned j = 0; j < r->n_nodes && j < GOSSIP_ROLE_MAX_NODES; j++)
+            put(&o, "%s%llu", j ? ", " : "", (unsigned long long)r->nodes[j]);
+        put(&o, "]\n");
+        if (r->flags & GOSSIP_ROLE_NO_FAILOVER)
+            put(&o, "roles.%.*s.failover = false\n", GOSSIP_ROLE_NAME_MAX, r->name);
+        if (r->flags & GOSSIP_ROLE_QUORUM)
+            put(&o, "roles.%.*s.quorum = true\n", GOSSIP_ROLE_NAME_MAX, r->name);
+    }
+    return o.len > (size_t)INT32_MAX ? GOSSIP_ERANGE : (int)o.len;
+}

@@ -1,0 +1,351 @@
+/*
+ * Sealed envelope: AES-256-GCM under per-(key, sender, session) keys.
+ * See crypto.h for the byte layout and the nonce argument.
+ */
+#include "crypto.h"
+
+#include <limits.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#define KEY_ID_CONTEXT "libgossip key id v1"
+#define SESSION_CONTEXT "libgossip session v1"
+#define SCRYPT_SALT "libgossip v1"
+#define SCRYPT_N 16384u
+#define SCRYPT_R 8u
+#define SCRYPT_P 1u
+#define SCRYPT_MAXMEM (32u * 1024u * 1024u)
+#define NONCE_LEN 12
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    for (int i = 3; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static bool key_id_of(const uint8_t key[GOSSIP_KEY_LEN], uint32_t *id)
+{
+    uint8_t msg[sizeof KEY_ID_CONTEXT - 1 + GOSSIP_KEY_LEN];
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+
+    memcpy(msg, KEY_ID_CONTEXT, sizeof KEY_ID_CONTEXT - 1);
+    memcpy(msg + sizeof KEY_ID_CONTEXT - 1, key, GOSSIP_KEY_LEN);
+    int ok = EVP_Digest(msg, sizeof msg, md, &md_len, EVP_sha256(), NULL);
+    OPENSSL_cleanse(msg, sizeof msg);
+    if (ok != 1 || md_len < 4)
+        return false;
+    *id = get_be32(md);
+    return true;
+}
+
+uint32_t crypto_key_id(const uint8_t key[GOSSIP_KEY_LEN])
+{
+    uint32_t id = 0;
+    /* SHA-256 only fails when libcrypto itself is broken; 0 is as good an
+     * answer as any then, and crypto_init() reports the failure. */
+    (void)key_id_of(key, &id);
+    return id;
+}
+
+int crypto_derive_passphrase(const char *pass, uint8_t out[GOSSIP_KEY_LEN])
+{
+    if (!pass)
+        return CRYPTO_EINTERNAL;
+    if (EVP_PBE_scrypt(pass, strlen(pass), (const unsigned char *)SCRYPT_SALT,
+                       sizeof SCRYPT_SALT - 1, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM,
+                       out, GOSSIP_KEY_LEN) != 1)
+        return CRYPTO_EINTERNAL;
+    return 0;
+}
+
+static bool session_key(const uint8_t key[GOSSIP_KEY_LEN], uint64_t sender, uint64_t session,
+                        uint8_t out[GOSSIP_KEY_LEN])
+{
+    uint8_t msg[sizeof SESSION_CONTEXT - 1 + 16];
+    uint8_t md[EVP_MAX_MD_SIZE];
+    unsigned md_len = 0;
+
+    memcpy(msg, SESSION_CONTEXT, sizeof SESSION_CONTEXT - 1);
+    put_be64(msg + sizeof SESSION_CONTEXT - 1, sender);
+    put_be64(msg + sizeof SESSION_CONTEXT - 1 + 8, session);
+    bool ok = HMAC(EVP_sha256(), key, GOSSIP_KEY_LEN, msg, sizeof msg, md, &md_len) != NULL &&
+              md_len == GOSSIP_KEY_LEN;
+    if (ok)
+        memcpy(out, md, GOSSIP_KEY_LEN);
+    OPENSSL_cleanse(md, sizeof md);
+    return ok;
+}
+
+static void clear_cache(struct crypto *c)
+{
+    OPENSSL_cleanse(c->cache, sizeof c->cache);
+}
+
+int crypto_set_keys(struct crypto *c, const uint8_t (*keys)[GOSSIP_KEY_LEN], unsigned n_keys)
+{
+    struct crypto_key ring[GOSSIP_MAX_KEYS];
+    uint8_t tx[GOSSIP_KEY_LEN];
+    int rc = CRYPTO_EINTERNAL;
+
+    if (!keys || n_keys < 1 || n_keys > GOSSIP_MAX_KEYS)
+        return CRYPTO_EINTERNAL;
+    /* Build the new state aside so a failure leaves the old keyring working. */
+    for (unsigned i = 0; i < n_keys; i++) {
+        memcpy(ring[i].key, keys[i], GOSSIP_KEY_LEN);
+        if (!key_id_of(ring[i].key, &ring[i].id))
+            goto out;
+    }
+    if (!session_key(ring[0].key, c->self_id, c->session, tx))
+        goto out;
+
+    OPENSSL_cleanse(c->keys, sizeof c->keys);
+    memcpy(c->keys, ring, n_keys * sizeof ring[0]);
+    c->n_keys = n_keys;
+    memcpy(c->tx_skey, tx, sizeof tx);
+    /* Cached session keys were derived from the old ring; a slot must never
+     * outlive the key it came from. */
+    clear_cache(c);
+    rc = 0;
+out:
+    OPENSSL_cleanse(ring, sizeof ring);
+    OPENSSL_cleanse(tx, sizeof tx);
+    return rc;
+}
+
+int crypto_init(struct crypto *c, const uint8_t (*keys)[GOSSIP_KEY_LEN], unsigned n_keys,
+                const char *label, uint64_t self_id, uint64_t session)
+{
+    memset(c, 0, sizeof *c);
+    c->self_id = self_id;
+    c->session = session;
+    if (label) {
+        size_t n = strnlen(label, GOSSIP_LABEL_MAX + 1);
+        if (n > GOSSIP_LABEL_MAX)
+            return CRYPTO_EINTERNAL;
+        memcpy(c->label, label, n);
+        c->label_len = n;
+    }
+
+    EVP_CIPHER_CTX *sctx = EVP_CIPHER_CTX_new();
+    EVP_CIPHER_CTX *octx = EVP_CIPHER_CTX_new();
+    c->seal_ctx = sctx;
+    c->open_ctx = octx;
+    /* Bind the cipher now so the hot path only rekeys: no fetch, no allocation. */
+    if (!sctx || !octx || EVP_EncryptInit_ex(sctx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_DecryptInit_ex(octx, EVP_aes_256_gcm(), NULL, NULL, NULL) != 1 ||
+        EVP_CIPHER_CTX_get_iv_length(sctx) != NONCE_LEN ||
+        EVP_CIPHER_CTX_get_iv_length(octx) != NONCE_LEN ||
+        crypto_set_keys(c, keys, n_keys) != 0) {
+        crypto_free(c);
+        return CRYPTO_EINTERNAL;
+    }
+    return 0;
+}
+
+void crypto_free(struct crypto *c)
+{
+    if (!c)
+        return;
+    EVP_CIPHER_CTX_free(c->seal_ctx);
+    EVP_CIPHER_CTX_free(c->open_ctx);
+    /* Also nulls the context pointers, so a second free is harmless. */
+    OPENSSL_cleanse(c, sizeof *c);
+}
+
+int env_parse(const uint8_t *buf, size_t len, struct env_header *h)
+{
+    if (len < ENV_OVERHEAD)
+        return CRYPTO_ESHORT;
+    h->version = buf[0];
+    h->flags = buf[1];
+    h->key_id = get_be32(buf + 2);
+    h->sender = get_be64(buf + 6);
+    h->session = get_be64(buf + 14);
+    h->counter = get_be64(buf + 22);
+    if (h->version != ENV_VERSION)
+        return CRYPTO_EVERSION;
+    if (h->flags != 0)
+        return CRYPTO_EFLAGS;
+    return CRYPTO_OK;
+}
+
+static void make_nonce(uint8_t nonce[NONCE_LEN], uint64_t counter)
+{
+    memset(nonce, 0, 4);
+    put_be64(nonce + 4, counter);
+}
+
+int crypto_seal(struct crypto *c, uint8_t *buf, size_t pt_len, size_t cap)
+{
+    EVP_CIPHER_CTX *ctx = c->seal_ctx;
+    uint8_t nonce[NONCE_LEN];
+    int n;
+
+    if (cap < ENV_OVERHEAD || pt_len > cap - ENV_OVERHEAD)
+        return CRYPTO_ESPACE;
+    if (pt_len > (size_t)INT_MAX - ENV_OVERHEAD)
+        return CRYPTO_EINTERNAL;
+    if (c->tx_counter == UINT64_MAX)
+        return CRYPTO_EINTERNAL;
+    /* Burn the counter before using it: even a failed seal must not leave a
+     * nonce that a later seal could reuse. */
+    uint64_t ctr = ++c->tx_counter;
+
+    buf[0] = ENV_VERSION;
+    buf[1] = 0;
+    put_be32(buf + 2, c->keys[0].id);
+    put_be64(buf + 6, c->self_id);
+    put_be64(buf + 14, c->session);
+    put_be64(buf + 22, ctr);
+    make_nonce(nonce, ctr);
+
+    uint8_t *body = buf + ENV_HDR_LEN;
+    if (EVP_EncryptInit_ex(ctx, NULL, NULL, c->tx_skey, nonce) != 1 ||
+        EVP_EncryptUpdate(ctx, NULL, &n, buf, ENV_HDR_LEN) != 1 ||
+        (c->label_len &&
+         EVP_EncryptUpdate(ctx, NULL, &n, c->label, (int)c->label_len) != 1) ||
+        (pt_len && EVP_EncryptUpdate(ctx, body, &n, body, (int)pt_len) != 1) ||
+        EVP_EncryptFinal_ex(ctx, body + pt_len, &n) != 1 ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, ENV_TAG_LEN, body + pt_len) != 1)
+        return CRYPTO_EINTERNAL;
+    return (int)(pt_len + ENV_OVERHEAD);
+}
+
+/* splitmix64 finaliser: senders' ids are often sequential, so the slot index
+ * must depend on all bits. */
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= UINT64_C(0xbf58476d1ce4e5b9);
+    x ^= x >> 27;
+    x *= UINT64_C(0x94d049bb133111eb);
+    x ^= x >> 31;
+    return x;
+}
+
+static unsigned cache_index(uint32_t key_id, uint64_t sender, uint64_t session)
+{
+    uint64_t x = mix64(mix64(mix64(key_id) ^ sender) ^ session);
+    return (unsigned)(x % CRYPTO_CACHE_SLOTS);
+}
+
+int crypto_open(struct crypto *c, const struct env_header *h, uint8_t *buf, size_t len)
+{
+    EVP_CIPHER_CTX *ctx = c->open_ctx;
+    const struct crypto_key *key = NULL;
+    uint8_t nonce[NONCE_LEN];
+    uint8_t fresh[GOSSIP_KEY_LEN];
+    const uint8_t *skey;
+    int n, rc = CRYPTO_EAUTH;
+
+    if (len < ENV_OVERHEAD)
+        return CRYPTO_ESHORT;
+    size_t ct_len = len - ENV_OVERHEAD;
+    if (ct_len > (size_t)INT_MAX - ENV_OVERHEAD)
+        return CRYPTO_EINTERNAL;
+    for (unsigned i = 0; i < c->n_keys; i++) {
+        if (c->keys[i].id == h->key_id) {
+            key = &c->keys[i];
+            break;
+        }
+    }
+    if (!key)
+        return CRYPTO_EKEY;
+
+    struct crypto_cache_slot *slot = &c->cache[cache_index(h->key_id, h->sender, h->session)];
+    bool hit = slot->used && slot->key_id == h->key_id && slot->sender == h->sender &&
+               slot->session == h->session;
+    if (hit) {
+        skey = slot->skey;
+    } else {
+        if (!session_key(key->key, h->sender, h->session, fresh))
+            return CRYPTO_EINTERNAL;
+        skey = fresh;
+    }
+    make_nonce(nonce, h->counter);
+
+    uint8_t *body = buf + ENV_HDR_LEN;
+    uint8_t *tag = body + ct_len;
+    if (EVP_DecryptInit_ex(ctx, NULL, NULL, skey, nonce) != 1 ||
+        EVP_DecryptUpdate(ctx, NULL, &n, buf, ENV_HDR_LEN) != 1 ||
+        (c->label_len &&
+         EVP_DecryptUpdate(ctx, NULL, &n, c->label, (int)c->label_len) != 1) ||
+        (ct_len && EVP_DecryptUpdate(ctx, body, &n, body, (int)ct_len) != 1) ||
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, ENV_TAG_LEN, tag) != 1) {
+        rc = CRYPTO_EINTERNAL;
+        goto fail;
+    }
+    if (EVP_DecryptFinal_ex(ctx, body + ct_len, &n) != 1)
+        goto fail;
+
+    /* Only an authentic datagram may take a slot: forgeries with made-up
+     * senders must not be able to evict the keys of real peers. */
+    if (!hit) {
+        slot->key_id = h->key_id;
+        slot->sender = h->sender;
+        slot->session = h->session;
+        memcpy(slot->skey, fresh, sizeof fresh);
+        slot->used = true;
+        OPENSSL_cleanse(fresh, sizeof fresh);
+    }
+    return (int)ct_len;
+
+fail:
+    /* Unauthenticated output is ciphertext XOR keystream: it would reveal
+     * the keystream if a careless caller ever echoed it. */
+    memset(body, 0, ct_len);
+    if (!hit)
+        OPENSSL_cleanse(fresh, sizeof fresh);
+    return rc;
+}
+
+bool replay_check(const struct replay_window *w, uint64_t ctr)
+{
+    if (ctr == 0)
+        return false;
+    if (ctr > w->top)
+        return true;
+    uint64_t back = w->top - ctr;
+    if (back >= 64)
+        return false;
+    return !(w->bits >> back & 1u);
+}
+
+void replay_commit(struct replay_window *w, uint64_t ctr)
+{
+    if (ctr == 0)
+        return;
+    if (ctr > w->top) {
+        uint64_t shift = ctr - w->top;
+        w->bits = shift >= 64 ? 0 : w->bits << shift;
+        w->bits |= 1u;
+        w->top = ctr;
+        return;
+    }
+    uint64_t back = w->top - ctr;
+    if (back < 64)
+        w->bits |= UINT64_C(1) << back;
+}

@@ -1,0 +1,124 @@
+/*
+ * The sealed envelope around every datagram: versioned clear header,
+ * AES-256-GCM with per-sender session keys and counter nonces, replay
+ * windows, and the keyring.  Knows nothing about members or messages.
+ *
+ * Envelope (all integers big-endian), ENV_HDR_LEN = 30 bytes of header:
+ *   0  u8   format version (ENV_VERSION = 1)
+ *   1  u8   flags, must be 0
+ *   2  u32  key id: first 4 bytes of SHA-256("libgossip key id v1" || key)
+ *   6  u64  sender node id
+ *   14 u64  sender session = the sender's generation
+ *   22 u64  counter, starts at 1, +1 per datagram sealed by this session
+ *   30 ...  ciphertext
+ *   -16     GCM tag (ENV_TAG_LEN)
+ * Session key = HMAC-SHA256(key, "libgossip session v1" || sender || session).
+ * Nonce (96 bit) = 4 zero bytes || counter.  AAD = header (30 bytes) ||
+ * cluster label bytes (no terminator; empty when no label).
+ * A (key, sender, session) triple is used by one process only (the session
+ * is the generation, fresh per start), and its counter never repeats, so a
+ * nonce never repeats under one session key.
+ */
+#ifndef GOSSIP_CRYPTO_H
+#define GOSSIP_CRYPTO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gossip.h"
+
+#define ENV_VERSION 1
+#define ENV_HDR_LEN 30
+#define ENV_TAG_LEN 16
+#define ENV_OVERHEAD (ENV_HDR_LEN + ENV_TAG_LEN)
+#define CRYPTO_CACHE_SLOTS 64
+
+enum crypto_result {
+    CRYPTO_OK = 0,
+    CRYPTO_ESHORT = -1,   /* shorter than ENV_OVERHEAD */
+    CRYPTO_EVERSION = -2, /* unknown format version */
+    CRYPTO_EFLAGS = -3,   /* reserved flags set */
+    CRYPTO_EKEY = -4,     /* key id not in the keyring */
+    CRYPTO_EAUTH = -5,    /* tag did not verify */
+    CRYPTO_EINTERNAL = -6,/* libcrypto failure or counter exhausted */
+    CRYPTO_ESPACE = -7,   /* output buffer too small */
+};
+
+struct env_header {
+    uint8_t version;
+    uint8_t flags;
+    uint32_t key_id;
+    uint64_t sender;
+    uint64_t session;
+    uint64_t counter;
+};
+
+/* WireGuard-style sliding window over one session's counters. */
+struct replay_window {
+    uint64_t top;  /* highest counter accepted; 0 = none yet */
+    uint64_t bits; /* bit i set: counter top - i was accepted */
+};
+
+struct crypto_key {
+    uint8_t key[GOSSIP_KEY_LEN];
+    uint32_t id;
+};
+
+struct crypto_cache_slot {
+    uint32_t key_id;
+    uint64_t sender, session;
+    uint8_t skey[GOSSIP_KEY_LEN];
+    bool used;
+};
+
+struct crypto {
+    struct crypto_key keys[GOSSIP_MAX_KEYS];
+    unsigned n_keys;            /* keys[0] seals */
+    uint8_t label[GOSSIP_LABEL_MAX];
+    size_t label_len;
+    uint64_t self_id, session;  /* our sender id and session */
+    uint64_t tx_counter;        /* last counter used */
+    uint8_t tx_skey[GOSSIP_KEY_LEN];
+    void *seal_ctx, *open_ctx;  /* EVP_CIPHER_CTX * */
+    struct crypto_cache_slot cache[CRYPTO_CACHE_SLOTS];
+};
+
+/* Key id of a derived key. */
+uint32_t crypto_key_id(const uint8_t key[GOSSIP_KEY_LEN]);
+
+/* scrypt(passphrase, salt "libgossip v1", N=2^14, r=8, p=1) -> 32 bytes. */
+int crypto_derive_passphrase(const char *pass, uint8_t out[GOSSIP_KEY_LEN]);
+
+/* Returns 0 or CRYPTO_EINTERNAL (also for n_keys outside 1..GOSSIP_MAX_KEYS
+ * or a label longer than GOSSIP_LABEL_MAX bytes).  label may be NULL/"".
+ * On failure nothing is left to free. */
+int crypto_init(struct crypto *c, const uint8_t (*keys)[GOSSIP_KEY_LEN], unsigned n_keys,
+                const char *label, uint64_t self_id, uint64_t session);
+void crypto_free(struct crypto *c);
+
+/* Replace the keyring (keys[0] seals); keeps the counter and flushes the
+ * session key cache.  On failure the old keyring stays in force. */
+int crypto_set_keys(struct crypto *c, const uint8_t (*keys)[GOSSIP_KEY_LEN], unsigned n_keys);
+
+/* Parse the clear header.  CRYPTO_OK, CRYPTO_ESHORT, CRYPTO_EVERSION, CRYPTO_EFLAGS. */
+int env_parse(const uint8_t *buf, size_t len, struct env_header *h);
+
+/* The plaintext (pt_len bytes) is at buf + ENV_HDR_LEN; writes the header,
+ * encrypts in place and appends the tag.  cap is the size of buf.
+ * Returns the envelope length or CRYPTO_ESPACE / CRYPTO_EINTERNAL. */
+int crypto_seal(struct crypto *c, uint8_t *buf, size_t pt_len, size_t cap);
+
+/* Verify and decrypt in place an envelope whose header env_parse() gave.
+ * The plaintext is left at buf + ENV_HDR_LEN.  Returns its length or
+ * CRYPTO_EKEY / CRYPTO_EAUTH / CRYPTO_EINTERNAL (CRYPTO_ESHORT if len is
+ * below ENV_OVERHEAD).  A body that fails the tag check is zeroed.
+ * Does not check replay. */
+int crypto_open(struct crypto *c, const struct env_header *h, uint8_t *buf, size_t len);
+
+/* true if counter ctr is new for this window (not seen, not older than 64 behind top). */
+bool replay_check(const struct replay_window *w, uint64_t ctr);
+/* Record ctr as seen (call only after replay_check() and successful open). */
+void replay_commit(struct replay_window *w, uint64_t ctr);
+
+#endif

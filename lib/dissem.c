@@ -1,0 +1,148 @@
+/*
+ * Dissemination queue with transmit limits (SWIM's infection-style
+ * broadcast, the retransmit limit of memberlist's queue.go).  Member items
+ * are names, not copies: the current record is encoded at send time, so a
+ * newer update about a member always replaces an older one.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void dissem_free(struct dissem *d)
+{
+    for (uint32_t i = 0; i < d->n; i++)
+        free(d->v[i].data);
+    free(d->v);
+    memset(d, 0, sizeof(*d));
+}
+
+static struct dq_item *find(const struct dissem *d, bool is_event, uint64_t id, uint64_t event_id)
+{
+    for (uint32_t i = 0; i < d->n; i++)
+        if (d->v[i].is_event == is_event && d->v[i].id == id && (!is_event || d->v[i].event_id == event_id))
+            return &d->v[i];
+    return NULL;
+}
+
+static struct dq_item *push(struct dissem *d)
+{
+    if (d->n == d->cap) {
+        uint32_t cap = d->cap ? d->cap * 2 : 16;
+        struct dq_item *v = realloc(d->v, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        d->v = v;
+        d->cap = cap;
+    }
+    struct dq_item *it = &d->v[d->n++];
+    memset(it, 0, sizeof(*it));
+    return it;
+}
+
+static void drop_at(struct dissem *d, uint32_t i)
+{
+    if (d->v[i].is_event)
+        d->n_events--;
+    free(d->v[i].data);
+    d->v[i] = d->v[--d->n];
+}
+
+int dissem_member(struct dissem *d, uint64_t id)
+{
+    struct dq_item *it = find(d, false, id, 0);
+    if (!it && !(it = push(d)))
+        return GOSSIP_ENOMEM;
+    it->id = id;
+    it->transmits = 0;
+    it->order = ++d->order;
+    return 0;
+}
+
+int dissem_event(struct dissem *d, uint64_t origin, uint64_t event_id, const void *data, size_t len)
+{
+    if (find(d, true, origin, event_id))
+        return 0;
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return GOSSIP_ENOMEM;
+    struct dq_item *it = push(d);
+    if (!it) {
+        free(copy);
+        return GOSSIP_ENOMEM;
+    }
+    memcpy(copy, data, len);
+    it->id = origin;
+    it->event_id = event_id;
+    it->data = copy;
+    it->len = (uint16_t)len;
+    it->is_event = true;
+    it->order = ++d->order;
+    d->n_events++;
+    return 0;
+}
+
+void dissem_forget_member(struct dissem *d, uint64_t id)
+{
+    for (uint32_t i = 0; i < d->n; i++)
+        if (!d->v[i].is_event && d->v[i].id == id) {
+            drop_at(d, i);
+            return;
+        }
+}
+
+int dissem_transmits(const struct dissem *d, uint64_t id)
+{
+    const struct dq_item *it = find(d, false, id, 0);
+    return it ? it->transmits : -1;
+}
+
+/* Fewest transmits first, newest first among equals. */
+static int item_cmp(const void *a, const void *b)
+{
+    const struct dq_item *x = a, *y = b;
+    if (x->transmits != y->transmits)
+        return x->transmits < y->transmits ? -1 : 1;
+    return x->order > y->order ? -1 : x->order < y->order;
+}
+
+void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64_t skip_id)
+{
+    struct dissem *d = &g->dq;
+    if (d->n == 0)
+        return;
+    qsort(d->v, d->n, sizeof(*d->v), item_cmp);
+    /* membership first, but a quarter of the room stays for cluster events */
+    size_t reserve = d->n_events ? wire_room(w) / 4 : 0;
+    for (uint32_t i = 0; i < d->n; i++) {
+        struct dq_item *it = &d->v[i];
+        if (it->is_event || it->id == skip_id)
+            continue;
+        struct wire_member wm;
+        if (it->id == g->self_id) {
+            self_to_wire(g, &wm);
+        } else {
+            const struct member *m = members_get(&g->members, it->id);
+            if (!m) {
+                it->transmits = (uint16_t)limit; /* reaped: drop below */
+                continue;
+            }
+            member_to_wire(g, m, &wm);
+        }
+        if (wire_member_size(&wm) + reserve > wire_room(w))
+            continue;
+        if (wire_add_member(w, &wm) == 0)
+            it->transmits++;
+    }
+    for (uint32_t i = 0; i < d->n; i++) {
+        struct dq_item *it = &d->v[i];
+        if (!it->is_event)
+            continue;
+        struct wire_event we = {.origin = it->id, .event_id = it->event_id, .len = it->len, .data = it->data};
+        if (wire_event_size(&we) <= wire_room(w) && wire_add_event(w, &we) == 0)
+            it->transmits++;
+    }
+    for (uint32_t i = d->n; i-- > 0;)
+        if (d->v[i].transmits >= limit)
+            drop_at(d, i);
+}

@@ -1,0 +1,131 @@
+/*
+ * Member table: a dense array for iteration and uniform random choice, and
+ * an open-addressing index (linear probing, backward-shift deletion) so that
+ * lookup by id costs one or two cache misses at any cluster size.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static uint32_t id_hash(uint64_t id)
+{
+    /* splitmix64 finaliser: node ids are often small consecutive numbers */
+    id ^= id >> 30;
+    id *= 0xbf58476d1ce4e5b9ULL;
+    id ^= id >> 27;
+    id *= 0x94d049bb133111ebULL;
+    id ^= id >> 31;
+    return (uint32_t)id;
+}
+
+int members_init(struct members *t)
+{
+    memset(t, 0, sizeof(*t));
+    t->slot = calloc(16, sizeof(*t->slot));
+    if (!t->slot)
+        return GOSSIP_ENOMEM;
+    t->slot_mask = 15;
+    return 0;
+}
+
+void members_free(struct members *t)
+{
+    for (uint32_t i = 0; i < t->n; i++)
+        free(t->v[i].meta);
+    free(t->v);
+    free(t->slot);
+    memset(t, 0, sizeof(*t));
+}
+
+static uint32_t *find_slot(const struct members *t, uint64_t id)
+{
+    for (uint32_t h = id_hash(id) & t->slot_mask;; h = (h + 1) & t->slot_mask) {
+        uint32_t *s = &t->slot[h];
+        if (*s == 0 || t->v[*s - 1].id == id)
+            return s;
+    }
+}
+
+struct member *members_get(const struct members *t, uint64_t id)
+{
+    uint32_t *s = find_slot(t, id);
+    return *s ? &t->v[*s - 1] : NULL;
+}
+
+static int rehash(struct members *t, uint32_t nslots)
+{
+    uint32_t *slot = calloc(nslots, sizeof(*slot));
+    if (!slot)
+        return -1;
+    free(t->slot);
+    t->slot = slot;
+    t->slot_mask = nslots - 1;
+    for (uint32_t i = 0; i < t->n; i++)
+        *find_slot(t, t->v[i].id) = i + 1;
+    return 0;
+}
+
+struct member *members_add(struct members *t, uint64_t id)
+{
+    if (t->n == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 8;
+        struct member *v = realloc(t->v, (size_t)cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        t->v = v;
+        t->cap = cap;
+    }
+    /* keep the index at most half full */
+    if ((t->n + 1) * 2 > t->slot_mask + 1 && rehash(t, (t->slot_mask + 1) * 2) < 0)
+        return NULL;
+    struct member *m = &t->v[t->n];
+    memset(m, 0, sizeof(*m));
+    m->id = id;
+    *find_slot(t, id) = ++t->n;
+    return m;
+}
+
+void members_remove(struct members *t, uint64_t id)
+{
+    uint32_t *s = find_slot(t, id);
+    if (!*s)
+        return;
+    uint32_t idx = *s - 1;
+    free(t->v[idx].meta);
+    /* backward-shift deletion keeps every probe chain unbroken */
+    uint32_t hole = (uint32_t)(s - t->slot);
+    for (uint32_t j = (hole + 1) & t->slot_mask; t->slot[j]; j = (j + 1) & t->slot_mask) {
+        uint32_t home = id_hash(t->v[t->slot[j] - 1].id) & t->slot_mask;
+        /* move j into the hole unless its home lies cyclically in (hole, j] */
+        bool stays = hole <= j ? (home > hole && home <= j) : (home > hole || home <= j);
+        if (!stays) {
+            t->slot[hole] = t->slot[j];
+            hole = j;
+        }
+    }
+    t->slot[hole] = 0;
+    /* move the last record into the freed array position */
+    uint32_t last = --t->n;
+    if (idx != last) {
+        t->v[idx] = t->v[last];
+        *find_slot(t, t->v[idx].id) = idx + 1;
+    }
+}
+
+int incarnation_cmp(uint64_t gen_a, uint32_t ver_a, uint64_t gen_b, uint32_t ver_b)
+{
+    if (gen_a != gen_b)
+        return gen_a < gen_b ? -1 : 1;
+    if (ver_a != ver_b)
+        return ver_a < ver_b ? -1 : 1;
+    return 0;
+}
+
+bool update_overrides(uint8_t new_state, uint64_t new_gen, uint32_t new_ver,
+                      uint8_t cur_state, uint64_t cur_gen, uint32_t cur_ver)
+{
+    int c = incarnation_cmp(new_gen, new_ver, cur_gen, cur_ver);
+    /* the enum order is the precedence: left > failed > suspect > alive */
+    return c > 0 || (c == 0 && new_state > cur_state);
+}

@@ -1,0 +1,480 @@
+/*
+ * Message handling: the receive path (envelope, replay window, open,
+ * decode, apply) and the send path (header, piggybacked updates,
+ * anti-entropy samples, seal).
+ *
+ * A datagram is applied only after all of it has been authenticated,
+ * decoded and checked against the configured bounds, so a malformed or
+ * oversized record drops the whole datagram and never half-applies.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_SELF, DR_FULL };
+
+unsigned retransmit_limit(const struct gossip *g)
+{
+    double n = (double)g->members.n + 1;
+    return (unsigned)ceil(g->cfg.retransmit_mult * log10(n + 1)) + 1;
+}
+
+void member_to_wire(const struct gossip *g, const struct member *m, struct wire_member *w)
+{
+    (void)g;
+    memset(w, 0, sizeof(*w));
+    w->id = m->id;
+    w->generation = m->generation;
+    w->version = m->version;
+    w->state = m->state;
+    w->from = m->from;
+    w->addr = m->addr;
+    w->meta_len = m->meta_len;
+    w->meta = m->meta;
+}
+
+void self_to_wire(const struct gossip *g, struct wire_member *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = g->self_id;
+    w->generation = g->generation;
+    w->version = g->version;
+    w->state = g->self_state;
+    w->from = g->self_id;
+    w->addr = g->self_addr;
+    w->meta_len = g->self_meta_len;
+    w->meta = g->self_meta_len ? g->self_meta : NULL;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void send_sealed(struct gossip *g, const gaddr_t *to, size_t pt_len)
+{
+    int n = crypto_seal(&g->crypto, g->txbuf, pt_len, g->buf_len);
+    if (n < 0) {
+        g->stats.send_errors++;
+        g_log(g, GOSSIP_LOG_ERROR, "cannot seal a datagram (%d)", n);
+        return;
+    }
+    if (udp_send(g, to, g->txbuf, (size_t)n) < 0) {
+        g->stats.send_errors++;
+        return;
+    }
+    g->stats.sent_datagrams++;
+    g->stats.sent_bytes += (uint64_t)n;
+}
+
+static size_t payload_cap(const struct gossip *g)
+{
+    return g->cfg.max_datagram - ENV_OVERHEAD;
+}
+
+/* A few random alive members: anti-entropy that costs a few bytes per ping
+ * and repairs views that missed an update (Tarantool's anti-entropy section). */
+static void add_ae_sample(struct gossip *g, struct wire_writer *w, uint64_t skip)
+{
+    uint32_t n = g->members.n;
+    for (unsigned k = 0, tries = 0; k < g->cfg.ae_records && n > 0 && tries < 2 * g->cfg.ae_records; tries++) {
+        const struct member *m = &g->members.v[g_random_below(g, n)];
+        if (m->state != GOSSIP_ALIVE || m->id == skip)
+            continue;
+        struct wire_member wm;
+        member_to_wire(g, m, &wm);
+        if (wire_member_size(&wm) > wire_room(w) || wire_add_member(w, &wm) < 0)
+            break;
+        k++;
+    }
+}
+
+void proto_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
+                const struct member *first, bool self_record)
+{
+    struct wire_writer w;
+    if (wire_begin(&w, g->txbuf + ENV_HDR_LEN, payload_cap(g), hdr) < 0)
+        return;
+    struct wire_member wm;
+    if (first) {
+        member_to_wire(g, first, &wm);
+        (void)wire_add_member(&w, &wm);
+    }
+    if (self_record) {
+        self_to_wire(g, &wm);
+        (void)wire_add_member(&w, &wm);
+    }
+    dissem_pack(g, &w, retransmit_limit(g), first ? first->id : (self_record ? g->self_id : UINT64_MAX));
+    if (hdr->type == WIRE_PING)
+        add_ae_sample(g, &w, first ? first->id : hdr->target);
+    send_sealed(g, to, wire_finish(&w));
+}
+
+/* The full view in datagram-sized chunks (join reply and anti-entropy). */
+void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted)
+{
+    struct wire_msg hdr = {.type = WIRE_SYNC, .flags = reply_wanted ? WIRE_F_REPLY : 0};
+    struct wire_writer w;
+    struct wire_member wm;
+    uint32_t i = 0, n = g->members.n;
+    unsigned chunks = 0;
+    do {
+        if (wire_begin(&w, g->txbuf + ENV_HDR_LEN, payload_cap(g), &hdr) < 0)
+            return;
+        if (chunks == 0) {
+            self_to_wire(g, &wm);
+            (void)wire_add_member(&w, &wm);
+        }
+        for (; i < n; i++) {
+            member_to_wire(g, &g->members.v[i], &wm);
+            if (wire_add_member(&w, &wm) < 0)
+                break;
+        }
+        send_sealed(g, to, wire_finish(&w));
+        hdr.flags = 0; /* one reply is enough */
+        chunks++;
+    } while (i < n && chunks <= n);
+}
+
+void proto_gossip_round(struct gossip *g)
+{
+    uint32_t n = g->members.n;
+    unsigned sent = 0;
+    uint64_t chosen[16];
+    unsigned fanout = g->cfg.gossip_fanout < 16 ? g->cfg.gossip_fanout : 16;
+    if (g->leaving)
+        fanout = fanout * 2 < 16 ? fanout * 2 : 16;
+    for (unsigned tries = 0; sent < fanout && n > 0 && tries < 4 * fanout && g->dq.n > 0; tries++) {
+        const struct member *m = &g->members.v[g_random_below(g, n)];
+        if (m->state > GOSSIP_SUSPECT)
+            continue;
+        bool dup = false;
+        for (unsigned j = 0; j < sent; j++)
+            dup |= chosen[j] == m->id;
+        if (dup)
+            continue;
+        chosen[sent++] = m->id;
+        struct wire_msg hdr = {.type = WIRE_GOSSIP};
+        gaddr_t to = m->addr;
+        proto_send(g, &to, &hdr, NULL, false);
+        if (g->leaving)
+            g->leave_sends++;
+    }
+}
+
+/* ---- applying records --------------------------------------------------- */
+
+static void copy_meta(struct member *m, const struct wire_member *r, bool *changed)
+{
+    if (m->meta_len == r->meta_len && (r->meta_len == 0 || memcmp(m->meta, r->meta, r->meta_len) == 0))
+        return;
+    uint8_t *copy = NULL;
+    if (r->meta_len) {
+        copy = malloc(r->meta_len);
+        if (!copy)
+            return; /* keep the old blob; the next update brings it again */
+        memcpy(copy, r->meta, r->meta_len);
+    }
+    free(m->meta);
+    m->meta = copy;
+    m->meta_len = r->meta_len;
+    *changed = true;
+}
+
+/* Ask whoever speaks from `to` with our id to prove it is alive: a replayed
+ * datagram cannot answer, a second live process does. */
+static void conflict_challenge(struct gossip *g, const gaddr_t *to)
+{
+    if (g->now < g->conflict_next_ms)
+        return;
+    g->conflict_next_ms = g->now + g->cfg.heartbeat_ms;
+    g->conflict_seq = ++g->seq;
+    struct wire_msg hdr = {.type = WIRE_PING, .flags = WIRE_F_ANY, .seq = g->conflict_seq};
+    proto_send(g, to, &hdr, NULL, false);
+}
+
+static void apply_self_record(struct gossip *g, const struct wire_member *r, const gaddr_t *from, uint64_t sender)
+{
+    if (r->generation > g->generation) {
+        /* someone newer claims our id */
+        if (!addr_is_unspecified(&r->addr) && !addr_equal(&r->addr, &g->self_addr))
+            conflict_challenge(g, &r->addr);
+        else if (sender == g->self_id)
+            conflict_challenge(g, from);
+        return;
+    }
+    if (r->generation < g->generation || g->leaving || r->state == GOSSIP_ALIVE)
+        return; /* our previous life, or nothing to refute */
+    if (r->version >= g->version) {
+        /* Lifeguard: refute at once with a higher incarnation; being
+         * suspected hints that we are the slow one */
+        g->version = r->version + 1;
+        dissem_member(&g->dq, g->self_id);
+        g->next_gossip = g->now;
+        g->stats.refutations++;
+        awareness_apply(g, 1);
+    }
+}
+
+static void queue_fresh(struct gossip *g, uint64_t id)
+{
+    if (dissem_member(&g->dq, id) == 0) {
+        /* spread news at once, but no faster than a tenth of the interval */
+        uint64_t soonest = g->last_gossip + g->cfg.gossip_interval_ms / 10;
+        uint64_t at = soonest > g->now ? soonest : g->now;
+        if (at < g->next_gossip)
+            g->next_gossip = at;
+    }
+}
+
+static void apply_record(struct gossip *g, const struct wire_member *r, const gaddr_t *from,
+                         uint64_t sender, bool anti_entropy)
+{
+    if (r->id == g->self_id) {
+        apply_self_record(g, r, from, sender);
+        return;
+    }
+    struct member *m = members_get(&g->members, r->id);
+    gaddr_t addr = r->addr;
+    if (addr_is_unspecified(&addr)) {
+        /* "wherever I speak from": only the member itself can say that */
+        if (r->id == sender) {
+            uint16_t port = addr.port;
+            addr = *from;
+            addr.port = port;
+        } else if (m) {
+            addr = m->addr;
+        } else {
+            return;
+        }
+    }
+    uint8_t state = r->state;
+    uint64_t accuser = r->from;
+    /* A failure learned from somebody's full view may be stale (the other
+     * side of a healed partition): suspect instead, so the member can
+     * refute (memberlist's mergeRemoteState does the same). */
+    if (anti_entropy && state == GOSSIP_FAILED) {
+        state = GOSSIP_SUSPECT;
+        accuser = sender;
+    }
+
+    if (!m) {
+        if (state >= GOSSIP_FAILED)
+            return; /* do not learn the dead: a replay or a flood must not grow the table */
+        if (g->members.n >= g->cfg.max_members) {
+            g_drop(g, &g->stats.drop_full, DR_FULL, "member table full (%u): refusing node %llu",
+                   g->cfg.max_members, (unsigned long long)r->id);
+            return;
+        }
+        m = members_add(&g->members, r->id);
+        if (!m)
+            return;
+        m->generation = r->generation;
+        m->version = r->version;
+        m->addr = addr;
+        m->state = GOSSIP_ALIVE;
+        m->state_ms = g->now;
+        bool ignored = false;
+        copy_meta(m, r, &ignored);
+        probe_add_member(g, m->id);
+        g->stats.joins++;
+        g->roles_dirty = true;
+        g_emit_member(g, GOSSIP_EVENT_JOIN, m);
+        if (state == GOSSIP_SUSPECT) {
+            member_set_state(g, m, GOSSIP_SUSPECT, accuser);
+            suspicion_start(g, members_get(&g->members, r->id), accuser);
+        }
+        queue_fresh(g, r->id);
+        return;
+    }
+
+    if (!update_overrides(state, r->generation, r->version, m->state, m->generation, m->version)) {
+        if (state == GOSSIP_SUSPECT && m->state == GOSSIP_SUSPECT &&
+            incarnation_cmp(r->generation, r->version, m->generation, m->version) == 0)
+            suspicion_confirm(g, m, accuser);
+        return;
+    }
+    bool restarted = r->generation > m->generation;
+    bool changed = false;
+    uint8_t old = m->state;
+    m->generation = r->generation;
+    m->version = r->version;
+    if (!addr_equal(&m->addr, &addr)) {
+        m->addr = addr;
+        changed = true;
+    }
+    copy_meta(m, r, &changed);
+    if (state != GOSSIP_SUSPECT)
+        suspicion_stop(g, m);
+    if (state != old) {
+        member_set_state(g, m, state, accuser);
+        if (state == GOSSIP_SUSPECT)
+            suspicion_start(g, m, accuser);
+        if (state == GOSSIP_ALIVE && old >= GOSSIP_FAILED && g->n_recover < MAX_RECOVER)
+            g->recover[g->n_recover++] = m->id; /* merge views with a returning member */
+    } else if (state == GOSSIP_ALIVE && restarted) {
+        m->state_ms = g->now;
+        g_emit_member(g, GOSSIP_EVENT_ALIVE, m);
+    } else if (changed) {
+        g_emit_member(g, GOSSIP_EVENT_UPDATE, m);
+    }
+    queue_fresh(g, r->id);
+}
+
+static void apply_event(struct gossip *g, const struct wire_event *e)
+{
+    for (uint32_t i = 0; i < g->seen_n; i++)
+        if (g->seen[i].origin == e->origin && g->seen[i].event_id == e->event_id)
+            return;
+    g->seen[g->seen_pos] = (struct seen_event){e->origin, e->event_id};
+    g->seen_pos = (g->seen_pos + 1) % g->cfg.max_pending_events;
+    if (g->seen_n < g->cfg.max_pending_events)
+        g->seen_n++;
+    if (g->dq.n_events < g->cfg.max_pending_events)
+        (void)dissem_event(&g->dq, e->origin, e->event_id, e->data, e->len);
+    g->next_gossip = g->now;
+    g_emit_user(g, e->origin, e->data, e->len);
+}
+
+/* Bounds that the codec does not know: checked for the whole datagram
+ * before anything is applied. */
+static bool within_limits(const struct gossip *g, const struct wire_msg *msg)
+{
+    for (unsigned i = 0; i < msg->n_members; i++)
+        if (msg->members[i].meta_len > g->cfg.max_meta)
+            return false;
+    for (unsigned i = 0; i < msg->n_events; i++)
+        if (msg->events[i].len > g->cfg.max_event)
+            return false;
+    return true;
+}
+
+/* ---- receiving ---------------------------------------------------------- */
+
+static void handle_from_self_id(struct gossip *g, const gaddr_t *from, const struct env_header *h,
+                                const struct wire_msg *msg)
+{
+    if (msg->type == WIRE_PING && (msg->flags & WIRE_F_ANY)) {
+        struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
+        proto_send(g, from, &ack, NULL, false);
+    }
+    if (msg->type == WIRE_ACK && g->conflict_seq && msg->seq == g->conflict_seq) {
+        g->conflict_seq = 0;
+        if (h->session != g->conflict_reported) {
+            g->conflict_reported = h->session;
+            g->stats.conflicts++;
+            g_log(g, GOSSIP_LOG_ERROR, "node id %llu is also used by another live process",
+                  (unsigned long long)g->self_id);
+            struct member other = {.id = g->self_id, .generation = h->session, .addr = *from,
+                                   .state = GOSSIP_ALIVE, .state_ms = g->now};
+            g_emit_member(g, GOSSIP_EVENT_CONFLICT, &other);
+        }
+        return;
+    }
+    conflict_challenge(g, from);
+}
+
+void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t len)
+{
+    char who[64];
+    g->stats.recv_datagrams++;
+    g->stats.recv_bytes += len;
+    if (len > g->cfg.max_datagram) {
+        addr_format(from, who, sizeof(who));
+        g_drop(g, &g->stats.drop_oversize, DR_OVERSIZE, "datagram from %s larger than %u bytes dropped",
+               who, g->cfg.max_datagram);
+        return;
+    }
+    struct env_header h;
+    int rc = env_parse(buf, len, &h);
+    if (rc < 0) {
+        addr_format(from, who, sizeof(who));
+        if (rc == CRYPTO_ESHORT)
+            g_drop(g, &g->stats.drop_short, DR_SHORT, "truncated datagram from %s dropped", who);
+        else if (rc == CRYPTO_EVERSION)
+            g_drop(g, &g->stats.drop_version, DR_VERSION,
+                   "datagram of format version %u from %s dropped: this node speaks version %u",
+                   buf[0], who, ENV_VERSION);
+        else
+            g_drop(g, &g->stats.drop_malformed, DR_MALFORMED, "datagram with bad header from %s dropped", who);
+        return;
+    }
+    bool from_self_id = h.sender == g->self_id;
+    if (from_self_id && h.session == g->generation) {
+        g->stats.drop_self++; /* our own datagram (a seed list that names us) */
+        return;
+    }
+    struct member *m = from_self_id ? NULL : members_get(&g->members, h.sender);
+    if (m && (h.session < m->rx_session || h.session < m->generation ||
+              (h.session == m->rx_session && !replay_check(&m->rx, h.counter)))) {
+        addr_format(from, who, sizeof(who));
+        g_drop(g, &g->stats.drop_replay, DR_REPLAY, "replayed or stale datagram from %s (node %llu) dropped",
+               who, (unsigned long long)h.sender);
+        return;
+    }
+    rc = crypto_open(&g->crypto, &h, buf, len);
+    if (rc < 0) {
+        addr_format(from, who, sizeof(who));
+        if (rc == CRYPTO_EKEY)
+            g_drop(g, &g->stats.drop_key, DR_KEY,
+                   "datagram from %s sealed with key id %08x, which is not in this node's keyring", who, h.key_id);
+        else
+            g_drop(g, &g->stats.drop_auth, DR_AUTH,
+                   "datagram from %s failed authentication (wrong key or cluster label, or corrupted)", who);
+        return;
+    }
+    struct wire_msg *msg = &g->rxmsg;
+    if (wire_decode(buf + ENV_HDR_LEN, (size_t)rc, msg) < 0 || !within_limits(g, msg)) {
+        addr_format(from, who, sizeof(who));
+        g_drop(g, &g->stats.drop_malformed, DR_MALFORMED, "malformed datagram from %s (node %llu) dropped",
+               who, (unsigned long long)h.sender);
+        return;
+    }
+    if (from_self_id) {
+        handle_from_self_id(g, from, &h, msg);
+        return;
+    }
+    /* authentic and well-formed: the counter is used up */
+    if (m) {
+        if (h.session > m->rx_session) {
+            m->rx_session = h.session;
+            m->rx = (struct replay_window){0};
+        }
+        replay_commit(&m->rx, h.counter);
+    }
+    g->joined = true;
+
+    bool anti_entropy = msg->type == WIRE_SYNC;
+    for (unsigned i = 0; i < msg->n_members; i++)
+        apply_record(g, &msg->members[i], from, h.sender, anti_entropy);
+    if (!m && (m = members_get(&g->members, h.sender)) != NULL) {
+        m->rx_session = h.session;
+        replay_commit(&m->rx, h.counter);
+    }
+    for (unsigned i = 0; i < msg->n_events; i++)
+        apply_event(g, &msg->events[i]);
+
+    switch (msg->type) {
+    case WIRE_PING:
+        if ((msg->flags & WIRE_F_ANY) || msg->target == g->self_id) {
+            struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
+            proto_send(g, from, &ack, NULL, false);
+        }
+        break;
+    case WIRE_ACK:
+        if (!relay_on_ack(g, msg->seq))
+            probe_on_ack(g, msg->seq);
+        break;
+    case WIRE_PING_REQ:
+        probe_on_ping_req(g, from, msg);
+        break;
+    case WIRE_NACK:
+        probe_on_nack(g, msg->seq);
+        break;
+    case WIRE_SYNC:
+        if (msg->flags & WIRE_F_REPLY)
+            proto_send_sync(g, from, false);
+        break;
+    default:
+        break;
+    }
+}
