@@ -35,7 +35,7 @@ EX_SRC   := $(sort $(wildcard examples/*.c))
 EX_BIN   := $(EX_SRC:examples/%.c=$(B)/examples/%)
 DEPS_STAMP := build/.deps-ok
 
-.PHONY: all deps check check-fast check-san test-units test-scenarios test-loopback test-netns \
+.PHONY: all deps check check-fast check-san test-docs test-units test-scenarios test-loopback test-netns \
         demo bench bench-peers install uninstall clean
 
 all: $(DEPS_STAMP) lib/libgossip.a lib/libgossip.so $(EX_BIN) examples-links
@@ -112,12 +112,15 @@ test-loopback: all
 test-netns: all
 	@test/run-tests.sh netns test/netns_test.py
 
+test-docs:
+	@test/run-tests.sh docs test/check_man.sh
+
 check-fast: all test-units test-scenarios test-loopback
 
 # The whole suite: plain build, then the same tests under ASan + UBSan.
 check: all
 	@rm -f build/results.txt
-	@$(MAKE) --no-print-directory test-units test-scenarios test-loopback test-netns
+	@$(MAKE) --no-print-directory -k test-docs test-units test-scenarios test-loopback test-netns || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 

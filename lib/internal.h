@@ -171,6 +171,9 @@ struct gossip {
     uint32_t probe_n, probe_cap, probe_pos;
     struct probe_state probe;
     uint32_t seq;
+#define MAX_URGENT 4
+    uint64_t urgent[MAX_URGENT];   /* suspects to probe out of turn */
+    unsigned urgent_n;
     struct relay relays[MAX_RELAYS];
     struct suspicion *susp;
     uint32_t n_susp, cap_susp;
@@ -263,6 +266,7 @@ void probe_on_nack(struct gossip *g, uint32_t seq);
 void probe_on_ping_req(struct gossip *g, const gaddr_t *from, const struct wire_msg *msg);
 bool relay_on_ack(struct gossip *g, uint32_t seq);
 void probe_add_member(struct gossip *g, uint64_t id);
+void probe_on_suspicion(struct gossip *g, uint64_t id);
 void suspicion_start(struct gossip *g, struct member *m, uint64_t accuser);
 void suspicion_confirm(struct gossip *g, struct member *m, uint64_t accuser);
 void suspicion_stop(struct gossip *g, struct member *m);

@@ -209,6 +209,11 @@ static void reshuffle(struct gossip *g)
 
 static struct member *next_target(struct gossip *g)
 {
+    if (g->urgent_n > 0) {
+        struct member *m = members_get(&g->members, g->urgent[--g->urgent_n]);
+        if (m && m->state <= GOSSIP_SUSPECT)
+            return m;
+    }
     for (uint32_t tries = 0; tries <= g->probe_n + 1; tries++) {
         if (g->probe_pos >= g->probe_n) {
             reshuffle(g);
@@ -358,6 +363,21 @@ static void relays_expire(struct gossip *g)
             g->stats.nacks_sent++;
         }
     }
+}
+
+/* Somebody else suspects `id`.  A few nodes (about k + 1 in the whole
+ * cluster) probe it out of turn: their independent verdicts confirm the
+ * suspicion within one probe timeout (Lifeguard then shortens it) or carry
+ * the suspicion to the member so that it refutes. */
+void probe_on_suspicion(struct gossip *g, uint64_t id)
+{
+    size_t n = g_alive_count(g);
+    uint64_t want = (uint64_t)g->cfg.suspicion_confirmations + 1;
+    if (g->leaving || g->urgent_n >= MAX_URGENT || (n > want && g_random_below(g, (uint32_t)n) >= want))
+        return;
+    g->urgent[g->urgent_n++] = id;
+    if (g->probe.phase == PROBE_IDLE)
+        g->next_probe = g->now;
 }
 
 void probe_tick(struct gossip *g)

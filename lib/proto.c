@@ -307,8 +307,10 @@ static void apply_record(struct gossip *g, const struct wire_member *r, const ga
         suspicion_stop(g, m);
     if (state != old) {
         member_set_state(g, m, state, accuser);
-        if (state == GOSSIP_SUSPECT)
+        if (state == GOSSIP_SUSPECT) {
             suspicion_start(g, m, accuser);
+            probe_on_suspicion(g, m->id);
+        }
         if (state == GOSSIP_ALIVE && old >= GOSSIP_FAILED && g->n_recover < MAX_RECOVER)
             g->recover[g->n_recover++] = m->id; /* merge views with a returning member */
     } else if (state == GOSSIP_ALIVE && restarted) {

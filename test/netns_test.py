@@ -681,7 +681,8 @@ def scen_e(cl, net):
     a, b = ONEWAY_FROM, ONEWAY_TO
     t_cut = now()
     net.nft_add(b, CUT_TABLE, '  iifname "eth0" ip saddr %s counter drop\n' % addr(a))
-    say('e) dropping %s -> %s (nft in host %d) for %.0f s' % (addr(a), addr(b), b, ONEWAY_HOLD))
+    say('e) dropping host %d (%s) -> host %d (%s), nft in host %d, for %.0f s'
+        % (a, addr(a), b, addr(b), b, ONEWAY_HOLD))
     cl.hold(ONEWAY_HOLD)
     dropped = net.nft_counters(b, CUT_TABLE)
     t_off = now()
@@ -805,17 +806,17 @@ def main():
     print('  e) ' + ONEWAY_ASSERT)
     sys.stdout.flush()
 
-    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
-        print('FAIL: gossip-node program %s is missing or not executable (run make, or set '
-              'GOSSIP_NODE)' % binary)
-        return 1
-
     try:
         setup_network()
     except Skip as e:
         cleanup()
         print('SKIP: %s' % e)
         return 77
+    if not (os.path.isfile(binary) and os.access(binary, os.X_OK)):
+        cleanup()
+        print('FAIL: gossip-node program %s is missing or not executable (run make, or set '
+              'GOSSIP_NODE)' % binary)
+        return 1
     say('network up: hub %s, bridges br0/br1, hosts %s..%s' % (HUB, ns(0), ns(N_HOSTS - 1)))
 
     base = os.environ.get('NETNS_TEST_LOGDIR') or os.path.join(REPO, 'build', 'netns-test')
@@ -913,7 +914,7 @@ def main():
             try:
                 with open(p, 'rb') as f:
                     tail = f.read()[-600:].decode('utf-8', 'replace').strip()
-                if tail:
+                if [l for l in tail.splitlines() if not l.startswith('--- start generation')]:
                     print('--- node%d.stderr (tail)\n%s' % (i, tail))
             except OSError:
                 pass

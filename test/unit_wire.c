@@ -219,7 +219,7 @@ static void test_roundtrip_every_type(void **state)
     } cases[] = {
         { WIRE_PING, 0 },     { WIRE_PING, WIRE_F_ANY },   { WIRE_PING, WIRE_F_SUSPECT },
         { WIRE_ACK, 0 },      { WIRE_PING_REQ, 0 },        { WIRE_NACK, 0 },
-        { WIRE_SYNC, 0 },     { WIRE_SYNC, WIRE_F_REPLY },
+        { WIRE_SYNC, 0 },     { WIRE_SYNC, WIRE_F_REPLY },     { WIRE_GOSSIP, 0 },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fill_rich(&m, cases[i].type, cases[i].flags);
@@ -484,7 +484,7 @@ static void test_encoder_refuses_invalid(void **state)
     const struct {
         uint8_t type, flags;
     } bad[] = {
-        { 0, 0 },          { 6, 0 },          { WIRE_ACK, WIRE_F_ANY },
+        { 0, 0 },          { 7, 0 },          { WIRE_ACK, WIRE_F_ANY },
         { WIRE_PING, WIRE_F_REPLY },          { WIRE_SYNC, WIRE_F_SUSPECT },
         { WIRE_PING, 0x08 },                  { WIRE_PING, WIRE_F_ANY | WIRE_F_SUSPECT },
     };
@@ -528,7 +528,7 @@ static void test_every_truncation_rejected(void **state)
     (void)state;
     static struct wire_msg m, got;
     static uint8_t buf[BUF];
-    const uint8_t types[] = { WIRE_PING, WIRE_ACK, WIRE_PING_REQ, WIRE_NACK, WIRE_SYNC };
+    const uint8_t types[] = { WIRE_PING, WIRE_ACK, WIRE_PING_REQ, WIRE_NACK, WIRE_SYNC, WIRE_GOSSIP };
     for (size_t t = 0; t < sizeof types; t++) {
         fill_rich(&m, types[t], 0);
         size_t len = encode(&m, buf, BUF);
@@ -585,7 +585,7 @@ static void test_bad_type_and_flags(void **state)
     memset(&m, 0, sizeof m);
     m.type = WIRE_ACK;
     expect_rejected_patch(&m, 0, 0);
-    expect_rejected_patch(&m, 0, 6);
+    expect_rejected_patch(&m, 0, 7);
     expect_rejected_patch(&m, 0, 0xff);
     for (unsigned bit = 3; bit < 8; bit++)
         expect_rejected_patch(&m, 1, (uint8_t)(1u << bit));
@@ -759,7 +759,7 @@ static void test_fuzz_random_bytes(void **state)
             buf[i] = (uint8_t)xorshift();
         /* Steer a share of inputs past the header so deeper parsing runs. */
         if (len >= 8 && (it & 1)) {
-            buf[0] = (uint8_t)(1 + xorshift() % 5);
+            buf[0] = (uint8_t)(1 + xorshift() % 6);
             buf[1] = buf[0] == WIRE_PING ? (uint8_t)((xorshift() % 5) & 5) :
                      buf[0] == WIRE_SYNC ? (uint8_t)(xorshift() & 2) : 0;
         }
@@ -775,7 +775,7 @@ static void test_fuzz_mutations(void **state)
     static uint8_t base[BUF], buf[BUF];
     unsigned ok = 0;
     rng = 0x0123456789abcdefull;
-    const uint8_t types[] = { WIRE_PING, WIRE_ACK, WIRE_PING_REQ, WIRE_NACK, WIRE_SYNC };
+    const uint8_t types[] = { WIRE_PING, WIRE_ACK, WIRE_PING_REQ, WIRE_NACK, WIRE_SYNC, WIRE_GOSSIP };
     for (unsigned it = 0; it < 200000; it++) {
         fill_rich(&m, types[it % 5], 0);
         m.n_members = (unsigned)(xorshift() % 9);

@@ -1,0 +1,968 @@
+/*
+ * Configuration: defaults, builders, validation, the gossip.conf(5) loader
+ * and the dump.  Test inputs are in test/data/.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_int.h"
+#include "crypto.h"
+#include "gossip.h"
+
+/* --- helpers ------------------------------------------------------------- */
+
+struct logcap {
+    int n;
+    int level[32];
+    char line[32][512];
+};
+
+static void cap_log(void *ud, enum gossip_log_level level, const char *msg)
+{
+    struct logcap *lc = ud;
+    if (lc->n < 32) {
+        lc->level[lc->n] = (int)level;
+        snprintf(lc->line[lc->n], sizeof lc->line[0], "%s", msg);
+        lc->n++;
+    }
+}
+
+/* Number of captured lines containing `needle`. */
+static int log_count(const struct logcap *lc, const char *needle)
+{
+    int k = 0;
+    for (int i = 0; i < lc->n; i++)
+        if (strstr(lc->line[i], needle))
+            k++;
+    return k;
+}
+
+static const uint8_t raw_key[GOSSIP_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+
+/* A config with a raw key already in the keyring, so most texts need no
+ * (slow, scrypt) key line. */
+static void base_cfg(struct gossip_config *c, struct logcap *lc)
+{
+    gossip_config_init(c);
+    memset(lc, 0, sizeof *lc);
+    c->cb.log = cap_log;
+    c->cb.ud = lc;
+    assert_int_equal(gossip_config_add_raw_key(c, raw_key), 0);
+}
+
+static int load(struct gossip_config *c, const char *text, char *err, size_t errlen)
+{
+    return gossip_config_load_string(c, text, "gossip.conf", err, errlen);
+}
+
+/* Load `text` expecting failure `code` with an error containing `needle`. */
+static void expect_error(const char *text, int code, const char *needle)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    base_cfg(&c, &lc);
+    int rc = load(&c, text, err, sizeof err);
+    if (rc != code || !strstr(err, needle))
+        fail_msg("input:\n%s\nexpected %d with \"%s\", got %d \"%s\"", text, code, needle, rc,
+                 err);
+}
+
+static char data_path_buf[512];
+
+static const char *data_path(const char *name)
+{
+    const char *f = __FILE__;
+    const char *slash = strrchr(f, '/');
+    int dir = slash ? (int)(slash - f) : 0;
+    snprintf(data_path_buf, sizeof data_path_buf, "%.*s%sdata/%s", dir, f, slash ? "/" : "",
+             name);
+    return data_path_buf;
+}
+
+static const struct gossip_role *role(const struct gossip_config *c, const char *name)
+{
+    for (unsigned i = 0; i < c->n_roles; i++)
+        if (strcmp(c->roles[i].name, name) == 0)
+            return &c->roles[i];
+    return NULL;
+}
+
+static void assert_role(const struct gossip_config *c, const char *name, const uint64_t *ids,
+                        unsigned n, unsigned flags)
+{
+    const struct gossip_role *r = role(c, name);
+    if (!r)
+        fail_msg("role %s missing", name);
+    assert_int_equal(r->n_nodes, n);
+    for (unsigned i = 0; i < n; i++)
+        assert_true(r->nodes[i] == ids[i]);
+    assert_int_equal(r->flags, flags);
+}
+
+/* --- defaults and effective values --------------------------------------- */
+
+static void test_defaults(void **state)
+{
+    struct gossip_config c;
+    (void)state;
+    memset(&c, 0xa5, sizeof c);
+    gossip_config_init(&c);
+    assert_int_equal(c.size, sizeof c);
+    assert_int_equal(c.bind_port, 1179);
+    assert_int_equal(c.heartbeat_ms, 1000);
+    assert_string_equal(c.bind_addr, "");
+    assert_int_equal(c.n_keys, 0);
+    assert_int_equal(c.n_seeds, 0);
+    assert_int_equal(c.n_roles, 5);
+    const char *names[] = {"purge.stores", "purge.accounts", "acme.renew", "metrics.calculate",
+                           "metrics.push"};
+    for (int i = 0; i < 5; i++) {
+        assert_string_equal(c.roles[i].name, names[i]);
+        assert_int_equal(c.roles[i].n_nodes, 0);
+        assert_int_equal(c.roles[i].flags, 0);
+    }
+    assert_int_equal(c.probe_timeout_ms, 0);
+    assert_int_equal(c.max_datagram, 0);
+    assert_true(c.suspicion_mult == 0);
+    assert_null(c.cb.log);
+    assert_null(c.hooks.send);
+}
+
+static void test_effective(void **state)
+{
+    struct gossip_config c, e;
+    (void)state;
+    gossip_config_init(&c);
+    config_effective(&c, &e);
+    assert_int_equal(e.probe_timeout_ms, 200);
+    assert_int_equal(e.indirect_timeout_ms, 400);
+    assert_int_equal(e.indirect_checks, 3);
+    assert_true(e.suspicion_mult == 1.5);
+    assert_true(e.suspicion_max_mult == 4);
+    assert_int_equal(e.suspicion_confirmations, 2);
+    assert_true(e.retransmit_mult == 3);
+    assert_int_equal(e.gossip_interval_ms, 200);
+    assert_int_equal(e.gossip_fanout, 3);
+    assert_int_equal(e.sync_interval_ms, 30000);
+    assert_int_equal(e.ae_records, 2);
+    assert_int_equal(e.reconnect_interval_ms, 5000);
+    assert_int_equal(e.reap_ms, 3600000);
+    assert_int_equal(e.awareness_max, 8);
+    assert_int_equal(e.max_datagram, 1232);
+    assert_int_equal(e.max_members, 65536);
+    assert_int_equal(e.max_meta, 128);
+    assert_int_equal(e.max_event, 512);
+    assert_int_equal(e.max_pending_events, 256);
+    assert_int_equal(e.advertise_port, 1179);
+
+    /* probe timeout floor, explicit values kept, indirect follows probe */
+    c.heartbeat_ms = 20;
+    c.gossip_fanout = 7;
+    config_effective(&c, &e);
+    assert_int_equal(e.probe_timeout_ms, 10);
+    assert_int_equal(e.indirect_timeout_ms, 20);
+    assert_int_equal(e.gossip_fanout, 7);
+    c.probe_timeout_ms = 15;
+    config_effective(&c, &e);
+    assert_int_equal(e.indirect_timeout_ms, 30);
+
+    /* saturation instead of wrap-around */
+    c.heartbeat_ms = 3600000;
+    config_effective(&c, &e);
+    assert_int_equal(e.reap_ms, UINT32_MAX);
+    assert_int_equal(e.sync_interval_ms, 108000000);
+
+    /* in place */
+    gossip_config_init(&c);
+    config_effective(&c, &c);
+    assert_int_equal(c.probe_timeout_ms, 200);
+}
+
+/* --- builders ------------------------------------------------------------ */
+
+static void test_add_key(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    uint8_t k[GOSSIP_KEY_LEN];
+    (void)state;
+    gossip_config_init(&c);
+    memset(&lc, 0, sizeof lc);
+    c.cb.log = cap_log;
+    c.cb.ud = &lc;
+    assert_int_equal(gossip_config_add_key(&c, ""), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_add_key(&c, NULL), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_add_key(NULL, "x"), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_add_key(&c, "short"), 0);
+    assert_int_equal(c.n_keys, 1);
+    assert_int_equal(lc.n, 1);
+    assert_int_equal(lc.level[0], GOSSIP_LOG_WARN);
+    assert_non_null(strstr(lc.line[0], "cluster.key"));
+    assert_int_equal(crypto_derive_passphrase("short", k), 0);
+    assert_memory_equal(c.keys[0], k, GOSSIP_KEY_LEN);
+
+    assert_int_equal(gossip_config_add_key(&c, "a passphrase of sufficient length"), 0);
+    assert_int_equal(lc.n, 1); /* no warning for a long one */
+    assert_int_equal(c.n_keys, 2);
+    assert_memory_not_equal(c.keys[0], c.keys[1], GOSSIP_KEY_LEN);
+
+    while (c.n_keys < GOSSIP_MAX_KEYS)
+        assert_int_equal(gossip_config_add_raw_key(&c, raw_key), 0);
+    assert_int_equal(gossip_config_add_raw_key(&c, raw_key), GOSSIP_EFULL);
+    assert_int_equal(gossip_config_add_key(&c, "another long passphrase!"), GOSSIP_EFULL);
+    assert_int_equal(gossip_config_add_raw_key(&c, NULL), GOSSIP_EINVAL);
+}
+
+static void test_add_seed(void **state)
+{
+    struct gossip_config c;
+    (void)state;
+    gossip_config_init(&c);
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.5"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.6:99"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "[::1]"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "[2001:db8::7]:65535"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "fe80::1"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.5"), 0); /* duplicate: kept once */
+    assert_int_equal(c.n_seeds, 5);
+    assert_string_equal(c.seeds[0], "10.0.0.5:1179");
+    assert_string_equal(c.seeds[1], "10.0.0.6:99");
+    assert_string_equal(c.seeds[2], "[::1]:1179");
+    assert_string_equal(c.seeds[3], "[2001:db8::7]:65535");
+    assert_string_equal(c.seeds[4], "[fe80::1]:1179");
+
+    /* the default port is bind_port at the time of the call */
+    c.bind_port = 4000;
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.9"), 0);
+    assert_string_equal(c.seeds[5], "10.0.0.9:4000");
+
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.1:0"), GOSSIP_ERANGE);
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.1:65536"), GOSSIP_ERANGE);
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.1:"), GOSSIP_ERANGE);
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.1:x1"), GOSSIP_ERANGE);
+    assert_int_equal(gossip_config_add_seed(&c, "[::1]:0"), GOSSIP_ERANGE);
+    assert_int_equal(gossip_config_add_seed(&c, "[::1"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "[::1]x"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "[]"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, ""), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "no-such-host.invalid"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, NULL), GOSSIP_EINVAL);
+    assert_int_equal(c.n_seeds, 6);
+
+    while (c.n_seeds < GOSSIP_MAX_SEEDS) {
+        char s[32];
+        snprintf(s, sizeof s, "10.1.0.%u", c.n_seeds);
+        assert_int_equal(gossip_config_add_seed(&c, s), 0);
+    }
+    assert_int_equal(gossip_config_add_seed(&c, "10.2.0.1"), GOSSIP_EFULL);
+}
+
+static void test_add_seed_names(void **state)
+{
+    struct gossip_config c;
+    (void)state;
+    gossip_config_init(&c);
+    assert_int_equal(gossip_config_add_seed(&c, "localhost:7000"), 0);
+    assert_true(strcmp(c.seeds[0], "127.0.0.1:7000") == 0 || strcmp(c.seeds[0], "[::1]:7000") == 0);
+
+    /* an IPv4 bind prefers the IPv4 answer */
+    gossip_config_init(&c);
+    snprintf(c.bind_addr, sizeof c.bind_addr, "0.0.0.0");
+    assert_int_equal(gossip_config_add_seed(&c, "localhost"), 0);
+    assert_string_equal(c.seeds[0], "127.0.0.1:1179");
+}
+
+static void test_set_role(void **state)
+{
+    struct gossip_config c;
+    uint64_t ids[GOSSIP_ROLE_MAX_NODES + 1];
+    (void)state;
+    for (unsigned i = 0; i <= GOSSIP_ROLE_MAX_NODES; i++)
+        ids[i] = i + 1;
+    gossip_config_init(&c);
+    assert_int_equal(gossip_config_set_role(&c, "acme.renew", ids, 2, GOSSIP_ROLE_QUORUM), 0);
+    assert_int_equal(c.n_roles, 5); /* replaced, not appended */
+    assert_role(&c, "acme.renew", ids, 2, GOSSIP_ROLE_QUORUM);
+    assert_int_equal(gossip_config_set_role(&c, "backup", NULL, 0, GOSSIP_ROLE_NO_FAILOVER), 0);
+    assert_int_equal(c.n_roles, 6);
+    assert_int_equal(gossip_config_set_role(&c, "big", ids, GOSSIP_ROLE_MAX_NODES, 0), 0);
+    assert_int_equal(gossip_config_set_role(&c, "big", ids, GOSSIP_ROLE_MAX_NODES + 1, 0),
+                     GOSSIP_EFULL);
+
+    assert_int_equal(gossip_config_set_role(&c, "Bad", ids, 1, 0), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_set_role(&c, "1abc", ids, 1, 0), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_set_role(&c, "", ids, 1, 0), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_set_role(&c, "a b", ids, 1, 0), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_set_role(&c, NULL, ids, 1, 0), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_set_role(&c, "ok", NULL, 1, 0), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_set_role(&c, "ok", ids, 1, 0x80), GOSSIP_EINVAL);
+    uint64_t dup[] = {3, 4, 3};
+    assert_int_equal(gossip_config_set_role(&c, "ok", dup, 3, 0), GOSSIP_EINVAL);
+
+    while (c.n_roles < GOSSIP_MAX_ROLES) {
+        char n[16];
+        snprintf(n, sizeof n, "r%u", c.n_roles);
+        assert_int_equal(gossip_config_set_role(&c, n, NULL, 0, 0), 0);
+    }
+    assert_int_equal(gossip_config_set_role(&c, "one.more", NULL, 0, 0), GOSSIP_EFULL);
+    assert_int_equal(gossip_config_set_role(&c, "acme.renew", NULL, 0, 0), 0); /* replace ok */
+}
+
+/* --- validation ---------------------------------------------------------- */
+
+static void valid_cfg(struct gossip_config *c)
+{
+    gossip_config_init(c);
+    snprintf(c->bind_addr, sizeof c->bind_addr, "10.0.0.1");
+    assert_int_equal(gossip_config_add_raw_key(c, raw_key), 0);
+}
+
+static void expect_invalid(const struct gossip_config *c, int code, const char *needle)
+{
+    char err[256];
+    int rc = gossip_config_validate(c, err, sizeof err);
+    if (rc != code || !strstr(err, needle))
+        fail_msg("expected %d with \"%s\", got %d \"%s\"", code, needle, rc, err);
+}
+
+static void test_validate(void **state)
+{
+    struct gossip_config c;
+    char err[256];
+    (void)state;
+
+    valid_cfg(&c);
+    assert_int_equal(gossip_config_validate(&c, err, sizeof err), 0);
+    assert_string_equal(err, "");
+    assert_int_equal(gossip_config_validate(&c, NULL, 0), 0);
+
+    gossip_config_init(&c);
+    assert_int_equal(gossip_config_add_raw_key(&c, raw_key), 0);
+    expect_invalid(&c, GOSSIP_ENOBIND,
+                   "cluster.bind-addr is not set: the gossip service will not start");
+    snprintf(c.bind_addr, sizeof c.bind_addr, "host.example");
+    expect_invalid(&c, GOSSIP_EADDR, "cluster.bind-addr");
+    snprintf(c.bind_addr, sizeof c.bind_addr, "10.1");
+    expect_invalid(&c, GOSSIP_EADDR, "cluster.bind-addr");
+    snprintf(c.bind_addr, sizeof c.bind_addr, "10.0.0.1:1179");
+    expect_invalid(&c, GOSSIP_EADDR, "cluster.bind-addr");
+
+    gossip_config_init(&c);
+    snprintf(c.bind_addr, sizeof c.bind_addr, "::");
+    expect_invalid(&c, GOSSIP_ENOKEY, "cluster.key is not set: the gossip service will not start");
+
+    /* wildcard binds without advertise-addr are allowed, v4, v6, bracketed */
+    const char *ok_binds[] = {"0.0.0.0", "::", "[::]", "[::1]", "fe80::1%lo", "192.0.2.1"};
+    for (size_t i = 0; i < sizeof ok_binds / sizeof ok_binds[0]; i++) {
+        valid_cfg(&c);
+        snprintf(c.bind_addr, sizeof c.bind_addr, "%s", ok_binds[i]);
+        if (gossip_config_validate(&c, err, sizeof err) != 0)
+            fail_msg("%s: %s", ok_binds[i], err);
+    }
+
+    valid_cfg(&c);
+    snprintf(c.advertise_addr, sizeof c.advertise_addr, "nat.example");
+    expect_invalid(&c, GOSSIP_EADDR, "cluster.advertise-addr");
+    snprintf(c.advertise_addr, sizeof c.advertise_addr, "0.0.0.0");
+    expect_invalid(&c, GOSSIP_EADDR, "wildcard");
+    snprintf(c.advertise_addr, sizeof c.advertise_addr, "[2001:db8::5]");
+    assert_int_equal(gossip_config_validate(&c, NULL, 0), 0);
+
+    valid_cfg(&c);
+    c.bind_port = 0;
+    expect_invalid(&c, GOSSIP_ERANGE, "cluster.bind-port");
+    valid_cfg(&c);
+    c.heartbeat_ms = 9;
+    expect_invalid(&c, GOSSIP_ERANGE, "cluster.heartbeat");
+    c.heartbeat_ms = 3600001;
+    expect_invalid(&c, GOSSIP_ERANGE, "cluster.heartbeat");
+    c.heartbeat_ms = 10;
+    assert_int_equal(gossip_config_validate(&c, NULL, 0), 0);
+    c.heartbeat_ms = 3600000;
+    assert_int_equal(gossip_config_validate(&c, NULL, 0), 0);
+
+    valid_cfg(&c);
+    c.max_meta = 256;
+    expect_invalid(&c, GOSSIP_ERANGE, "cluster.max-meta");
+    valid_cfg(&c);
+    c.max_event = 2000; /* does not fit the default 1232-byte datagram */
+    expect_invalid(&c, GOSSIP_ERANGE, "cluster.max-event");
+    valid_cfg(&c);
+    c.probe_timeout_ms = 5000; /* longer than the heartbeat */
+    expect_invalid(&c, GOSSIP_ERANGE, "cluster.probe-timeout");
+    valid_cfg(&c);
+    c.suspicion_mult = -1;
+    expect_invalid(&c, GOSSIP_ERANGE, "cluster.suspicion-mult");
+    valid_cfg(&c);
+    c.max_datagram = 100;
+    expect_invalid(&c, GOSSIP_ERANGE, "cluster.max-datagram");
+
+    valid_cfg(&c);
+    snprintf(c.seeds[0], sizeof c.seeds[0], "seed.example:1179");
+    c.n_seeds = 1;
+    expect_invalid(&c, GOSSIP_EADDR, "cluster.seed-nodes");
+
+    valid_cfg(&c);
+    c.roles[0].n_nodes = 2;
+    c.roles[0].nodes[0] = c.roles[0].nodes[1] = 7;
+    expect_invalid(&c, GOSSIP_EINVAL, "cluster.roles.purge.stores");
+    valid_cfg(&c);
+    c.roles[1].name[0] = 'X';
+    expect_invalid(&c, GOSSIP_EINVAL, "cluster.roles");
+
+    valid_cfg(&c);
+    memset(c.cluster_label, 'x', sizeof c.cluster_label);
+    expect_invalid(&c, GOSSIP_EINVAL, "NUL");
+    valid_cfg(&c);
+    snprintf(c.cluster_label, sizeof c.cluster_label, "a\nb");
+    expect_invalid(&c, GOSSIP_EINVAL, "cluster.cluster-label");
+
+    valid_cfg(&c);
+    c.size = 0;
+    expect_invalid(&c, GOSSIP_EINVAL, "gossip_config_init");
+    assert_int_equal(gossip_config_validate(NULL, err, sizeof err), GOSSIP_EINVAL);
+}
+
+/* --- loader: the seed's example ------------------------------------------ */
+
+static void test_seed_example_verbatim(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    (void)state;
+    gossip_config_init(&c);
+    memset(&lc, 0, sizeof lc);
+    c.cb.log = cap_log;
+    c.cb.ud = &lc;
+    int rc = gossip_config_load_file(&c, data_path("seed-example.conf"), err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_int_equal(c.node_id, 1);
+    assert_string_equal(c.bind_addr, "[::]");
+    assert_int_equal(c.bind_port, 1179);
+    assert_string_equal(c.advertise_addr, "10.0.0.1");
+    assert_int_equal(c.n_keys, 1);
+    uint8_t k[GOSSIP_KEY_LEN];
+    assert_int_equal(crypto_derive_passphrase("my-secret-key", k), 0);
+    assert_memory_equal(c.keys[0], k, GOSSIP_KEY_LEN);
+    assert_int_equal(c.heartbeat_ms, 5000);
+    assert_int_equal(c.n_seeds, 2);
+    assert_string_equal(c.seeds[0], "10.0.0.5:1179");
+    assert_string_equal(c.seeds[1], "10.0.0.6:1179");
+    /* the misspelt sections set nothing: the roles keep no node list */
+    assert_role(&c, "purge.stores", NULL, 0, 0);
+    assert_role(&c, "acme.renew", NULL, 0, 0);
+
+    /* one warning per misspelt section, with file, line and the fix */
+    assert_int_equal(log_count(&lc, "did you mean"), 3);
+    assert_int_equal(log_count(&lc, "seed-example.conf:10: section [cluste.roles.purge] is ignored; "
+                                    "did you mean [cluster.roles.purge]?"),
+                     1);
+    assert_int_equal(log_count(&lc, ":14: section [cluste.roles.acme]"), 1);
+    assert_int_equal(log_count(&lc, ":17: section [cluste.roles.metrics]"), 1);
+    assert_int_equal(log_count(&lc, "[cluster.roles.metrics]?"), 1);
+    /* and the short passphrase is pointed at too */
+    assert_int_equal(log_count(&lc, "seed-example.conf:6: cluster.key: the passphrase is shorter"),
+                     1);
+    for (int i = 0; i < lc.n; i++)
+        assert_int_equal(lc.level[i], GOSSIP_LOG_WARN);
+}
+
+static void test_seed_example_fixed(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    (void)state;
+    gossip_config_init(&c);
+    memset(&lc, 0, sizeof lc);
+    c.cb.log = cap_log;
+    c.cb.ud = &lc;
+    int rc = gossip_config_load_file(&c, data_path("seed-example-fixed.conf"), err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_int_equal(log_count(&lc, "did you mean"), 0);
+    assert_int_equal(c.n_roles, 5);
+    assert_role(&c, "purge.stores", (const uint64_t[]){1, 2}, 2, 0);
+    assert_role(&c, "purge.accounts", (const uint64_t[]){1, 2}, 2, 0);
+    assert_role(&c, "acme.renew", (const uint64_t[]){5}, 1, 0);
+    assert_role(&c, "metrics.calculate", (const uint64_t[]){3, 4}, 2, 0);
+    assert_role(&c, "metrics.push", (const uint64_t[]){4}, 1, 0);
+}
+
+/* --- loader: formats ----------------------------------------------------- */
+
+static void test_full_file(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    uint8_t k[GOSSIP_KEY_LEN];
+    (void)state;
+    gossip_config_init(&c);
+    memset(&lc, 0, sizeof lc);
+    c.cb.log = cap_log;
+    c.cb.ud = &lc;
+    int rc = gossip_config_load_file(&c, data_path("full.conf"), err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    if (lc.n != 0)
+        fail_msg("unexpected warning: %s", lc.line[0]);
+    assert_true(c.node_id == UINT64_MAX);
+    assert_string_equal(c.bind_addr, "0.0.0.0");
+    assert_string_equal(c.advertise_addr, "192.0.2.7");
+    assert_int_equal(c.bind_port, 7946);
+    assert_int_equal(c.advertise_port, 17946);
+    assert_int_equal(c.n_keys, 2);
+    assert_int_equal(crypto_derive_passphrase("first passphrase, seals", k), 0);
+    assert_memory_equal(c.keys[0], k, GOSSIP_KEY_LEN);
+    assert_int_equal(crypto_derive_passphrase("second passphrase, opens", k), 0);
+    assert_memory_equal(c.keys[1], k, GOSSIP_KEY_LEN);
+    assert_int_equal(c.heartbeat_ms, 250);
+    assert_int_equal(c.n_seeds, 5);
+    assert_string_equal(c.seeds[0], "192.0.2.1:7946");
+    assert_string_equal(c.seeds[1], "192.0.2.2:8000");
+    assert_string_equal(c.seeds[2], "[2001:db8::1]:7946");
+    assert_string_equal(c.seeds[3], "[2001:db8::2]:9000");
+    assert_string_equal(c.seeds[4], "[2001:db8::3]:7946");
+    assert_string_equal(c.cluster_label, "prod \"eu\" \\ west");
+    assert_int_equal(c.probe_timeout_ms, 100);
+    assert_int_equal(c.indirect_timeout_ms, 1000);
+    assert_int_equal(c.indirect_checks, 4);
+    assert_true(c.suspicion_mult == 2.25);
+    assert_true(c.suspicion_max_mult == 6);
+    assert_int_equal(c.suspicion_confirmations, 3);
+    assert_true(c.retransmit_mult == 4.5);
+    assert_int_equal(c.gossip_interval_ms, 40);
+    assert_int_equal(c.gossip_fanout, 5);
+    assert_int_equal(c.sync_interval_ms, 60000);
+    assert_int_equal(c.ae_records, 3);
+    assert_int_equal(c.reconnect_interval_ms, 10000);
+    assert_int_equal(c.reap_ms, 7200000);
+    assert_int_equal(c.awareness_max, 6);
+    assert_int_equal(c.max_datagram, 1400);
+    assert_int_equal(c.max_members, 1000);
+    assert_int_equal(c.max_meta, 200);
+    assert_int_equal(c.max_event, 1000);
+    assert_int_equal(c.max_pending_events, 100);
+    assert_role(&c, "purge.stores", (const uint64_t[]){1, 2}, 2, GOSSIP_ROLE_NO_FAILOVER);
+    assert_role(&c, "purge.accounts", NULL, 0, 0);
+    assert_role(&c, "acme.renew", (const uint64_t[]){5}, 1, GOSSIP_ROLE_QUORUM);
+    assert_role(&c, "metrics.calculate", (const uint64_t[]){3, 4}, 2, 0);
+    assert_role(&c, "metrics.push", (const uint64_t[]){4}, 1, 0);
+    assert_role(&c, "custom.job", (const uint64_t[]){7}, 1, 0);
+}
+
+static void test_value_formats(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    (void)state;
+
+    /* durations: bare integer = ms, units, quoted or not, blank before unit */
+    const struct {
+        const char *v;
+        uint32_t ms;
+    } d[] = {{"1500", 1500}, {"1500ms", 1500}, {"\"5s\"", 5000}, {"5s", 5000},
+             {"'2m'", 120000}, {"1h", 3600000}, {"\"10 ms\"", 10}, {"7s # comment", 7000},
+             {"\"3s\" ; comment", 3000}};
+    for (size_t i = 0; i < sizeof d / sizeof d[0]; i++) {
+        char text[128];
+        base_cfg(&c, &lc);
+        snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\nheartbeat = %s\n", d[i].v);
+        int rc = load(&c, text, err, sizeof err);
+        if (rc != 0 || c.heartbeat_ms != d[i].ms)
+            fail_msg("%s: rc %d ms %u %s", d[i].v, rc, c.heartbeat_ms, err);
+    }
+
+    /* strings: unquoted, basic with escapes, literal, '#' inside quotes,
+     * ';' inside quotes (inih would cut it), '#' without a blank */
+    const struct {
+        const char *v, *want;
+    } s[] = {{"prod", "prod"},
+             {"\"a \\\"b\\\" \\\\ c\"", "a \"b\" \\ c"},
+             {"'C:\\path'", "C:\\path"},
+             {"\"x # not a comment\"", "x # not a comment"},
+             {"\"x ; not a comment\"", "x ; not a comment"},
+             {"a#b", "a#b"},
+             {"plain words here   # comment", "plain words here"},
+             {"\"\"", ""}};
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        char text[256];
+        base_cfg(&c, &lc);
+        snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\ncluster-label = %s\n",
+                 s[i].v);
+        int rc = load(&c, text, err, sizeof err);
+        if (rc != 0 || strcmp(c.cluster_label, s[i].want) != 0)
+            fail_msg("%s: rc %d label \"%s\" %s", s[i].v, rc, c.cluster_label, err);
+    }
+
+    /* CRLF, BOM, indentation (not a continuation line), ':' inside a
+     * value, top-level dotted keys, [cluster.roles] with group.name */
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c,
+                          "\xef\xbb\xbf# comment\r\n"
+                          "cluster.node-id = 9\r\n"
+                          "[cluster]\r\n"
+                          "    bind-addr = \"[::1]\"\r\n"
+                          "    bind-port = 2000\r\n"
+                          "\tseed-nodes = [\"[::1]:3000\"]   \r\n"
+                          "[cluster.roles]\r\n"
+                          "purge.stores = [ ]\r\n"
+                          "purge.accounts=[1,2]\r\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.node_id, 9);
+    assert_string_equal(c.bind_addr, "[::1]");
+    assert_int_equal(c.bind_port, 2000);
+    assert_string_equal(c.seeds[0], "[::1]:3000");
+    assert_role(&c, "purge.accounts", (const uint64_t[]){1, 2}, 2, 0);
+    assert_int_equal(lc.n, 0);
+
+    /* lines and section names far longer than inih's own limits */
+    char big[4096];
+    int n = snprintf(big, sizeof big, "[cluster]\nbind-addr = \"2001:db8::1\"\nseed-nodes = [");
+    for (int i = 0; i < 16; i++)
+        n += snprintf(big + n, sizeof big - (size_t)n, "%s\"[2001:db8:aaaa:bbbb:cccc:dddd:eeee:%x]\"",
+                      i ? ", " : "", i + 1);
+    n += snprintf(big + n, sizeof big - (size_t)n,
+                  "]\n[cluster.roles.averyveryverylonggroupnamexxxxxxxxxxxxx]\nname = [1]\n");
+    base_cfg(&c, &lc);
+    int rc = load(&c, big, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_int_equal(c.n_seeds, 16);
+    assert_string_equal(c.seeds[15], "[2001:db8:aaaa:bbbb:cccc:dddd:eeee:10]:1179");
+    assert_role(&c, "averyveryverylonggroupnamexxxxxxxxxxxxx.name", (const uint64_t[]){1}, 1, 0);
+
+    /* a key outside our sections, and a quoted key in another section */
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c,
+                          "title = \"x\"\n[other]\n\"weird = key\" = [1, [2]]\nnot a key line\n"
+                          "[cluster]\nbind-addr = 10.0.0.1\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(lc.n, 0);
+}
+
+static void test_keyring_and_reload(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    uint8_t k[GOSSIP_KEY_LEN];
+    (void)state;
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c,
+                          "[cluster]\nbind-addr = 10.0.0.1\nseed-nodes = [\"10.0.0.5\", "
+                          "\"10.0.0.6\"]\n[cluster.roles.purge]\nstores = [1]\nstores.failover "
+                          "= false\n[cluster.roles.acme]\nrenew = [5]\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.n_keys, 1); /* the raw key: the file has none */
+    assert_int_equal(c.n_seeds, 2);
+
+    /* a reload replaces seed list, keyring and the roles it mentions */
+    assert_int_equal(load(&c,
+                          "[cluster]\nbind-addr = 10.0.0.1\nkey = \"the new cluster passphrase\"\n"
+                          "seed-nodes = [\"10.0.0.7\"]\n[cluster.roles.purge]\nstores = [2, 3]\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.n_seeds, 1);
+    assert_string_equal(c.seeds[0], "10.0.0.7:1179");
+    assert_int_equal(c.n_keys, 1);
+    assert_int_equal(crypto_derive_passphrase("the new cluster passphrase", k), 0);
+    assert_memory_equal(c.keys[0], k, GOSSIP_KEY_LEN);
+    assert_role(&c, "purge.stores", (const uint64_t[]){2, 3}, 2, 0); /* flags from the file */
+    assert_role(&c, "acme.renew", (const uint64_t[]){5}, 1, 0);      /* untouched */
+
+    /* an empty list clears the seeds */
+    assert_int_equal(load(&c, "[cluster]\nseed-nodes = []\n", err, sizeof err), 0);
+    assert_int_equal(c.n_seeds, 0);
+
+    /* a failed load changes nothing */
+    struct gossip_config before = c;
+    assert_int_equal(load(&c, "[cluster]\nnode-id = 77\nseed-nodes = [\"10.9.9.9\"]\nbind-port = 0\n",
+                          err, sizeof err),
+                     GOSSIP_ECONFIG);
+    assert_memory_equal(&before, &c, sizeof c);
+}
+
+/* --- loader: errors ------------------------------------------------------ */
+
+static void test_load_errors(void **state)
+{
+    (void)state;
+    const char *H = "[cluster]\nbind-addr = 10.0.0.1\n"; /* lines 1-2 */
+    char t[512];
+#define E(body, code, needle)                                                                    \
+    do {                                                                                         \
+        snprintf(t, sizeof t, "%s%s", H, body);                                                  \
+        expect_error(t, code, needle);                                                           \
+    } while (0)
+
+    E("bind-port = 70000\n", GOSSIP_ECONFIG,
+      "gossip.conf:3: cluster.bind-port: 70000 is out of range (1..65535)");
+    E("bind-port = 0\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.bind-port: 0 is out of range");
+    E("bind-port = -1\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.bind-port: -1 must not be negative");
+    E("bind-port = \"abc\"\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.bind-port: abc is not a number");
+    E("node-id = -1\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.node-id: -1 must not be negative");
+    E("node-id = one\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.node-id: one is not a number");
+    E("node-id = 18446744073709551616\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.node-id: 18446744073709551616 is too large");
+    E("node-id = 1.5\n", GOSSIP_ECONFIG, "cluster.node-id: 1.5 is not a number");
+    E("heartbeat = 0\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.heartbeat: 0 is out of range");
+    E("heartbeat = \"-5s\"\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.heartbeat: \"-5s\" must not be negative");
+    E("heartbeat = 5x\n", GOSSIP_ECONFIG, "cluster.heartbeat: \"5x\" has an unknown unit");
+    E("heartbeat = fast\n", GOSSIP_ECONFIG, "cluster.heartbeat: \"fast\" is not a duration");
+    E("heartbeat = 2h\n", GOSSIP_ECONFIG, "cluster.heartbeat: 2h is out of range");
+    E("heartbeat = 99999999999999999999h\n", GOSSIP_ECONFIG, "cluster.heartbeat");
+    E("\nseed-nodes = [\"10.0.0.5\"\n", GOSSIP_ECONFIG,
+      "gossip.conf:4: cluster.seed-nodes: unterminated array (missing ']')");
+    E("seed-nodes = [\"10.0.0.5\" \"10.0.0.6\"]\n", GOSSIP_ECONFIG, "expected ',' or ']'");
+    E("cluster-label = \"abc\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.cluster-label: unterminated string");
+    E("cluster-label = \"a\\qb\"\n", GOSSIP_ECONFIG, "unsupported escape");
+    E("cluster-label = \"a\" b\n", GOSSIP_ECONFIG, "unexpected text after the value");
+    E("cluster-label = \"\"\"x\"\"\"\n", GOSSIP_ECONFIG, "multi-line strings are not supported");
+    E("cluster-label =\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.cluster-label: missing value");
+    E("cluster-label = {a = 1}\n", GOSSIP_ECONFIG, "inline tables are not supported");
+    E("cluster-label = [\"a\"]\n", GOSSIP_ECONFIG, "expected a single value");
+    E("seed-nodes = [[\"a\"]]\n", GOSSIP_ECONFIG, "nested arrays");
+    E("bind-port = 1\nbind-port = 2\n", GOSSIP_ECONFIG,
+      "gossip.conf:4: cluster.bind-port: set twice (first on line 3)");
+    E("this line has no equals sign\n", GOSSIP_ECONFIG, "gossip.conf:3: expected \"key = value\"");
+    E("[cluster.roles.purge\n", GOSSIP_ECONFIG, "gossip.conf:3: missing ']'");
+    E("max-meta = 256\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.max-meta: 256 is out of range (0..255)");
+    E("suspicion-mult = -2\n", GOSSIP_ECONFIG, "cluster.suspicion-mult: -2 must not be negative");
+    E("suspicion-mult = 1,5\n", GOSSIP_ECONFIG, "cluster.suspicion-mult: 1,5 is not a decimal");
+    E("key = []\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.key: the keyring needs at least one");
+    E("key = \"\"\n", GOSSIP_ECONFIG, "gossip.conf:3: cluster.key: empty passphrase");
+    E("key = [\"a\",\"b\",\"c\",\"d\",\"e\",\"f\",\"g\",\"h\",\"i\"]\n", GOSSIP_ECONFIG,
+      "cluster.key: more than 8 keys");
+    E("advertise-addr = gateway.example\n", GOSSIP_ECONFIG,
+      "gossip.conf:3: cluster.advertise-addr: \"gateway.example\" is not a numeric");
+    E("seed-nodes = [\"10.0.0.5:0\"]\n", GOSSIP_ECONFIG,
+      "gossip.conf:3: cluster.seed-nodes: \"10.0.0.5:0\" has a bad port");
+    E("seed-nodes = [\"no-such-host.invalid\"]\n", GOSSIP_ECONFIG,
+      "gossip.conf:3: cluster.seed-nodes: \"no-such-host.invalid\" is not an address");
+    E("seed-nodes = [\"\"]\n", GOSSIP_ECONFIG, "cluster.seed-nodes: empty address");
+
+    /* roles */
+    E("[cluster.roles.purge]\nstores = [1, 2, 1]\n", GOSSIP_ECONFIG,
+      "gossip.conf:4: cluster.roles.purge.stores: node id 1 is listed twice");
+    E("[cluster.roles.purge]\nstores = [1, -2]\n", GOSSIP_ECONFIG,
+      "gossip.conf:4: cluster.roles.purge.stores: node id -2 must not be negative");
+    E("[cluster.roles.purge]\nstores = [1, two]\n", GOSSIP_ECONFIG,
+      "cluster.roles.purge.stores: node id two is not a number");
+    E("[cluster.roles.purge]\nstores = [99999999999999999999]\n", GOSSIP_ECONFIG,
+      "cluster.roles.purge.stores: node id 99999999999999999999 is too large");
+    E("[cluster.roles.purge]\nstores = [\"1\"]\n", GOSSIP_ECONFIG, "must be an unquoted integer");
+    E("[cluster.roles.purge]\nstores = [1]\nstores = [2]\n", GOSSIP_ECONFIG,
+      "gossip.conf:5: cluster.roles.purge.stores: set twice (first on line 4)");
+    E("[cluster.roles.Purge]\nstores = [1]\n", GOSSIP_ECONFIG,
+      "gossip.conf:4: cluster.roles.Purge.stores: invalid role name");
+    E("[cluster.roles.purge]\nstores.failover = maybe\n", GOSSIP_ECONFIG,
+      "cluster.roles.purge.stores.failover: expected true or false");
+    E("[cluster.roles.x]\nn = [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,"
+      "27,28,29,30,31,32,33]\n",
+      GOSSIP_ECONFIG, "cluster.roles.x.n: more than 32 node ids");
+    E("[cluster.roles]\na=[1]\nb=[1]\nc=[1]\nd=[1]\ne=[1]\nf=[1]\ng=[1]\nh=[1]\ni=[1]\nj=[1]\nk=[1]\n"
+      "l=[1]\n",
+      GOSSIP_ECONFIG, "gossip.conf:15: cluster.roles.l: too many roles (at most 16)");
+
+    /* validation after parsing, mapped back to the line */
+    E("max-event = 2000\n", GOSSIP_ERANGE, "gossip.conf:3: cluster.max-event: 2000 is out of range");
+    E("\n\nprobe-timeout = 5s\n", GOSSIP_ERANGE, "gossip.conf:5: cluster.probe-timeout");
+#undef E
+
+    /* required keys */
+    struct gossip_config c;
+    char err[512];
+    gossip_config_init(&c);
+    assert_int_equal(load(&c, "[cluster]\nnode-id = 1\nkey = \"a long enough passphrase\"\n", err,
+                          sizeof err),
+                     GOSSIP_ENOBIND);
+    assert_string_equal(err,
+                        "gossip.conf: cluster.bind-addr is not set: the gossip service will not start");
+    gossip_config_init(&c);
+    assert_int_equal(load(&c, "[cluster]\nnode-id = 1\nbind-addr = \"[::]\"\n", err, sizeof err),
+                     GOSSIP_ENOKEY);
+    assert_string_equal(err, "gossip.conf: cluster.key is not set: the gossip service will not start");
+    gossip_config_init(&c);
+    assert_int_equal(load(&c, "", err, sizeof err), GOSSIP_ENOBIND);
+
+    /* files */
+    gossip_config_init(&c);
+    assert_int_equal(gossip_config_load_file(&c, data_path("bad-port.conf"), err, sizeof err),
+                     GOSSIP_ECONFIG);
+    assert_non_null(strstr(err, "bad-port.conf:4: cluster.bind-port: 70000 is out of range (1..65535)"));
+    assert_int_equal(gossip_config_load_file(&c, "/nonexistent/gossip.conf", err, sizeof err),
+                     GOSSIP_EIO);
+    assert_non_null(strstr(err, "/nonexistent/gossip.conf: "));
+    assert_int_equal(gossip_config_load_file(&c, "/nonexistent/gossip.conf", NULL, 0), GOSSIP_EIO);
+    assert_int_equal(gossip_config_load_string(&c, NULL, "x", err, sizeof err), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_load_string(NULL, "", "x", err, sizeof err), GOSSIP_EINVAL);
+}
+
+/* --- loader: warnings ---------------------------------------------------- */
+
+static void test_load_warnings(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    (void)state;
+
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c,
+                          "[clutser]\n"                  /* 1 */
+                          "node-id = 5\n"                /* 2: ignored */
+                          "[cluster.role.acme]\n"        /* 3 */
+                          "renew = [1]\n"                /* 4 */
+                          "[Cluster]\n"                  /* 5 */
+                          "[cluste.roles]\n"             /* 6 */
+                          "[server]\n"                   /* 7: not ours, silent */
+                          "[clusters]\n"                 /* 8 */
+                          "[cluster]\n"                  /* 9 */
+                          "bind-addr = 10.0.0.1\n"       /* 10 */
+                          "node-id = 3\n"                /* 11 */
+                          "bind-adress = 10.0.0.2\n"     /* 12 */
+                          "[cluster.extra]\n"            /* 13 */
+                          "thing = {inline = 1}\n",      /* 14 */
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.node_id, 3);
+    assert_role(&c, "acme.renew", NULL, 0, 0);
+    assert_int_equal(log_count(&lc, "gossip.conf:1: section [clutser] is ignored; did you mean [cluster]?"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:3: section [cluster.role.acme] is ignored; did you mean [cluster.roles.acme]?"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:5: section [Cluster] is ignored; did you mean [cluster]?"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:6: section [cluste.roles] is ignored; did you mean [cluster.roles]?"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:8: section [clusters]"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:12: cluster.bind-adress: unknown key, ignored"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:14: cluster.extra.thing: unknown key, ignored"), 1);
+    assert_int_equal(log_count(&lc, "server"), 0);
+    assert_int_equal(lc.n, 7);
+
+    /* a [cluster] without node-id gets a warning (id 0 must be unique) */
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c, "[cluster]\nbind-addr = 10.0.0.1\n", err, sizeof err), 0);
+    assert_int_equal(log_count(&lc, "cluster.node-id is not set"), 1);
+}
+
+/* --- format -------------------------------------------------------------- */
+
+static void test_format(void **state)
+{
+    struct gossip_config c, c2;
+    struct logcap lc;
+    char buf[4096], buf2[4096], err[512];
+    (void)state;
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c,
+                          "[cluster]\nnode-id = 42\nbind-addr = 10.0.0.1\nheartbeat = 2s\n"
+                          "seed-nodes = [\"10.0.0.5\", \"[::1]:99\"]\nmax-meta = 64\n"
+                          "suspicion-mult = 2.125\ncluster-label = \"a \\\"q\\\"\"\n"
+                          "[cluster.roles.acme]\nrenew = [5]\nrenew.quorum = true\n"
+                          "renew.failover = false\n",
+                          err, sizeof err),
+                     0);
+    int n = gossip_config_format(&c, buf, sizeof buf);
+    assert_true(n > 0 && (size_t)n == strlen(buf));
+    const char *want[] = {
+        "node-id = 42\n", "bind-addr = \"10.0.0.1\"\n", "bind-port = 1179\n",
+        "advertise-addr = \"\"\n", "heartbeat = \"2000ms\"\n",
+        "seed-nodes = [\"10.0.0.5:1179\", \"[::1]:99\"]\n", "cluster-label = \"a \\\"q\\\"\"\n",
+        "probe-timeout = \"400ms\"\n", "indirect-timeout = \"800ms\"\n", "indirect-checks = 3\n",
+        "suspicion-mult = 2.125\n", "suspicion-max-mult = 4\n", "suspicion-confirmations = 2\n",
+        "retransmit-mult = 3\n", "gossip-interval = \"400ms\"\n", "gossip-fanout = 3\n",
+        "sync-interval = \"60000ms\"\n", "ae-records = 2\n", "reconnect-interval = \"10000ms\"\n",
+        "reap-time = \"7200000ms\"\n", "awareness-max = 8\n", "max-datagram = 1232\n",
+        "max-members = 65536\n", "max-meta = 64\n", "max-event = 512\n",
+        "max-pending-events = 256\n", "roles.purge.stores = []\n", "roles.acme.renew = [5]\n",
+        "roles.acme.renew.failover = false\n", "roles.acme.renew.quorum = true\n"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (!strstr(buf, want[i]))
+            fail_msg("missing %s in:\n%s", want[i], buf);
+    char kid[64];
+    snprintf(kid, sizeof kid, "key-ids = [0x%08lx]\n", (unsigned long)crypto_key_id(raw_key));
+    assert_non_null(strstr(buf, kid));
+
+    /* snprintf-style: the needed length, a truncated but terminated string */
+    char small[16];
+    assert_int_equal(gossip_config_format(&c, small, sizeof small), n);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    assert_int_equal(gossip_config_format(&c, NULL, 0), n);
+    assert_int_equal(gossip_config_format(NULL, buf, sizeof buf), GOSSIP_EINVAL);
+
+    /* the dump is loadable under [cluster] and gives the same dump
+     * (key-ids is only a warning) */
+    snprintf(buf2, sizeof buf2, "[cluster]\n%s", buf);
+    base_cfg(&c2, &lc);
+    int rc = load(&c2, buf2, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_int_equal(log_count(&lc, "key-ids: unknown key"), 1);
+    assert_int_equal(gossip_config_format(&c2, buf2, sizeof buf2), n);
+    assert_string_equal(buf, buf2);
+
+    /* a passphrase never appears */
+    gossip_config_init(&c);
+    snprintf(c.bind_addr, sizeof c.bind_addr, "::");
+    assert_int_equal(gossip_config_add_key(&c, "hunter2-but-much-longer"), 0);
+    gossip_config_format(&c, buf, sizeof buf);
+    assert_null(strstr(buf, "hunter2"));
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(gossip_strerror(GOSSIP_OK), "success");
+    assert_string_equal(gossip_strerror(GOSSIP_ENOKEY), "no cluster key configured");
+    for (int e = 0; e >= GOSSIP_ERANGE; e--)
+        assert_string_not_equal(gossip_strerror(e), "unknown error");
+    assert_string_equal(gossip_strerror(-99), "unknown error");
+    assert_string_equal(gossip_strerror(5), "unknown error");
+    assert_string_equal(gossip_state_name(GOSSIP_ALIVE), "alive");
+    assert_string_equal(gossip_state_name(GOSSIP_SUSPECT), "suspect");
+    assert_string_equal(gossip_state_name(GOSSIP_FAILED), "failed");
+    assert_string_equal(gossip_state_name(GOSSIP_LEFT), "left");
+    assert_string_equal(gossip_state_name(4), "unknown");
+    const char *ev[] = {"join", "alive", "suspect", "failed", "left", "removed", "update",
+                        "conflict"};
+    for (int i = 0; i < 8; i++)
+        assert_string_equal(gossip_event_name(i), ev[i]);
+    assert_string_equal(gossip_event_name(8), "unknown");
+    assert_string_equal(gossip_event_name(-1), "unknown");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_effective),
+        cmocka_unit_test(test_add_key),
+        cmocka_unit_test(test_add_seed),
+        cmocka_unit_test(test_add_seed_names),
+        cmocka_unit_test(test_set_role),
+        cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_seed_example_verbatim),
+        cmocka_unit_test(test_seed_example_fixed),
+        cmocka_unit_test(test_full_file),
+        cmocka_unit_test(test_value_formats),
+        cmocka_unit_test(test_keyring_and_reload),
+        cmocka_unit_test(test_load_errors),
+        cmocka_unit_test(test_load_warnings),
+        cmocka_unit_test(test_format),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
