@@ -250,23 +250,18 @@ static int apply_role(struct gossip_config *cfg, const char *spec, char *err, si
     return rc < 0 ? -1 : 0;
 }
 
-/* Fill cfg: defaults, then the --config file, then the command line. */
-static int build_config(const struct options *o, struct app *app, struct gossip_config *cfg,
-                        char *err, size_t errlen)
+/* The command-line settings, on top of whatever cfg holds.  Keys are
+ * derived (scrypt) only when derive_keys is set. */
+static int apply_flags(const struct options *o, struct gossip_config *cfg, bool derive_keys,
+                       char *err, size_t errlen)
 {
     uint64_t v;
     int rc;
-    gossip_config_init(cfg);
-    cfg->cb = (struct gossip_callbacks){.ud = app, .member = on_member, .role = on_role,
-                                        .user_event = on_user_event, .log = on_log};
-    if (o->config_path && gossip_config_load_file(cfg, o->config_path, err, errlen) < 0)
-        return -1;
     if (o->node_id) {
         if (parse_u64(o->node_id, UINT64_MAX, &v) < 0)
             return snprintf(err, errlen, "--node-id '%s': not a number", o->node_id), -1;
         cfg->node_id = v;
     }
-    app->node_id = cfg->node_id; /* for the log lines from here on */
     if (o->port) {
         if (parse_u64(o->port, 65535, &v) < 0)
             return snprintf(err, errlen, "--port '%s': not a port", o->port), -1;
@@ -288,15 +283,45 @@ static int build_config(const struct options *o, struct app *app, struct gossip_
     for (unsigned i = 0; i < o->n_seeds; i++)
         if ((rc = gossip_config_add_seed(cfg, o->seeds[i])) < 0)
             return snprintf(err, errlen, "--seed '%s': %s", o->seeds[i], gossip_strerror(rc)), -1;
-    if (o->n_keys)
+    if (o->n_keys && derive_keys)
         cfg->n_keys = 0;
-    for (unsigned i = 0; i < o->n_keys; i++)
+    for (unsigned i = 0; i < o->n_keys && derive_keys; i++)
         if ((rc = gossip_config_add_key(cfg, o->keys[i])) < 0)
             return snprintf(err, errlen, "--key #%u: %s", i + 1, gossip_strerror(rc)), -1;
     for (unsigned i = 0; i < o->n_roles; i++)
         if (apply_role(cfg, o->roles[i], err, errlen) < 0)
             return -1;
     return 0;
+}
+
+/* Fill cfg: defaults, then the --config file, then the command line. */
+static int build_config(const struct options *o, struct app *app, struct gossip_config *cfg,
+                        char *err, size_t errlen)
+{
+    gossip_config_init(cfg);
+    cfg->cb = (struct gossip_callbacks){.ud = app, .member = on_member, .role = on_role,
+                                        .user_event = on_user_event, .log = on_log};
+    /* gossip_config_load_file() validates what it loaded, so the flags go
+     * under the file as well: the file may leave out what the command line
+     * gives (the key, say).  Then they go on top, keeping the derived keys. */
+    int rc = apply_flags(o, cfg, true, err, errlen);
+    if (!app->g)
+        app->node_id = cfg->node_id; /* for the log lines from here on */
+    if (rc < 0 || !o->config_path)
+        return rc;
+    uint8_t keys[GOSSIP_MAX_KEYS][GOSSIP_KEY_LEN];
+    unsigned n_keys = cfg->n_keys;
+    memcpy(keys, cfg->keys, sizeof keys);
+    if (gossip_config_load_file(cfg, o->config_path, err, errlen) < 0)
+        return -1;
+    if (o->n_keys) {
+        memcpy(cfg->keys, keys, sizeof keys);
+        cfg->n_keys = n_keys;
+    }
+    rc = apply_flags(o, cfg, false, err, errlen);
+    if (!app->g)
+        app->node_id = cfg->node_id;
+    return rc;
 }
 
 /* --check-config: print the effective settings, then the verdict. */

@@ -185,7 +185,7 @@ struct gossip_config {
     /* The seed's keys (cluster.*). */
     uint64_t node_id;                    /* node-id, unique in the cluster */
     char bind_addr[GOSSIP_ADDR_MAX];     /* bind-addr: "0.0.0.0", "10.0.0.1", "::", "[::]" (dual stack); required */
-    char advertise_addr[GOSSIP_ADDR_MAX];/* advertise-addr; "" = bind-addr (a wildcard bind needs one) */
+    char advertise_addr[GOSSIP_ADDR_MAX];/* advertise-addr; "" = bind-addr (a wildcard bind advertises the source address peers see) */
     uint16_t bind_port;                  /* bind-port, default 1179 */
     uint16_t advertise_port;             /* 0 = bind_port */
     uint32_t heartbeat_ms;               /* heartbeat, default 1000 */

@@ -347,6 +347,7 @@ struct ctx {
     char *buf;                   /* value text of the current key (joined lines) */
     size_t buf_len, buf_cap;
     char section[MAX_PATH_LEN];
+    bool section_warned;         /* its name got a "did you mean" warning */
     char key[MAX_PATH_LEN];      /* dotted key as written */
     unsigned key_line;
     bool pending;                /* an array or multi-line string continues */
@@ -598,7 +599,8 @@ static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
         trim_copy(c->section, sizeof c->section, p + 1, (size_t)(end - p));
     else
         trim_copy(c->section, sizeof c->section, p + 1, (size_t)(end - p - 1));
-    if (suggest_section(c->section, sugg, sizeof sugg))
+    c->section_warned = suggest_section(c->section, sugg, sizeof sugg);
+    if (c->section_warned)
         config_log(&c->work, GOSSIP_LOG_WARN,
                    "%s:%u: section [%s] is ignored; did you mean [%s]?", c->name, line,
                    c->section, sugg);
@@ -992,8 +994,10 @@ static int handler(void *user, const char *section, const char *name, const char
     const struct keydef *kd = role ? NULL : keydef_find(k, strlen(k));
     if (!role && !kd) {
         /* Unknown keys warn and do not fail: a newer config may still
-         * be read by an older library. */
-        config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: %s: unknown key, ignored", c->name,
+         * be read by an older library.  Keys of a section already
+         * reported as misspelt ([cluster.role.x]) are not repeated. */
+        if (!c->section_warned)
+            config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: %s: unknown key, ignored", c->name,
                    c->key_line, path);
         return 1;
     }

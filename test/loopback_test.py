@@ -7,6 +7,7 @@ Checks, each with a bounded wait:
   leave        SIGTERM another: it exits 0, every remaining node reports
                "left" for it and never "failed"
   no-false     nobody ever reported "failed" for a node that was running
+  term-all     the other nodes stop on SIGTERM with status 0
   contract     stdout is only JSON lines with the contract's fields
   check-config a good file exits 0 and prints the settings; a file
                without a key exits 1 with a clear message
@@ -208,6 +209,18 @@ def check_cluster(c):
            else 'false failures: %s' % false)
     report(not bad, 'contract', 'every stdout line is a contract JSON object' if not bad
            else 'bad stdout lines: %s' % bad[:5])
+
+    # The survivors stop gracefully too: exit 0 (a sanitizer report would not).
+    for i in rest:
+        c.procs[i].send_signal(signal.SIGTERM)
+    codes = {}
+    for i in rest:
+        try:
+            codes[i] = c.procs[i].wait(timeout=EXIT_BOUND)
+        except subprocess.TimeoutExpired:
+            codes[i] = 'still running'
+    report(all(v == 0 for v in codes.values()), 'term-all',
+           'exit status after SIGTERM: %s' % codes)
 
 
 GOOD_CONF = """\

@@ -649,7 +649,7 @@ static void test_value_formats(void **state)
     base_cfg(&c, &lc);
     assert_int_equal(load(&c,
                           "title = \"x\"\n[other]\n\"weird = key\" = [1, [2]]\nnot a key line\n"
-                          "[cluster]\nbind-addr = 10.0.0.1\n",
+                          "[cluster]\nbind-addr = 10.0.0.1\nnode-id = 1\n",
                           err, sizeof err),
                      0);
     assert_int_equal(lc.n, 0);
@@ -864,7 +864,7 @@ static void test_format(void **state)
 {
     struct gossip_config c, c2;
     struct logcap lc;
-    char buf[4096], buf2[4096], err[512];
+    char buf[4096], buf2[8192], err[512];
     (void)state;
     base_cfg(&c, &lc);
     assert_int_equal(load(&c,
