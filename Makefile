@@ -35,6 +35,8 @@ EX_SRC   := $(sort $(wildcard examples/*.c))
 EX_BIN   := $(EX_SRC:examples/%.c=$(B)/examples/%)
 DEPS_STAMP := build/.deps-ok
 
+.SECONDARY:
+
 .PHONY: all deps check check-fast check-san test-docs test-units test-scenarios test-loopback test-netns \
         demo bench bench-peers install uninstall clean
 
@@ -99,6 +101,10 @@ $(B)/test/unit_%: test/unit_%.c $(LIB_OBJ) $(SIM_OBJ)
 $(B)/test/scenario_%: test/scenario_%.c $(LIB_OBJ) $(SIM_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(LDLIBS) -lcmocka -lm
+
+$(B)/test/bench_scale: test/bench_scale.c $(LIB_OBJ) $(SIM_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -Itest -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(LDLIBS) -lm
 
 test-units: $(UNIT_BIN)
 	@test/run-tests.sh units $(UNIT_BIN)

@@ -210,7 +210,7 @@ struct gossip_config {
     double suspicion_mult;               /* min suspicion = mult * log10(n+1) * heartbeat (floor 1 heartbeat); default 1.5 */
     double suspicion_max_mult;           /* max suspicion = this * min; default 4 */
     unsigned suspicion_confirmations;    /* confirmations to reach the min; default 2 */
-    double retransmit_mult;              /* each update sent ~ mult * log10(n+1) + 1 times; default 3 */
+    double retransmit_mult;              /* each update sent ~ mult * log10(n+1) + 1 times; default 4 */
     uint32_t gossip_interval_ms;         /* gossip rounds while updates are queued; default heartbeat/5 */
     unsigned gossip_fanout;              /* peers per gossip round; default 3 */
     uint32_t sync_interval_ms;           /* full-view anti-entropy exchange; default 30 x heartbeat */

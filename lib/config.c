@@ -377,7 +377,7 @@ void config_effective(const struct gossip_config *in, struct gossip_config *out)
     if (!out->suspicion_confirmations)
         out->suspicion_confirmations = 2;
     if (out->retransmit_mult == 0)
-        out->retransmit_mult = 3;
+        out->retransmit_mult = 4;
     if (!out->gossip_interval_ms)
         out->gossip_interval_ms = hb / 5 ? hb / 5 : 1;
     if (!out->gossip_fanout)

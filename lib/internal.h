@@ -110,6 +110,7 @@ struct suspicion {
     uint8_t n_confirm;        /* accusers beyond the first */
     uint8_t k;                /* confirmations that reach min_ms */
     uint64_t accusers[SUSP_MAX_CONFIRM];
+    bool verified;            /* this node probed the member itself */
     bool used;
 };
 
@@ -168,7 +169,7 @@ struct gossip {
 
     /* failure detector */
     uint64_t *probe_order;     /* member ids, shuffled round robin */
-    uint32_t probe_n, probe_cap, probe_pos;
+    uint32_t probe_n, probe_cap, probe_pos, gossip_pos;
     struct probe_state probe;
     uint32_t seq;
 #define MAX_URGENT 4

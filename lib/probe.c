@@ -103,6 +103,7 @@ void suspicion_start(struct gossip *g, struct member *m, uint64_t accuser)
     unsigned others = n > 2 ? (unsigned)n - 2 : 0;
     s->k = (uint8_t)(k < others ? k : others);
     s->accusers[0] = accuser;
+    s->verified = accuser == g->self_id;
     suspicion_deadline(g, s);
     m->susp = idx + 1;
     g->stats.suspicions++;
@@ -113,6 +114,8 @@ void suspicion_confirm(struct gossip *g, struct member *m, uint64_t accuser)
     if (!m->susp)
         return;
     struct suspicion *s = &g->susp[m->susp - 1];
+    if (accuser == g->self_id)
+        s->verified = true;
     unsigned known = (unsigned)s->n_confirm + 1;
     for (unsigned i = 0; i < known && i < SUSP_MAX_CONFIRM; i++)
         if (s->accusers[i] == accuser)
@@ -135,6 +138,8 @@ void suspicion_stop(struct gossip *g, struct member *m)
     m->susp = 0;
 }
 
+static void send_ping(struct gossip *g, struct member *m, uint32_t seq);
+
 static void suspicion_expire(struct gossip *g)
 {
     for (uint32_t i = 0; i < g->n_susp; i++) {
@@ -142,6 +147,16 @@ static void suspicion_expire(struct gossip *g)
         if (!s->used || g->now < s->deadline_ms)
             continue;
         struct member *m = members_get(&g->members, s->member);
+        if (m && m->state == GOSSIP_SUSPECT && !s->verified && !g->leaving) {
+            /* Only hearsay so far: one direct look before declaring it dead.
+             * A live member answers with its refutation (a missed update
+             * must not become a false failure); a dead one costs us one
+             * probe timeout, and only when nobody else declared it first. */
+            s->verified = true;
+            s->deadline_ms = g->now + 2 * scaled(g, g->cfg.probe_timeout_ms);
+            send_ping(g, m, ++g->seq);
+            continue;
+        }
         s->used = false;
         if (!m || m->state != GOSSIP_SUSPECT)
             continue;

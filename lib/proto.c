@@ -17,7 +17,11 @@ enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY
 
 unsigned retransmit_limit(const struct gossip *g)
 {
+    /* floor the size: while a cluster forms, every node believes it is
+     * small, and the first updates would get too few transmissions */
     double n = (double)g->members.n + 1;
+    if (n < 10)
+        n = 10;
     return (unsigned)ceil(g->cfg.retransmit_mult * log10(n + 1)) + 1;
 }
 
@@ -71,14 +75,16 @@ static size_t payload_cap(const struct gossip *g)
     return g->cfg.max_datagram - ENV_OVERHEAD;
 }
 
-/* A few random alive members: anti-entropy that costs a few bytes per ping
- * and repairs views that missed an update (Tarantool's anti-entropy section). */
+/* A few random members: anti-entropy that costs a few bytes per ping and
+ * repairs views that missed an update (Tarantool's anti-entropy section).
+ * Failed records stay out: after a partition they are the stale ones, and
+ * only the full-view exchange knows to soften them into suspicions. */
 static void add_ae_sample(struct gossip *g, struct wire_writer *w, uint64_t skip)
 {
     uint32_t n = g->members.n;
     for (unsigned k = 0, tries = 0; k < g->cfg.ae_records && n > 0 && tries < 2 * g->cfg.ae_records; tries++) {
         const struct member *m = &g->members.v[g_random_below(g, n)];
-        if (m->state != GOSSIP_ALIVE || m->id == skip)
+        if (m->state == GOSSIP_FAILED || m->id == skip)
             continue;
         struct wire_member wm;
         member_to_wire(g, m, &wm);
@@ -135,24 +141,23 @@ void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted)
     } while (i < n && chunks <= n);
 }
 
+/* Targets come from the shuffled probe order with a cursor of their own:
+ * consecutive rounds reach distinct peers, so an update leaves far fewer
+ * members uninformed than random picks with replacement would. */
 void proto_gossip_round(struct gossip *g)
 {
-    uint32_t n = g->members.n;
+    uint32_t n = g->probe_n;
     unsigned sent = 0;
-    uint64_t chosen[16];
-    unsigned fanout = g->cfg.gossip_fanout < 16 ? g->cfg.gossip_fanout : 16;
+    unsigned fanout = g->cfg.gossip_fanout;
     if (g->leaving)
-        fanout = fanout * 2 < 16 ? fanout * 2 : 16;
-    for (unsigned tries = 0; sent < fanout && n > 0 && tries < 4 * fanout && g->dq.n > 0; tries++) {
-        const struct member *m = &g->members.v[g_random_below(g, n)];
-        if (m->state > GOSSIP_SUSPECT)
+        fanout *= 2;
+    for (uint32_t tries = 0; sent < fanout && tries < n && g->dq.n > 0; tries++) {
+        if (g->gossip_pos >= n)
+            g->gossip_pos = 0;
+        const struct member *m = members_get(&g->members, g->probe_order[g->gossip_pos++]);
+        if (!m || m->state > GOSSIP_SUSPECT)
             continue;
-        bool dup = false;
-        for (unsigned j = 0; j < sent; j++)
-            dup |= chosen[j] == m->id;
-        if (dup)
-            continue;
-        chosen[sent++] = m->id;
+        sent++;
         struct wire_msg hdr = {.type = WIRE_GOSSIP};
         gaddr_t to = m->addr;
         proto_send(g, &to, &hdr, NULL, false);
@@ -458,8 +463,10 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
     switch (msg->type) {
     case WIRE_PING:
         if ((msg->flags & WIRE_F_ANY) || msg->target == g->self_id) {
+            /* our own record rides along: a prober that missed our last
+             * update (a refutation, a restart) is repaired by the answer */
             struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
-            proto_send(g, from, &ack, NULL, false);
+            proto_send(g, from, &ack, NULL, true);
         }
         break;
     case WIRE_ACK:

@@ -615,8 +615,10 @@ def scen_bc(cl, net, results):
     same_susp = [e for e in cl.events_in(t_cut, t_end, (SUSPECT,)) if side[e[1]] == side[e[2]]]
     if same_false:
         problems.append('same-side failed events: ' + fmt_events(same_false))
-    info = 'other side declared failed by every observer after %s; same-side suspects %d' % (
-        ('%.1f s' % max(det)) if len(det) == 2 * len(side_a) * len(side_b) else 'n/a', len(same_susp))
+    info = 'other side declared failed by every observer after %s (first pair %s); ' \
+           'same-side suspects %d' % (
+               ('%.1f s' % max(det)) if len(det) == 2 * len(side_a) * len(side_b) else 'n/a',
+               ('%.1f s' % min(det)) if det else 'n/a', len(same_susp))
     if problems:
         results.append(('b', 'split 3/3', False, info + '; ' + '; '.join(problems[:10])))
     else:
@@ -656,6 +658,8 @@ def scen_d(cl, net):
     if false:
         problems.append('false failures among the connected hosts: ' + fmt_events(false))
     det = [cl.view(o, v)[1] - t_cut for o in others if cl.view(o, v)[0] in GONE]
+    iso_view = ', '.join('%d:%s@%.1fs' % (s, cl.view(v, s)[0], (cl.view(v, s)[1] or t_cut) - t_cut)
+                         for s in others)
     t_up = now()
     net.links_up()
     t = cl.wait_all_alive(HEAL_BOUND, t_up)
@@ -663,8 +667,9 @@ def scen_d(cl, net):
     if t is None:
         problems.append('not all alive %.0f s after link up; missing: %s' % (
             HEAL_BOUND, fmt_pairs(cl.not_alive_pairs(hosts, hosts))))
-    info = 'host %d declared failed by all others after %s; all alive %s after link up' % (
-        v, ('%.1f s' % max(det)) if len(det) == len(others) else 'n/a',
+    info = ('host %d declared failed by all others after %s; its own view at the end of the '
+            'cut (time since cut): %s; all alive %s after link up') % (
+        v, ('%.1f s' % max(det)) if len(det) == len(others) else 'n/a', iso_view,
         'never' if t is None else '%.2f s' % t)
     return (not problems), info + ('; ' + '; '.join(problems) if problems else '')
 
@@ -768,8 +773,9 @@ def scen_g(cl, net):
         problems.append('after SIGTERM to all: exit codes %s (None = still running after %.0f s)'
                         % (bad, STOP_BOUND))
     info = 'host %d exited %s in %s; all others saw left %s; %d others stopped with code 0' % (
-        v, rc, '-' if t_exit is None else '%.2f s' % t_exit,
-        'after %.2f s' % t_left if ok else 'NOT all', sum(1 for r in rcs.values() if r == 0))
+        v, rc, '-' if t_exit is None else '%d ms' % (t_exit * 1000),
+        'after %d ms' % (t_left * 1000) if ok else 'NOT all',
+        sum(1 for r in rcs.values() if r == 0))
     return (not problems), info + ('; ' + '; '.join(problems) if problems else '')
 
 

@@ -148,7 +148,7 @@ static void test_effective(void **state)
     assert_true(e.suspicion_mult == 1.5);
     assert_true(e.suspicion_max_mult == 4);
     assert_int_equal(e.suspicion_confirmations, 2);
-    assert_true(e.retransmit_mult == 3);
+    assert_true(e.retransmit_mult == 4);
     assert_int_equal(e.gossip_interval_ms, 200);
     assert_int_equal(e.gossip_fanout, 3);
     assert_int_equal(e.sync_interval_ms, 30000);
