@@ -187,7 +187,7 @@ static int parse_args(int argc, char **argv, struct options *o)
             const char **list = c == O_SEED ? o->seeds : c == O_KEY ? o->keys : o->roles;
             unsigned *n = c == O_SEED ? &o->n_seeds : c == O_KEY ? &o->n_keys : &o->n_roles;
             if (*n == MAX_ARGS) {
-                fprintf(stderr, "gossip-node: too many --%s options\n", longopts[c - O_ID].name);
+                fprintf(stderr, "gossip-node: more than %d --seed/--key/--role\n", MAX_ARGS);
                 return -1;
             }
             list[(*n)++] = optarg;

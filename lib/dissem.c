@@ -112,8 +112,17 @@ void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64
     if (d->n == 0)
         return;
     qsort(d->v, d->n, sizeof(*d->v), item_cmp);
-    /* membership first, but a quarter of the room stays for cluster events */
-    size_t reserve = d->n_events ? wire_room(w) / 4 : 0;
+    /* membership first, but room stays for cluster events: a quarter, or
+     * at least the smallest queued event, so none waits forever */
+    size_t reserve = 0;
+    if (d->n_events) {
+        reserve = wire_room(w) / 4;
+        for (uint32_t i = 0; i < d->n; i++) {
+            struct wire_event we = {.len = d->v[i].len};
+            if (d->v[i].is_event && wire_event_size(&we) > reserve && wire_event_size(&we) <= wire_room(w))
+                reserve = wire_event_size(&we);
+        }
+    }
     for (uint32_t i = 0; i < d->n; i++) {
         struct dq_item *it = &d->v[i];
         if (it->is_event || it->id == skip_id)

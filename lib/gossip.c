@@ -195,6 +195,14 @@ static struct roles_member *roles_view(const struct gossip *g, size_t *n)
     return v;
 }
 
+static bool listed(const struct gossip_role *r, uint64_t id)
+{
+    for (unsigned i = 0; i < r->n_nodes; i++)
+        if (r->nodes[i] == id)
+            return true;
+    return false;
+}
+
 static void roles_update(struct gossip *g)
 {
     g->roles_dirty = false;
@@ -203,8 +211,12 @@ static void roles_update(struct gossip *g)
     struct roles_member self_only = {g->self_id, g->self_state};
     uint32_t held = 0;
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
-        bool h = view ? roles_held(&g->cfg.roles[i], view, n, g->self_id)
-                      : roles_held(&g->cfg.roles[i], &self_only, 1, g->self_id);
+        const struct gossip_role *r = &g->cfg.roles[i];
+        bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
+        /* alone in our view before joining, failover would pick us: a role
+         * with a list waits until we know the cluster, unless we are listed */
+        if (h && !g->have_view && r->n_nodes && !listed(r, g->self_id))
+            h = false;
         if (h)
             held |= 1u << i;
     }
@@ -341,7 +353,7 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
         errno = e;
         goto fail;
     }
-    g->joined = g->cfg.n_seeds == 0;
+    g->joined = g->have_view = g->cfg.n_seeds == 0;
     g->roles_dirty = true;
     schedule_start(g);
     *out = g;
@@ -775,23 +787,31 @@ int gossip_reconfigure(gossip_t *g, const struct gossip_config *user)
         g_log(g, GOSSIP_LOG_ERROR, "reconfigure: %s", err);
         return rc;
     }
-    if (cfg.node_id != g->self_id || strcmp(cfg.bind_addr, g->cfg.bind_addr) != 0 ||
-        strcmp(cfg.advertise_addr, g->cfg.advertise_addr) != 0 || cfg.bind_port != g->cfg.bind_port ||
-        cfg.advertise_port != g->cfg.advertise_port || cfg.max_datagram != g->cfg.max_datagram ||
+    struct gossip_config eff;
+    config_effective(&cfg, &eff);
+    if (eff.node_id != g->self_id || strcmp(eff.bind_addr, g->cfg.bind_addr) != 0 ||
+        strcmp(eff.advertise_addr, g->cfg.advertise_addr) != 0 || eff.bind_port != g->cfg.bind_port ||
+        eff.advertise_port != g->cfg.advertise_port || eff.max_datagram != g->cfg.max_datagram ||
         cfg.hooks.send != g->cfg.hooks.send || cfg.hooks.now_ms != g->cfg.hooks.now_ms ||
         cfg.hooks.random != g->cfg.hooks.random || strcmp(cfg.cluster_label, g->cfg.cluster_label) != 0) {
         g_log(g, GOSSIP_LOG_ERROR, "reconfigure: node id, addresses, port, label, datagram size and hooks "
                                    "cannot change at run time");
         return GOSSIP_EINVAL;
     }
-    struct gossip_config eff;
-    config_effective(&cfg, &eff);
     eff.max_datagram = g->cfg.max_datagram;
     eff.max_pending_events = g->cfg.max_pending_events; /* sizes the dedup ring */
     g->now = now_ms(g);
     if (crypto_set_keys(&g->crypto, (const uint8_t(*)[GOSSIP_KEY_LEN])eff.keys, eff.n_keys) < 0)
         return GOSSIP_ECRYPTO;
     bool hb_changed = eff.heartbeat_ms != g->cfg.heartbeat_ms;
+    /* held-role bits are by position: carry them over by name (a role that
+     * is gone is simply no longer reported) */
+    uint32_t held = 0;
+    for (unsigned j = 0; j < eff.n_roles; j++)
+        for (unsigned i = 0; i < g->cfg.n_roles; i++)
+            if ((g->roles_held >> i & 1u) && strcmp(g->cfg.roles[i].name, eff.roles[j].name) == 0)
+                held |= 1u << j;
+    g->roles_held = held;
     g->cfg = eff;
     if (hb_changed && g->next_probe > g->now + eff.heartbeat_ms)
         g->next_probe = g->now + eff.heartbeat_ms;

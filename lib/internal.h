@@ -185,6 +185,7 @@ struct gossip {
     uint64_t next_probe, next_gossip, next_sync, next_reconnect, next_join, next_reap;
     uint64_t last_gossip;
     bool joined;               /* a seed or member has answered */
+    bool have_view;            /* a full view (SYNC) arrived, or we started the cluster */
     bool leaving;
     unsigned leave_sends;
 

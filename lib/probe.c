@@ -403,11 +403,10 @@ void probe_tick(struct gossip *g)
     if (g->probe.phase == PROBE_INDIRECT && g->now >= g->probe.deadline_ms)
         probe_failed(g);
     suspicion_expire(g);
-    if (g->now >= g->next_probe && !g->leaving) {
-        if (g->probe.phase != PROBE_IDLE)
-            probe_failed(g); /* awareness stretched the period past a timeout */
+    /* a probe fails only at its own deadline: after a stall the overdue
+     * next probe waits rather than cut the current one short */
+    if (g->now >= g->next_probe && !g->leaving && g->probe.phase == PROBE_IDLE)
         probe_start(g);
-    }
 }
 
 uint64_t probe_next_deadline(const struct gossip *g)

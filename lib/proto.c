@@ -449,6 +449,10 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         replay_commit(&m->rx, h.counter);
     }
     g->joined = true;
+    if (!g->have_view && msg->type == WIRE_SYNC) {
+        g->have_view = true;
+        g->roles_dirty = true; /* roles with a list may now fail over */
+    }
 
     bool anti_entropy = msg->type == WIRE_SYNC;
     for (unsigned i = 0; i < msg->n_members; i++)

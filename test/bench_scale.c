@@ -101,6 +101,9 @@ static long peak_rss_kib(void)
     return ru.ru_maxrss;
 }
 
+static double t_start_real, deadline_s;
+#define LOGN(...) (fprintf(stderr, "[N=%u %6.1fs] ", B.n, now_s() - t_start_real), fprintf(stderr, __VA_ARGS__))
+
 static void on_event(void *ud, sim_t *sim, const struct sim_event *ev)
 {
     (void)ud;
@@ -212,7 +215,6 @@ static struct totals totals(sim_t *sim)
     return t;
 }
 
-static double t_start_real, deadline_s;
 static bool out_of_time(void)
 {
     return deadline_s > 0 && now_s() - t_start_real > deadline_s;
@@ -355,8 +357,8 @@ int main(int argc, char **argv)
     int64_t t_conv = run_until(sim, converged, 600000, 1000);
     double wall_conv = now_s() - t_start_real;
     long rss_conv = rss_kib();
-    fprintf(stderr, "[N=%u] converged at +%" PRId64 " ms after the last start (at %" PRIu64 " ms, now %" PRIu64 " ms), %.1f s real, RSS %ld MiB\n",
-            n, t_conv, start_span, sim_now(sim), wall_conv, rss_conv / 1024);
+    LOGN("converged at +%" PRId64 " ms after the last start (at %" PRIu64 " ms, now %" PRIu64 " ms), %.1f s real, RSS %ld MiB\n",
+            t_conv, start_span, sim_now(sim), wall_conv, rss_conv / 1024);
     if (t_conv < 0)
         skipped = out_of_time() ? "deadline during start-up" : "no convergence within 600 s";
 
@@ -380,13 +382,13 @@ int main(int argc, char **argv)
         sync_ps = (double)(b.syncs - a.syncs) / n / secs;
         nsps_idle = n * secs / (now_s() - r0);
         rss_idle = rss_kib();
-        fprintf(stderr, "[N=%u] idle %.0f s: %.2f datagrams/node/s, %.0f bytes/node/s, %.4f syncs/node/s, "
-                "%.0f node-s/s, RSS %ld MiB\n", n, secs, dg_ps, by_ps, sync_ps, nsps_idle, rss_idle / 1024);
+        LOGN("idle %.0f s: %.2f datagrams/node/s, %.0f bytes/node/s, %.4f syncs/node/s, "
+                "%.0f node-s/s, RSS %ld MiB\n", secs, dg_ps, by_ps, sync_ps, nsps_idle, rss_idle / 1024);
         if (out_of_time())
             skipped = "deadline during the idle window";
     }
     if (!skipped && !converged(sim))
-        fprintf(stderr, "[N=%u] warning: not converged after the idle window\n", n);
+        LOGN("warning: not converged after the idle window\n");
 
     /* ---- 3. a join ---- */
     int64_t t_join = -1;
@@ -397,7 +399,7 @@ int main(int argc, char **argv)
         B.down[n] = 0;
         sim_start(sim, n);
         t_join = run_until(sim, all_joined, 120000, 100);
-        fprintf(stderr, "[N=%u] join seen by all %u in %" PRId64 " ms\n", n, live_others, t_join);
+        LOGN("join seen by all %u in %" PRId64 " ms\n", live_others, t_join);
         B.joiner = -1;
         if (out_of_time())
             skipped = "deadline during the join";
@@ -414,10 +416,10 @@ int main(int argc, char **argv)
         char payload[32] = "bench: cluster event";
         int rc = gossip_broadcast(sim_handle(sim, 1), payload, sizeof payload);
         if (rc != 0)
-            fprintf(stderr, "[N=%u] gossip_broadcast: %s\n", n, gossip_strerror(rc));
+            LOGN("gossip_broadcast: %s\n", gossip_strerror(rc));
         t_event = run_until(sim, all_delivered, 120000, 100);
         B.event_watch = false;
-        fprintf(stderr, "[N=%u] event delivered to all %u in %" PRId64 " ms\n", n, live_others + 1, t_event);
+        LOGN("event delivered to all %u in %" PRId64 " ms\n", live_others + 1, t_event);
         if (out_of_time())
             skipped = "deadline during the cluster event";
     }
@@ -455,8 +457,8 @@ int main(int argc, char **argv)
         unsigned need99 = (unsigned)ceil(0.99 * live_others);
         k->t99 = B.n_failed >= need99 ? (int64_t)B.fail_t[need99 - 1] : -1;
         k->t100 = t_all >= 0 && B.n_failed >= live_others ? (int64_t)B.fail_t[live_others - 1] : -1;
-        fprintf(stderr, "[N=%u] crash %u (node %u): first suspect +%" PRId64 " ms, first failed +%" PRId64
-                " ms, 99%% +%" PRId64 " ms, 100%% +%" PRId64 " ms (%u/%u know)\n", n, c, v, k->first_suspect,
+        LOGN("crash %u (node %u): first suspect +%" PRId64 " ms, first failed +%" PRId64
+                " ms, 99%% +%" PRId64 " ms, 100%% +%" PRId64 " ms (%u/%u know)\n", c, v, k->first_suspect,
                 k->first_failed, k->t99, k->t100, B.n_failed, live_others);
         if (c == 0) {
             curve_n = B.n_failed;
@@ -493,8 +495,8 @@ int main(int argc, char **argv)
         ff_ep[li] = (double)B.false_episodes / (live * hours);
         ff_ev[li] = (double)B.false_events / (live * hours);
         fs[li] = (double)B.false_suspects / (live * hours);
-        fprintf(stderr, "[N=%u] loss %.0f%% for %.0f s: %" PRIu64 " false failure episodes (%" PRIu64
-                " observer events), %" PRIu64 " false suspicions => %.4f per node-hour\n", n,
+        LOGN("loss %.0f%% for %.0f s: %" PRIu64 " false failure episodes (%" PRIu64
+                " observer events), %" PRIu64 " false suspicions => %.4f per node-hour\n",
                 losses[li] * 100, lw[li], B.false_episodes, B.false_events, B.false_suspects, ff_ep[li]);
         if (out_of_time())
             skipped = "deadline during the loss windows";
@@ -586,7 +588,7 @@ int main(int argc, char **argv)
     free(B.fail_t);
     free(B.last_false);
     free(node_index);
-    fprintf(stderr, "[N=%u] done in %.1f s real, %.0f virtual s, peak RSS %ld MiB%s%s\n", n, wall, vsec, peak / 1024,
+    LOGN("done in %.1f s real, %.0f virtual s, peak RSS %ld MiB%s%s\n", wall, vsec, peak / 1024,
             skipped ? ", skipped: " : "", skipped ? skipped : "");
     return 0;
 }

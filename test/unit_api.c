@@ -241,10 +241,18 @@ static HC_UNUSED void hc_cb_log(void *ud, enum gossip_log_level level, const cha
     n->n_log++;
 }
 
+/* Clusters still open when a test fails are freed by hc_teardown(). */
+static struct hc *hc_open[8];
+
 static HC_UNUSED struct hc *hc_new(void)
 {
     struct hc *hc = calloc(1, sizeof(*hc));
     assert_non_null(hc);
+    for (unsigned i = 0; i < 8; i++)
+        if (!hc_open[i]) {
+            hc_open[i] = hc;
+            break;
+        }
     hc->now = 1000;
     for (unsigned i = 0; i < HC_MAX; i++) {
         hc->node[i].hc = hc;
@@ -300,11 +308,23 @@ static HC_UNUSED void hc_stop(struct hc *hc, unsigned idx)
 
 static HC_UNUSED void hc_free(struct hc *hc)
 {
+    for (unsigned i = 0; i < 8; i++)
+        if (hc_open[i] == hc)
+            hc_open[i] = NULL;
     for (unsigned i = 0; i < HC_MAX; i++)
         gossip_destroy(hc->node[i].g);
     hc_dlist_free(&hc->q);
     hc_dlist_free(&hc->rec);
     free(hc);
+}
+
+static HC_UNUSED int hc_teardown(void **state)
+{
+    (void)state;
+    for (unsigned i = 0; i < 8; i++)
+        if (hc_open[i])
+            hc_free(hc_open[i]);
+    return 0;
 }
 
 static HC_UNUSED bool hc_live(const struct hc_node *n)
@@ -1019,17 +1039,17 @@ static void test_next_timeout(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_config_defaults),
-        cmocka_unit_test(test_create_errors),
-        cmocka_unit_test(test_strerror),
-        cmocka_unit_test(test_two_nodes_join),
-        cmocka_unit_test(test_callbacks_not_reentrant),
-        cmocka_unit_test(test_leave_reported_as_left),
-        cmocka_unit_test(test_crash_detected_in_time),
-        cmocka_unit_test(test_set_meta),
-        cmocka_unit_test(test_broadcast_exactly_once),
-        cmocka_unit_test(test_roles),
-        cmocka_unit_test(test_next_timeout),
+        cmocka_unit_test_teardown(test_config_defaults, hc_teardown),
+        cmocka_unit_test_teardown(test_create_errors, hc_teardown),
+        cmocka_unit_test_teardown(test_strerror, hc_teardown),
+        cmocka_unit_test_teardown(test_two_nodes_join, hc_teardown),
+        cmocka_unit_test_teardown(test_callbacks_not_reentrant, hc_teardown),
+        cmocka_unit_test_teardown(test_leave_reported_as_left, hc_teardown),
+        cmocka_unit_test_teardown(test_crash_detected_in_time, hc_teardown),
+        cmocka_unit_test_teardown(test_set_meta, hc_teardown),
+        cmocka_unit_test_teardown(test_broadcast_exactly_once, hc_teardown),
+        cmocka_unit_test_teardown(test_roles, hc_teardown),
+        cmocka_unit_test_teardown(test_next_timeout, hc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

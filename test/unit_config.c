@@ -883,7 +883,7 @@ static void test_format(void **state)
         "seed-nodes = [\"10.0.0.5:1179\", \"[::1]:99\"]\n", "cluster-label = \"a \\\"q\\\"\"\n",
         "probe-timeout = \"400ms\"\n", "indirect-timeout = \"800ms\"\n", "indirect-checks = 3\n",
         "suspicion-mult = 2.125\n", "suspicion-max-mult = 4\n", "suspicion-confirmations = 2\n",
-        "retransmit-mult = 3\n", "gossip-interval = \"400ms\"\n", "gossip-fanout = 3\n",
+        "retransmit-mult = 4\n", "gossip-interval = \"400ms\"\n", "gossip-fanout = 3\n",
         "sync-interval = \"60000ms\"\n", "ae-records = 2\n", "reconnect-interval = \"10000ms\"\n",
         "reap-time = \"7200000ms\"\n", "awareness-max = 8\n", "max-datagram = 1232\n",
         "max-members = 65536\n", "max-meta = 64\n", "max-event = 512\n",

@@ -58,6 +58,7 @@ static int send_hook(void *ctx, const struct sockaddr *to, socklen_t to_len, con
 /* ---- forger: authentic datagrams from PEER ------------------------------- */
 
 static struct crypto forger;
+static gossip_t *current; /* freed by teardown if a test fails */
 static uint8_t fbuf[2048];
 
 static struct wire_member rec(uint64_t id, uint32_t version, const char *meta)
@@ -132,6 +133,7 @@ static gossip_t *handle_with_members(unsigned n, unsigned max_event)
                       (unsigned long long)st.drop_full, (unsigned long long)st.recv_datagrams);
     }
     assert_int_equal(g->members.n, n + 1);
+    current = g;
     dissem_free(&g->dq);
     return g;
 }
@@ -140,6 +142,15 @@ static void finish(gossip_t *g)
 {
     crypto_free(&forger);
     gossip_destroy(g);
+    current = NULL;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (current)
+        finish(current);
+    return 0;
 }
 
 /* Pack into a payload of `cap` bytes; decode it into *out. */
@@ -232,8 +243,16 @@ static void test_transmit_limit_drops(void **state)
     assert_int_equal(out_msg.n_members, 0);
     assert_int_equal(out_msg.n_events, 0);
 
-    /* the real limit grows with the cluster: ceil(3 * log10(n + 2)) + 1 */
-    assert_int_equal(retransmit_limit(g), 1 + (unsigned)ceil(3 * log10(4 + 1 + 2)));
+    /* the real limit (~ retransmit_mult * log10(n) + 1) is at least that
+     * of the table's size, and is applied exactly */
+    unsigned limit = retransmit_limit(g);
+    assert_true(limit >= 1 + (unsigned)ceil(3 * log10(4 + 1 + 2)));
+    dissem_member(&g->dq, BASE + 2);
+    for (unsigned round = 1; round <= limit; round++) {
+        pack(g, 1186, limit, UINT64_MAX);
+        assert_int_equal(find_member(BASE + 2), 0);
+        assert_int_equal(dissem_transmits(&g->dq, BASE + 2), round < limit ? (int)round : -1);
+    }
     finish(g);
 }
 
@@ -430,15 +449,15 @@ static void test_large_event_not_starved(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_order_newest_first),
-        cmocka_unit_test(test_transmit_limit_drops),
-        cmocka_unit_test(test_requeue_resets_budget),
-        cmocka_unit_test(test_newer_update_replaces_older),
-        cmocka_unit_test(test_self_skip_and_reaped),
-        cmocka_unit_test(test_capacity_respected),
-        cmocka_unit_test(test_event_dedup_and_order),
-        cmocka_unit_test(test_small_event_not_starved),
-        cmocka_unit_test(test_large_event_not_starved),
+        cmocka_unit_test_teardown(test_order_newest_first, teardown),
+        cmocka_unit_test_teardown(test_transmit_limit_drops, teardown),
+        cmocka_unit_test_teardown(test_requeue_resets_budget, teardown),
+        cmocka_unit_test_teardown(test_newer_update_replaces_older, teardown),
+        cmocka_unit_test_teardown(test_self_skip_and_reaped, teardown),
+        cmocka_unit_test_teardown(test_capacity_respected, teardown),
+        cmocka_unit_test_teardown(test_event_dedup_and_order, teardown),
+        cmocka_unit_test_teardown(test_small_event_not_starved, teardown),
+        cmocka_unit_test_teardown(test_large_event_not_starved, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
