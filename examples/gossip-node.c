@@ -405,6 +405,7 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
 {
     int sfd, ep = setup_fds(app->g, &sfd);
     uint64_t leave_deadline = 0; /* monotonic ms; 0 = not leaving */
+    int status = 0;
     if (ep < 0) {
         log_line(app, "error", "epoll/signalfd: %s", strerror(errno));
         return 1;
@@ -422,6 +423,7 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
         int n = epoll_wait(ep, evs, 2, timeout);
         if (n < 0 && errno != EINTR) {
             log_line(app, "error", "epoll_wait: %s", strerror(errno));
+            status = 1;
             break;
         }
         for (int i = 0; i < n; i++) {
@@ -447,7 +449,7 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
     }
     close(ep);
     close(sfd);
-    return 0;
+    return status;
 }
 
 int main(int argc, char **argv)
