@@ -151,7 +151,9 @@ void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64
         if (wire_event_size(&we) <= wire_room(w) && wire_add_event(w, &we) == 0)
             it->transmits++;
     }
+    /* an event has no other way to a node than these transmissions and the
+     * slow full-view exchange: it gets twice the budget of a member update */
     for (uint32_t i = d->n; i-- > 0;)
-        if (d->v[i].transmits >= limit)
+        if (d->v[i].transmits >= (d->v[i].is_event ? 2 * limit : limit))
             drop_at(d, i);
 }

@@ -376,6 +376,8 @@ void gossip_destroy(gossip_t *g)
     free(g->pe);
     free(g->susp);
     free(g->probe_order);
+    for (uint32_t i = 0; g->seen && i < g->seen_n; i++)
+        free(g->seen[i].data);
     free(g->seen);
     free(g->txbuf);
     free(g->rxbuf);
@@ -477,6 +479,7 @@ static void reconnect_tick(struct gossip *g)
 static void reap_tick(struct gossip *g)
 {
     g->next_reap = g->now + 10ull * g->cfg.heartbeat_ms;
+    events_expire(g);
     if (g->members.n_dead == 0)
         return;
     for (uint32_t i = g->members.n; i-- > 0;) {
@@ -598,6 +601,20 @@ int gossip_leave(gossip_t *g)
     g->version++;
     g->probe.phase = PROBE_IDLE;
     (void)dissem_member(&g->dq, g->self_id);
+    /* A leave is rare and final: tell up to 64 members directly, so that
+     * nobody has to wait for gossip (or, worse, suspect us); in a larger
+     * cluster the gossip rounds carry it on from there. */
+    struct wire_msg hdr = {.type = WIRE_GOSSIP};
+    uint32_t told = 0;
+    for (uint32_t i = 0; i < g->members.n && told < 64; i++) {
+        const struct member *m = &g->members.v[i];
+        if (m->state > GOSSIP_SUSPECT)
+            continue;
+        gaddr_t to = m->addr;
+        proto_send(g, &to, &hdr, NULL, true);
+        told++;
+    }
+    g->leave_sends += told;
     proto_gossip_round(g);
     g->last_gossip = g->now;
     g->next_gossip = g->now + g->cfg.gossip_interval_ms;
@@ -649,10 +666,7 @@ int gossip_broadcast(gossip_t *g, const void *data, size_t len)
     int rc = dissem_event(&g->dq, g->self_id, id, data, len);
     if (rc < 0)
         return rc;
-    g->seen[g->seen_pos] = (struct seen_event){g->self_id, id};
-    g->seen_pos = (g->seen_pos + 1) % g->cfg.max_pending_events;
-    if (g->seen_n < g->cfg.max_pending_events)
-        g->seen_n++;
+    (void)event_remember(g, g->self_id, id, data, len);
     g->next_gossip = g->now;
     g_emit_user(g, g->self_id, data, len);
     deliver(g);

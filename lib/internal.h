@@ -148,6 +148,9 @@ struct pending_event {
 /* Remembered cluster events, for exactly-once delivery. */
 struct seen_event {
     uint64_t origin, event_id;
+    uint64_t at_ms;           /* first seen */
+    uint8_t *data;            /* kept while young, for the full-view exchange */
+    uint16_t len;
 };
 
 struct gossip {
@@ -206,6 +209,7 @@ struct gossip {
     /* duplicate-id detection (proto.c) */
     uint32_t conflict_seq;
     uint64_t conflict_next_ms, conflict_reported;
+    bool superseded;           /* a newer process with our id runs: stop accusing */
 
     /* members back from failed: push-pull with them once */
 #define MAX_RECOVER 8
@@ -235,6 +239,10 @@ void g_drop(struct gossip *g, uint64_t *counter, unsigned reason, const char *fm
     __attribute__((format(printf, 4, 5)));
 void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *m);
 void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len);
+/* Remember a cluster event (false if already seen): exactly-once delivery
+ * and repair of nodes that missed it. */
+bool event_remember(struct gossip *g, uint64_t origin, uint64_t event_id, const void *data, size_t len);
+void events_expire(struct gossip *g);
 size_t g_alive_count(const struct gossip *g); /* alive + suspect, self included */
 
 /* udp.c */

@@ -314,7 +314,7 @@ static void probe_failed(struct gossip *g)
     if (delta > 0)
         awareness_apply(g, delta);
     struct member *m = members_get(&g->members, g->probe.target);
-    if (m && !g->leaving)
+    if (m && !g->leaving && !g->superseded)
         accuse(g, m);
 }
 
@@ -405,13 +405,13 @@ void probe_tick(struct gossip *g)
     suspicion_expire(g);
     /* a probe fails only at its own deadline: after a stall the overdue
      * next probe waits rather than cut the current one short */
-    if (g->now >= g->next_probe && !g->leaving && g->probe.phase == PROBE_IDLE)
+    if (g->now >= g->next_probe && !g->leaving && !g->superseded && g->probe.phase == PROBE_IDLE)
         probe_start(g);
 }
 
 uint64_t probe_next_deadline(const struct gossip *g)
 {
-    uint64_t t = g->leaving ? UINT64_MAX : g->next_probe;
+    uint64_t t = g->leaving || g->superseded ? UINT64_MAX : g->next_probe;
     if (g->probe.phase != PROBE_IDLE && g->probe.deadline_ms < t)
         t = g->probe.deadline_ms;
     for (unsigned i = 0; i < MAX_RELAYS; i++)

@@ -25,6 +25,13 @@ unsigned retransmit_limit(const struct gossip *g)
     return (unsigned)ceil(g->cfg.retransmit_mult * log10(n + 1)) + 1;
 }
 
+/* How long an event's payload is kept for the full-view exchange: long
+ * enough that one exchange with a peer that has it is sure to happen. */
+static uint64_t event_keep_ms(const struct gossip *g)
+{
+    return 2ull * g->cfg.sync_interval_ms;
+}
+
 void member_to_wire(const struct gossip *g, const struct member *m, struct wire_member *w)
 {
     (void)g;
@@ -121,7 +128,7 @@ void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted)
     struct wire_msg hdr = {.type = WIRE_SYNC, .flags = reply_wanted ? WIRE_F_REPLY : 0};
     struct wire_writer w;
     struct wire_member wm;
-    uint32_t i = 0, n = g->members.n;
+    uint32_t i = 0, n = g->members.n, e = 0;
     unsigned chunks = 0;
     do {
         if (wire_begin(&w, g->txbuf + ENV_HDR_LEN, payload_cap(g), &hdr) < 0)
@@ -135,10 +142,20 @@ void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted)
             if (wire_add_member(&w, &wm) < 0)
                 break;
         }
+        /* young cluster events ride along: a node that missed one gets it
+         * here, and the dedup memory keeps delivery exactly once */
+        for (; i >= n && e < g->seen_n; e++) {
+            const struct seen_event *s = &g->seen[e];
+            if (!s->data || g->now - s->at_ms >= event_keep_ms(g))
+                continue;
+            struct wire_event we = {.origin = s->origin, .event_id = s->event_id, .len = s->len, .data = s->data};
+            if (wire_add_event(&w, &we) < 0)
+                break;
+        }
         send_sealed(g, to, wire_finish(&w));
         hdr.flags = 0; /* one reply is enough */
         chunks++;
-    } while (i < n && chunks <= n);
+    } while ((i < n || e < g->seen_n) && chunks <= n + g->seen_n);
 }
 
 /* Targets come from the shuffled probe order with a cursor of their own:
@@ -301,6 +318,7 @@ static void apply_record(struct gossip *g, const struct wire_member *r, const ga
     bool restarted = r->generation > m->generation;
     bool changed = false;
     uint8_t old = m->state;
+    gaddr_t old_addr = m->addr;
     m->generation = r->generation;
     m->version = r->version;
     if (!addr_equal(&m->addr, &addr)) {
@@ -324,18 +342,51 @@ static void apply_record(struct gossip *g, const struct wire_member *r, const ga
     } else if (changed) {
         g_emit_member(g, GOSSIP_EVENT_UPDATE, m);
     }
+    if (restarted && old <= GOSSIP_SUSPECT && !addr_equal(&old_addr, &m->addr)) {
+        /* A new life somewhere else: a restart that moved, or a second
+         * process with the same id.  Tell the old address; if the old
+         * process still runs, it challenges the new one and both report
+         * the conflict. */
+        struct wire_msg hdr = {.type = WIRE_GOSSIP};
+        proto_send(g, &old_addr, &hdr, m, false);
+    }
     queue_fresh(g, r->id);
+}
+
+bool event_remember(struct gossip *g, uint64_t origin, uint64_t event_id, const void *data, size_t len)
+{
+    for (uint32_t i = 0; i < g->seen_n; i++)
+        if (g->seen[i].origin == origin && g->seen[i].event_id == event_id)
+            return false;
+    struct seen_event *s = &g->seen[g->seen_pos];
+    free(s->data);
+    *s = (struct seen_event){.origin = origin, .event_id = event_id, .at_ms = g->now};
+    if (len && (s->data = malloc(len)) != NULL) {
+        memcpy(s->data, data, len);
+        s->len = (uint16_t)len;
+    }
+    g->seen_pos = (g->seen_pos + 1) % g->cfg.max_pending_events;
+    if (g->seen_n < g->cfg.max_pending_events)
+        g->seen_n++;
+    return true;
+}
+
+void events_expire(struct gossip *g)
+{
+    for (uint32_t i = 0; i < g->seen_n; i++) {
+        struct seen_event *s = &g->seen[i];
+        if (s->data && g->now - s->at_ms >= event_keep_ms(g)) {
+            free(s->data);
+            s->data = NULL;
+            s->len = 0;
+        }
+    }
 }
 
 static void apply_event(struct gossip *g, const struct wire_event *e)
 {
-    for (uint32_t i = 0; i < g->seen_n; i++)
-        if (g->seen[i].origin == e->origin && g->seen[i].event_id == e->event_id)
-            return;
-    g->seen[g->seen_pos] = (struct seen_event){e->origin, e->event_id};
-    g->seen_pos = (g->seen_pos + 1) % g->cfg.max_pending_events;
-    if (g->seen_n < g->cfg.max_pending_events)
-        g->seen_n++;
+    if (!event_remember(g, e->origin, e->event_id, e->data, e->len))
+        return;
     if (g->dq.n_events < g->cfg.max_pending_events)
         (void)dissem_event(&g->dq, e->origin, e->event_id, e->data, e->len);
     g->next_gossip = g->now;
@@ -374,6 +425,13 @@ static void handle_from_self_id(struct gossip *g, const gaddr_t *from, const str
             struct member other = {.id = g->self_id, .generation = h->session, .addr = *from,
                                    .state = GOSSIP_ALIVE, .state_ms = g->now};
             g_emit_member(g, GOSSIP_EVENT_CONFLICT, &other);
+            if (h->session > g->generation) {
+                /* the cluster follows the newer life; accusing everybody
+                 * from here would only add noise */
+                g->superseded = true;
+                g_log(g, GOSSIP_LOG_ERROR, "node id %llu: a newer process took over; this one stops probing",
+                      (unsigned long long)g->self_id);
+            }
         }
         return;
     }
@@ -413,6 +471,16 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
     struct member *m = from_self_id ? NULL : members_get(&g->members, h.sender);
     if (m && (h.session < m->rx_session || h.session < m->generation ||
               (h.session == m->rx_session && !replay_check(&m->rx, h.counter)))) {
+        if (h.session < m->generation && !addr_equal(from, &m->addr) && g->now >= g->conflict_next_ms &&
+            crypto_open(&g->crypto, &h, buf, len) >= 0) {
+            /* an older life speaking from elsewhere: a replay, or a second
+             * process that the cluster never heard of.  Show it the record
+             * we hold (one datagram, rate-limited: no amplification); a
+             * live process then challenges the newer one. */
+            g->conflict_next_ms = g->now + g->cfg.heartbeat_ms;
+            struct wire_msg hdr = {.type = WIRE_GOSSIP};
+            proto_send(g, from, &hdr, m, false);
+        }
         addr_format(from, who, sizeof(who));
         g_drop(g, &g->stats.drop_replay, DR_REPLAY, "replayed or stale datagram from %s (node %llu) dropped",
                who, (unsigned long long)h.sender);

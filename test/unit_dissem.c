@@ -373,6 +373,11 @@ static void test_event_dedup_and_order(void **state)
     assert_true(out_msg.events[2].origin == 7 && out_msg.events[2].event_id == 1);
     assert_memory_equal(out_msg.events[0].data, "ccc", 3);
     pack(g, 1186, 2, UINT64_MAX);
+    /* events get twice the member budget: still queued after `limit` sends */
+    assert_int_equal(g->dq.n_events, 3);
+    pack(g, 1186, 2, UINT64_MAX);
+    assert_int_equal(g->dq.n_events, 3);
+    pack(g, 1186, 2, UINT64_MAX);
     assert_int_equal(g->dq.n, 0);
     assert_int_equal(g->dq.n_events, 0);
     finish(g);

@@ -1067,12 +1067,6 @@ static void test_unknown_version_logged_once(void **state)
 static void test_id_conflict(void **state)
 {
     (void)state;
-    /* KNOWN OPEN (issue 3, item 6): a newer process with a taken id and
-     * another address is accepted as a restart, and the older one is never
-     * told, so neither reports the conflict.  Skipped, not passed, until
-     * proto.c tells the old address about the new generation. */
-    if (!getenv("GOSSIP_TEST_KNOWN_OPEN"))
-        skip();
     struct hc *hc = cluster3(1000000);
     start3(hc);
     struct gossip_config *c = hc_config(hc, 8, ID2); /* 10.0.0.9 */
