@@ -203,6 +203,45 @@ static bool listed(const struct gossip_role *r, uint64_t id)
     return false;
 }
 
+/*
+ * The quorum lease.  A view that still shows the other side of a partition
+ * alive is not enough for a QUORUM role: the majority side takes a role
+ * over as soon as it declares the old holder failed, while the holder may
+ * not have noticed anything yet.  So a holder also needs to have *heard*
+ * from a strict majority within the lease (one heartbeat).  The majority
+ * cannot declare it failed sooner than probe timeout + indirect timeout +
+ * the minimum suspicion (at least one heartbeat) after the cut, which is
+ * longer than the lease: the minority holder always lets go first.
+ */
+static bool quorum_lease(const struct gossip *g)
+{
+    size_t total = 1, heard = 1; /* ourselves */
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        const struct member *m = &g->members.v[i];
+        if (m->state == GOSSIP_LEFT)
+            continue;
+        total++;
+        heard += g->now - m->heard_ms < g->cfg.heartbeat_ms;
+    }
+    return 2 * heard > total;
+}
+
+/* Keep the lease fresh: ask the members we have not heard from lately. */
+static void quorum_tick(struct gossip *g)
+{
+    uint32_t half = g->cfg.heartbeat_ms / 2;
+    g->next_quorum = g->now + (half ? half : 1);
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        struct member *m = &g->members.v[i];
+        if (m->state > GOSSIP_SUSPECT || g->now - m->heard_ms < half)
+            continue;
+        struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
+        gaddr_t to = m->addr;
+        proto_send(g, &to, &hdr, NULL, false);
+    }
+    g->roles_dirty = true;
+}
+
 static void roles_update(struct gossip *g)
 {
     g->roles_dirty = false;
@@ -210,6 +249,7 @@ static void roles_update(struct gossip *g)
     struct roles_member *view = roles_view(g, &n);
     struct roles_member self_only = {g->self_id, g->self_state};
     uint32_t held = 0;
+    bool candidate = false;
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         const struct gossip_role *r = &g->cfg.roles[i];
         bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
@@ -217,10 +257,17 @@ static void roles_update(struct gossip *g)
          * with a list waits until we know the cluster, unless we are listed */
         if (h && !g->have_view && r->n_nodes && !listed(r, g->self_id))
             h = false;
+        if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
+            candidate = true;
+            h = quorum_lease(g);
+        }
         if (h)
             held |= 1u << i;
     }
     free(view);
+    if (candidate && !g->quorum_candidate)
+        g->next_quorum = g->now;
+    g->quorum_candidate = candidate;
     uint32_t changed = g->roles_started ? held ^ g->roles_held : held;
     g->roles_started = true;
     g->roles_held = held;
@@ -353,7 +400,11 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
         errno = e;
         goto fail;
     }
-    g->joined = g->have_view = g->cfg.n_seeds == 0;
+    /* without seeds we start the cluster, unless somebody already knows us
+     * (a restarted seed node, found by the others' probes within a few
+     * heartbeats): alone after five quiet heartbeats */
+    g->joined = g->cfg.n_seeds == 0;
+    g->view_deadline = g->joined ? g->now + 5ull * g->cfg.heartbeat_ms : UINT64_MAX;
     g->roles_dirty = true;
     schedule_start(g);
     *out = g;
@@ -536,6 +587,10 @@ int gossip_tick(gossip_t *g)
     g->now = now_ms(g);
     if (!g->joined && g->now >= g->next_join)
         join_tick(g);
+    if (!g->have_view && g->now >= g->view_deadline) {
+        g->have_view = true;
+        g->roles_dirty = true;
+    }
     probe_tick(g);
     if (g->n_recover)
         recover_tick(g);
@@ -556,6 +611,8 @@ int gossip_tick(gossip_t *g)
     }
     if (g->now >= g->next_reap)
         reap_tick(g);
+    if (g->quorum_candidate && g->now >= g->next_quorum)
+        quorum_tick(g);
     deliver(g);
     return 0;
 }
@@ -581,6 +638,10 @@ int gossip_next_timeout_ms(const gossip_t *g)
     }
     if (g->next_reap < t)
         t = g->next_reap;
+    if (g->quorum_candidate && g->next_quorum < t)
+        t = g->next_quorum;
+    if (!g->have_view && g->view_deadline < t)
+        t = g->view_deadline;
     uint64_t now = now_ms(g);
     if (t <= now)
         return 0;
@@ -760,12 +821,8 @@ int gossip_role_held(const gossip_t *g, const char *role)
     int i = role_index(g, role);
     if (i < 0)
         return i;
-    size_t n;
-    struct roles_member *view = roles_view(g, &n);
-    struct roles_member self_only = {g->self_id, g->self_state};
-    bool h = roles_held(&g->cfg.roles[i], view ? view : &self_only, view ? n : 1, g->self_id);
-    free(view);
-    return h;
+    /* the answer the role callbacks gave, so that both always agree */
+    return (int)((g->roles_held >> i) & 1u);
 }
 
 int gossip_role_holders(const gossip_t *g, const char *role, uint64_t *ids, size_t max)

@@ -21,13 +21,14 @@
 typedef struct wire_addr gaddr_t;
 
 /* One member record.  Kept compact (it is multiplied by the cluster size on
- * every node): 96 bytes on LP64, metadata outside. */
+ * every node): 104 bytes on LP64, metadata outside. */
 struct member {
     uint64_t id;
     uint64_t generation;
     uint64_t from;            /* accuser of a suspect/failed state */
     uint64_t state_ms;        /* local time of the last state change */
     uint64_t rx_session;      /* sender session whose counters rx tracks */
+    uint64_t heard_ms;        /* last authentic datagram from it (quorum lease) */
     struct replay_window rx;
     uint32_t version;
     uint32_t susp;            /* index + 1 in the suspicion pool, 0 = none */
@@ -189,6 +190,7 @@ struct gossip {
     uint64_t last_gossip;
     bool joined;               /* a seed or member has answered */
     bool have_view;            /* a full view (SYNC) arrived, or we started the cluster */
+    uint64_t view_deadline;    /* no seeds: when silence means we are the first */
     bool leaving;
     unsigned leave_sends;
 
@@ -200,6 +202,8 @@ struct gossip {
     /* roles */
     uint32_t roles_held;       /* bit i: cfg.roles[i] held */
     bool roles_dirty, roles_started;
+    bool quorum_candidate;     /* a QUORUM role is ours if the lease holds */
+    uint64_t next_quorum;
 
     /* host delivery */
     struct pending_event *pe;

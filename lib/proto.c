@@ -339,6 +339,8 @@ static void apply_record(struct gossip *g, const struct wire_member *r, const ga
     } else if (state == GOSSIP_ALIVE && restarted) {
         m->state_ms = g->now;
         g_emit_member(g, GOSSIP_EVENT_ALIVE, m);
+        if (g->n_recover < MAX_RECOVER)
+            g->recover[g->n_recover++] = m->id; /* a new life starts with an empty view: fill it */
     } else if (changed) {
         g_emit_member(g, GOSSIP_EVENT_UPDATE, m);
     }
@@ -510,6 +512,7 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
     }
     /* authentic and well-formed: the counter is used up */
     if (m) {
+        m->heard_ms = g->now;
         if (h.session > m->rx_session) {
             m->rx_session = h.session;
             m->rx = (struct replay_window){0};
@@ -526,6 +529,7 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
     for (unsigned i = 0; i < msg->n_members; i++)
         apply_record(g, &msg->members[i], from, h.sender, anti_entropy);
     if (!m && (m = members_get(&g->members, h.sender)) != NULL) {
+        m->heard_ms = g->now;
         m->rx_session = h.session;
         replay_commit(&m->rx, h.counter);
     }
@@ -534,6 +538,8 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
 
     switch (msg->type) {
     case WIRE_PING:
+        if (!m && !g->have_view && g->n_recover < MAX_RECOVER)
+            g->recover[g->n_recover++] = h.sender; /* it knows a cluster we do not: pull its view */
         if ((msg->flags & WIRE_F_ANY) || msg->target == g->self_id) {
             /* our own record rides along: a prober that missed our last
              * update (a refutation, a restart) is repaired by the answer */

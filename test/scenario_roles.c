@@ -663,8 +663,12 @@ static void test_quorum_partition(void **state)
                   (long long)(overlap > 0 ? overlap : 0), (unsigned long long)sim_seed(sim));
     rc_dump(h, tp);
     SIM_ASSERT(sim, giveup >= 0);
-    SIM_ASSERT(sim, last_seen_failed >= 0 && giveup == last_seen_failed);
+    /* The quorum lease: the minority holder lets go within about a lease
+     * (one heartbeat) plus a quorum round of the cut, before the majority
+     * can take over: never two holders at once. */
+    SIM_ASSERT(sim, giveup <= (int64_t)tp + 2 * 1000);
     SIM_ASSERT(sim, take >= 0 && taker >= 0 && majority[taker]);
+    SIM_ASSERT(sim, giveup < take);
     /* No minority node other than 1 ever took it; one majority node did,
      * once. */
     for (unsigned i = 0; i < NQ; i++)
@@ -791,6 +795,7 @@ static void test_reconfigure_same_config(void **state)
     one_role(h, ROLE, (const unsigned[]){HOLDER}, 1, 0);
     sim_t *sim = harness_start(h, 4);
     SIM_ASSERT(sim, sim_run_until_cond(sim, sim_pred_converged, NULL, 30000) >= 0);
+    sim_run_for(sim, 1000); /* start-up role claims settle with the views */
     uint64_t t0 = sim_now(sim);
     struct gossip_config cfg = h->nodes[0].cfg;
     int rc = gossip_reconfigure(sim_handle(sim, 0), &cfg);
