@@ -538,6 +538,11 @@ static void reap_tick(struct gossip *g)
         if (m->state < GOSSIP_FAILED || g->now - m->state_ms < g->cfg.reap_ms)
             continue;
         uint64_t id = m->id;
+        g->tombs[g->tomb_pos].id = id;
+        g->tombs[g->tomb_pos].session = m->rx_session > m->generation ? m->rx_session : m->generation;
+        g->tombs[g->tomb_pos].seq = 0;
+        g->tombs[g->tomb_pos].next_ms = 0;
+        g->tomb_pos = (g->tomb_pos + 1) % MAX_TOMBS;
         g_emit_member(g, GOSSIP_EVENT_REMOVED, m);
         suspicion_stop(g, m);
         g->members.n_dead--;

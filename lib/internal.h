@@ -21,7 +21,7 @@
 typedef struct wire_addr gaddr_t;
 
 /* One member record.  Kept compact (it is multiplied by the cluster size on
- * every node): 104 bytes on LP64, metadata outside. */
+ * every node): 120 bytes on LP64, metadata outside. */
 struct member {
     uint64_t id;
     uint64_t generation;
@@ -29,6 +29,7 @@ struct member {
     uint64_t state_ms;        /* local time of the last state change */
     uint64_t rx_session;      /* sender session whose counters rx tracks */
     uint64_t heard_ms;        /* last authentic datagram from it (quorum lease) */
+    struct replay_window events; /* its cluster event ids: exactly-once delivery */
     struct replay_window rx;
     uint32_t version;
     uint32_t susp;            /* index + 1 in the suspicion pool, 0 = none */
@@ -220,6 +221,11 @@ struct gossip {
     uint64_t recover[MAX_RECOVER];
     unsigned n_recover;
     unsigned seed_pos;
+
+    /* sessions of reaped members: their old datagrams stay replays */
+#define MAX_TOMBS 64
+    struct { uint64_t id, session, next_ms; uint32_t seq; } tombs[MAX_TOMBS];
+    unsigned tomb_pos;
 
     struct wire_msg rxmsg;     /* decoded datagram; too large for the stack of an embedder */
 

@@ -100,6 +100,8 @@ void suspicion_start(struct gossip *g, struct member *m, uint64_t accuser)
     s->max_ms = (uint32_t)(min * g->cfg.suspicion_max_mult);
     /* in a small cluster there are not k other members to confirm */
     unsigned k = g->cfg.suspicion_confirmations;
+    if (k > SUSP_MAX_CONFIRM - 1)
+        k = SUSP_MAX_CONFIRM - 1; /* the accuser list is what counts them */
     unsigned others = n > 2 ? (unsigned)n - 2 : 0;
     s->k = (uint8_t)(k < others ? k : others);
     s->accusers[0] = accuser;

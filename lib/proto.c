@@ -280,8 +280,8 @@ static void apply_record(struct gossip *g, const struct wire_member *r, const ga
     }
 
     if (!m) {
-        if (state >= GOSSIP_FAILED)
-            return; /* do not learn the dead: a replay or a flood must not grow the table */
+        if (r->state >= GOSSIP_FAILED)
+            return; /* do not learn the dead (nor a softened failure of one we reaped) */
         if (g->members.n >= g->cfg.max_members) {
             g_drop(g, &g->stats.drop_full, DR_FULL, "member table full (%u): refusing node %llu",
                    g->cfg.max_members, (unsigned long long)r->id);
@@ -357,9 +357,18 @@ static void apply_record(struct gossip *g, const struct wire_member *r, const ga
 
 bool event_remember(struct gossip *g, uint64_t origin, uint64_t event_id, const void *data, size_t len)
 {
+    /* An origin's event ids only grow (generation + sequence), so a window
+     * per origin, like the datagram replay window, decides "seen" with
+     * bounded memory however many events are in flight; the ring below only
+     * backs origins we do not know and keeps payloads for the repair. */
+    struct member *om = origin == g->self_id ? NULL : members_get(&g->members, origin);
+    if (om && !replay_check(&om->events, event_id))
+        return false;
     for (uint32_t i = 0; i < g->seen_n; i++)
         if (g->seen[i].origin == origin && g->seen[i].event_id == event_id)
             return false;
+    if (om)
+        replay_commit(&om->events, event_id);
     struct seen_event *s = &g->seen[g->seen_pos];
     free(s->data);
     *s = (struct seen_event){.origin = origin, .event_id = event_id, .at_ms = g->now};
@@ -387,6 +396,8 @@ void events_expire(struct gossip *g)
 
 static void apply_event(struct gossip *g, const struct wire_event *e)
 {
+    if (e->origin == g->self_id && e->event_id > g->generation && e->event_id <= g->generation + g->event_seq)
+        return; /* our own, delivered when we broadcast it */
     if (!event_remember(g, e->origin, e->event_id, e->data, e->len))
         return;
     if (g->dq.n_events < g->cfg.max_pending_events)
@@ -409,6 +420,26 @@ static bool within_limits(const struct gossip *g, const struct wire_msg *msg)
 }
 
 /* ---- receiving ---------------------------------------------------------- */
+
+/* A session of a member we reaped speaks: a replay of its old datagrams, or
+ * the live process back after a long partition.  Only the live one can
+ * answer a fresh challenge; until it has, nothing it sends is applied. */
+static bool tomb_passes(struct gossip *g, unsigned i, const gaddr_t *from, const struct wire_msg *msg)
+{
+    if (msg->type == WIRE_ACK && g->tombs[i].seq && msg->seq == g->tombs[i].seq) {
+        g->tombs[i].session = 0; /* alive after all: welcome back */
+        return true;
+    }
+    g_drop(g, &g->stats.drop_replay, DR_REPLAY, "datagram from a reaped life of node %llu: challenged",
+           (unsigned long long)g->tombs[i].id);
+    if (g->now >= g->tombs[i].next_ms) {
+        g->tombs[i].next_ms = g->now + g->cfg.heartbeat_ms;
+        g->tombs[i].seq = ++g->seq;
+        struct wire_msg ping = {.type = WIRE_PING, .seq = g->tombs[i].seq, .target = g->tombs[i].id};
+        proto_send(g, from, &ping, NULL, false);
+    }
+    return false;
+}
 
 static void handle_from_self_id(struct gossip *g, const gaddr_t *from, const struct env_header *h,
                                 const struct wire_msg *msg)
@@ -471,6 +502,10 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         return;
     }
     struct member *m = from_self_id ? NULL : members_get(&g->members, h.sender);
+    int tomb = -1;
+    for (unsigned i = 0; !m && !from_self_id && i < MAX_TOMBS; i++)
+        if (g->tombs[i].id == h.sender && g->tombs[i].session && h.session <= g->tombs[i].session)
+            tomb = (int)i;
     if (m && (h.session < m->rx_session || h.session < m->generation ||
               (h.session == m->rx_session && !replay_check(&m->rx, h.counter)))) {
         if (h.session < m->generation && !addr_equal(from, &m->addr) && g->now >= g->conflict_next_ms &&
@@ -510,6 +545,8 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         handle_from_self_id(g, from, &h, msg);
         return;
     }
+    if (tomb >= 0 && !tomb_passes(g, (unsigned)tomb, from, msg))
+        return;
     /* authentic and well-formed: the counter is used up */
     if (m) {
         m->heard_ms = g->now;

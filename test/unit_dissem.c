@@ -416,7 +416,8 @@ static void test_small_event_not_starved(void **state)
 }
 
 /*
- * BUG (lib/dissem.c, dissem_pack): only a quarter of the room is kept for
+ * Regression (lib/dissem.c, dissem_pack; fixed: the reserve is at least
+ * the smallest queued event): only a quarter of the room is kept for
  * events, and membership items are always packed first.  An event larger
  * than that quarter (anything above ~290 bytes with the default 1232-byte
  * datagram; max_event is 512) does not fit in what the member updates

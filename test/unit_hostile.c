@@ -1053,7 +1053,8 @@ static void test_unknown_version_logged_once(void **state)
  * address.  The real owner and the impostor must both learn of the
  * conflict.
  *
- * BUG (lib/proto.c, apply_record + proto_receive): this test fails.  The
+ * Regression (lib/proto.c, apply_record + proto_receive; fixed by telling
+ * the old address about the new life): this test failed before.  The
  * impostor's join SYNC reaches node 0; its self record has a higher
  * generation, so apply_record() takes it as a restart of node 2 (ALIVE
  * event, address switched to the impostor's 10.0.0.9), and node 1 follows
@@ -1124,7 +1125,8 @@ static void test_id_conflict_older_generation(void **state)
 }
 
 /*
- * BUG (lib/probe.c, probe_tick): a node that stalls (paused process, VM
+ * Regression (lib/probe.c, probe_tick; fixed: a probe fails only at its
+ * own deadline): a node that stalls (paused process, VM
  * hiccup: here, no tick for 11 s) while one of its probes is unanswered
  * (one lost datagram) accuses the healthy target at its first tick: the
  * same probe_tick() call moves the probe to the indirect phase
