@@ -58,9 +58,10 @@ command -v nft >/dev/null 2>&1 || missing="$missing nftables"
 if [ -n "$missing" ]; then
   echo "peers.sh: installing:$missing"
   command -v apt-get >/dev/null 2>&1 || die "apt-get not found; install$missing by hand"
+  mkdir -p "$WORK" || die "cannot create $WORK"
   # shellcheck disable=SC2086  # a list of package names
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing) \
-    || die "apt-get install$missing failed"
+    >"$WORK/apt.log" 2>&1 || { tail -n 20 "$WORK/apt.log" >&2; die "apt-get install$missing failed"; }
 fi
 
 mkdir -p "$OUT" "$WORK" || die "cannot create $OUT / $WORK"
@@ -82,6 +83,7 @@ run() {
   local name=$1; shift
   local json="$OUT/${DATE}_${name}${TAG}.json" log="$OUT/${DATE}_${name}${TAG}.log"
   echo "=== $name: cluster_bench.py $*  -> ${json#"$REPO"/}"
+  : >"$log" || die "cannot write $log"
   # In the background so that a signal to this script reaches the trap at once;
   # timeout passes SIGTERM on to cluster_bench.py, which then cleans up.
   # shellcheck disable=SC2086
