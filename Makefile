@@ -37,7 +37,7 @@ DEPS_STAMP := build/.deps-ok
 
 .SECONDARY:
 
-.PHONY: all deps check check-fast check-san test-docs test-units test-scenarios test-loopback test-netns \
+.PHONY: all deps check check-fast check-san test-docs test-units test-scenarios test-loopback test-keyrotation test-netns \
         demo bench bench-peers install uninstall clean
 
 all: $(DEPS_STAMP) lib/libgossip.a lib/libgossip.so $(EX_BIN) examples-links
@@ -121,12 +121,15 @@ test-netns: all
 test-docs:
 	@test/run-tests.sh docs test/check_man.sh
 
-check-fast: all test-units test-scenarios test-loopback
+test-keyrotation: all
+	@test/run-tests.sh keyrotation test/keyrotation_test.py
+
+check-fast: all test-units test-scenarios test-loopback test-keyrotation
 
 # The whole suite: plain build, then the same tests under ASan + UBSan.
 check: all
 	@rm -f build/results.txt
-	@$(MAKE) --no-print-directory -k test-docs test-units test-scenarios test-loopback test-netns || true
+	@$(MAKE) --no-print-directory -k test-docs test-units test-scenarios test-loopback test-keyrotation test-netns || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 

@@ -381,7 +381,22 @@ static void print_ready(const struct app *app, const struct gossip_config *cfg)
     json_end();
 }
 
-/* SIGHUP: a fresh config from the file plus the same command line. */
+/* The running keyring as "id id ...", sealing key first. */
+static const char *key_ids(const gossip_t *g, char *buf, size_t len)
+{
+    uint32_t ids[GOSSIP_MAX_KEYS];
+    int n = gossip_key_list(g, ids, GOSSIP_MAX_KEYS);
+    size_t off = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && i < GOSSIP_MAX_KEYS && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, "%s%08" PRIx32, i ? " " : "", ids[i]);
+    return buf;
+}
+
+/* SIGHUP: a fresh config from the file plus the same command line.  The
+ * key list of the file (or the --key flags, which override it) replaces
+ * the running keyring: rotate by reloading every node with the new key
+ * added second, then first, then alone. */
 static void reload(struct app *app, const struct options *o)
 {
     static struct gossip_config cfg; /* large: keep it off the stack */
@@ -395,10 +410,13 @@ static void reload(struct app *app, const struct options *o)
         return;
     }
     int rc = gossip_reconfigure(app->g, &cfg);
-    if (rc < 0)
+    if (rc < 0) {
         log_line(app, "error", "reload of %s refused: %s", o->config_path, gossip_strerror(rc));
-    else
-        log_line(app, "info", "reloaded %s", o->config_path);
+    } else {
+        char ids[GOSSIP_MAX_KEYS * 9 + 1];
+        log_line(app, "info", "reloaded %s (key ids %s; the first seals)", o->config_path,
+                 key_ids(app->g, ids, sizeof ids));
+    }
 }
 
 static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
@@ -478,8 +496,9 @@ int main(int argc, char **argv)
         return 1;
     }
     print_ready(&app, &cfg);
-    log_line(&app, "info", "running (heartbeat %" PRIu32 " ms, %u seed(s))", cfg.heartbeat_ms,
-             cfg.n_seeds);
+    char ids[GOSSIP_MAX_KEYS * 9 + 1];
+    log_line(&app, "info", "running (heartbeat %" PRIu32 " ms, %u seed(s), key ids %s; the first seals)",
+             cfg.heartbeat_ms, cfg.n_seeds, key_ids(app.g, ids, sizeof ids));
     rc = run(&app, &opts, cfg.heartbeat_ms);
     gossip_destroy(app.g);
     log_line(&app, "info", "stopped");

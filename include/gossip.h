@@ -159,7 +159,12 @@ struct gossip_hooks {
 
 /* Role flags (struct gossip_role.flags). */
 #define GOSSIP_ROLE_NO_FAILOVER 0x1u /* hold only on listed nodes, never fail over */
-#define GOSSIP_ROLE_QUORUM 0x2u      /* hold only while this node sees a strict majority alive */
+/* Hold only while this node sees a strict majority of the (not left)
+ * members alive AND has heard from a strict majority within one heartbeat
+ * (a lease, kept fresh by pings while the role is held or would be).  The
+ * lease is shorter than the time the majority needs to declare a silent
+ * holder failed, so two sides of a partition never hold the role at once. */
+#define GOSSIP_ROLE_QUORUM 0x2u
 
 /* A role (duty).  With no nodes listed every node holds it.  With a list
  * the listed nodes that are alive (or merely suspect) hold it; when none is,
@@ -209,7 +214,7 @@ struct gossip_config {
     unsigned indirect_checks;            /* k helpers for indirect probes; default 3 */
     double suspicion_mult;               /* min suspicion = mult * log10(n+1) * heartbeat (floor 1 heartbeat); default 1.5 */
     double suspicion_max_mult;           /* max suspicion = this * min; default 4 */
-    unsigned suspicion_confirmations;    /* confirmations to reach the min; default 2 */
+    unsigned suspicion_confirmations;    /* confirmations to reach the min; default 2, at most 7 count */
     double retransmit_mult;              /* each update sent ~ mult * log10(n+1) + 1 times; default 4 */
     uint32_t gossip_interval_ms;         /* gossip rounds while updates are queued; default heartbeat/5 */
     unsigned gossip_fanout;              /* peers per gossip round; default 3 */
@@ -382,6 +387,41 @@ struct gossip_stats {
 };
 
 int gossip_stats_get(const gossip_t *g, struct gossip_stats *out);
+
+/*
+ * Run-time keyring.  Every sealed datagram names its key by a 32-bit key id
+ * in the clear header; the receiver opens it with the installed key of that
+ * id (no trial decryption) or drops it, counted in drop_key and logged with
+ * the id.  keys[0] seals, every installed key opens.  Rotation with no
+ * false failure: install the new key on every node, then gossip_key_use()
+ * it on every node, then gossip_key_remove() the old one on every node
+ * (see gossip_key_install(3)).  These calls change the running keyring and
+ * the effective config together; a later gossip_reconfigure() replaces the
+ * keyring with the one its config holds.
+ */
+
+/* The key id of a derived key, as carried in envelope headers and shown by
+ * gossip_config_format() and the logs (as 8 hex digits). */
+uint32_t gossip_key_id(const uint8_t key[GOSSIP_KEY_LEN]);
+
+/* Add a derived key (gossip_config_add_key() derives one from a passphrase)
+ * to the keyring as a key that opens but does not seal.  Installing a key
+ * that is already there is a no-op.  GOSSIP_EFULL at GOSSIP_MAX_KEYS,
+ * GOSSIP_EINVAL when a different key with the same key id is installed. */
+int gossip_key_install(gossip_t *g, const uint8_t key[GOSSIP_KEY_LEN]);
+
+/* Seal with the installed key `key_id` from now on (it becomes keys[0];
+ * the others keep opening).  GOSSIP_ENOTFOUND if it is not installed. */
+int gossip_key_use(gossip_t *g, uint32_t key_id);
+
+/* Remove key `key_id`: datagrams sealed with it are dropped from now on.
+ * GOSSIP_ENOTFOUND if it is not installed, GOSSIP_ESTATE if it is the key
+ * that seals (gossip_key_use() another one first). */
+int gossip_key_remove(gossip_t *g, uint32_t key_id);
+
+/* Write up to `max` installed key ids to `ids`, the sealing one first, and
+ * return how many are installed (which may exceed max). */
+int gossip_key_list(const gossip_t *g, uint32_t *ids, size_t max);
 
 #if defined(__GNUC__)
 #pragma GCC visibility pop

@@ -472,6 +472,13 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
     if (cfg->n_keys > GOSSIP_MAX_KEYS)
         return fail(err, errlen, GOSSIP_EINVAL, "cluster.key: more than %d keys",
                     GOSSIP_MAX_KEYS);
+    /* the key id picks the key for every datagram: it must be unambiguous */
+    for (unsigned i = 0; i < cfg->n_keys; i++)
+        for (unsigned j = i + 1; j < cfg->n_keys; j++)
+            if (crypto_key_id(cfg->keys[i]) == crypto_key_id(cfg->keys[j]))
+                return fail(err, errlen, GOSSIP_EINVAL,
+                            "cluster.key: keys %u and %u have the same key id %08x (the same key twice?)",
+                            i + 1, j + 1, crypto_key_id(cfg->keys[i]));
     /* A wildcard bind without advertise-addr is allowed: the core then
      * advertises the address its peers see. */
     if (cfg->advertise_addr[0]) {

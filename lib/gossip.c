@@ -98,11 +98,13 @@ void g_drop(struct gossip *g, uint64_t *counter, unsigned reason, const char *fm
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    /* a key we do not hold is a configuration error (a missed rotation),
+     * not noise on the port */
+    enum gossip_log_level lvl = reason == DR_KEY ? GOSSIP_LOG_ERROR : GOSSIP_LOG_WARN;
     if (g->warn_suppressed[reason])
-        g_log(g, GOSSIP_LOG_WARN, "%s (and %llu more like it)", msg,
-              (unsigned long long)g->warn_suppressed[reason]);
+        g_log(g, lvl, "%s (and %llu more like it)", msg, (unsigned long long)g->warn_suppressed[reason]);
     else
-        g_log(g, GOSSIP_LOG_WARN, "%s", msg);
+        g_log(g, lvl, "%s", msg);
     g->warn_ms[reason] = g->now ? g->now : 1;
     g->warn_suppressed[reason] = 0;
 }
@@ -488,6 +490,13 @@ static void send_join(struct gossip *g, const gaddr_t *seed)
 static void join_tick(struct gossip *g)
 {
     g->next_join = g->now + g->cfg.heartbeat_ms;
+    /* silence from every seed: wrong addresses, or a key they do not hold
+     * (they cannot answer what they cannot open) -- say which key we use */
+    if (++g->join_attempts == 5 || g->join_attempts % 60 == 0)
+        g_log(g, GOSSIP_LOG_ERROR,
+              "no seed has answered after %u attempts: check the seed addresses and that the seeds "
+              "hold key id %08x, which this node seals with",
+              g->join_attempts, g->crypto.keys[0].id);
     for (unsigned i = 0; i < g->cfg.n_seeds; i++) {
         gaddr_t a;
         if (addr_parse(g->cfg.seeds[i], g->cfg.bind_port, &a) == 0 && !addr_equal(&a, &g->self_addr))

@@ -190,6 +190,7 @@ struct gossip {
     uint64_t next_probe, next_gossip, next_sync, next_reconnect, next_join, next_reap;
     uint64_t last_gossip;
     bool joined;               /* a seed or member has answered */
+    unsigned join_attempts;
     bool have_view;            /* a full view (SYNC) arrived, or we started the cluster */
     uint64_t view_deadline;    /* no seeds: when silence means we are the first */
     bool leaving;
@@ -238,6 +239,9 @@ struct gossip {
     size_t buf_len;
     void *udp;                 /* recvmmsg batch (udp.c) */
 };
+
+/* Drop reasons (rate-limited warnings), as counted in struct gossip_stats. */
+enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_SELF, DR_FULL };
 
 /* gossip.c */
 uint64_t g_random(struct gossip *g);

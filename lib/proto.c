@@ -13,7 +13,6 @@
 
 #include "internal.h"
 
-enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_SELF, DR_FULL };
 
 unsigned retransmit_limit(const struct gossip *g)
 {

@@ -944,6 +944,23 @@ static void test_names(void **state)
     assert_string_equal(gossip_event_name(-1), "unknown");
 }
 
+/* The key id picks the key for each datagram: two keys with one id (the
+ * same key given twice) must be refused, not silently shadowed. */
+static void test_duplicate_key_refused(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    gossip_config_init(&c);
+    strcpy(c.bind_addr, "127.0.0.1");
+    static const uint8_t k[GOSSIP_KEY_LEN] = {1, 2, 3};
+    assert_int_equal(gossip_config_add_raw_key(&c, k), 0);
+    char err[256] = "";
+    assert_int_equal(gossip_config_validate(&c, err, sizeof err), 0);
+    assert_int_equal(gossip_config_add_raw_key(&c, k), 0);
+    assert_int_equal(gossip_config_validate(&c, err, sizeof err), GOSSIP_EINVAL);
+    assert_non_null(strstr(err, "same key id"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -963,6 +980,7 @@ int main(void)
         cmocka_unit_test(test_load_warnings),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_duplicate_key_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
