@@ -240,8 +240,11 @@ struct gossip_config {
  * Never fails. */
 void gossip_config_init(struct gossip_config *cfg);
 
-/* Derive a key from the passphrase `key` (scrypt, N=2^14, r=8, p=1) and
- * append it to the keyring; the first key added seals.  Takes ~50 ms and
+/* Append a key to the keyring; the first key added seals.  A key written
+ * as standard base64 of exactly 32 bytes (44 characters ending in one '=',
+ * e.g. `head -c 32 /dev/urandom | base64`) is used as it is: it already has
+ * full entropy.  Anything else is a passphrase, stretched with scrypt
+ * (N=2^14, r=8, p=1), which takes ~50 ms and
  * 16 MiB of memory once: derive at configuration time, then copy the
  * config.  A passphrase shorter than 16 bytes is accepted with a warning
  * through cfg->cb.log.  GOSSIP_EFULL when the keyring is full,

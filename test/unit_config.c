@@ -961,6 +961,35 @@ static void test_duplicate_key_refused(void **state)
     assert_non_null(strstr(err, "same key id"));
 }
 
+/* Base64 of exactly 32 bytes is a full-entropy key and is used as it is;
+ * anything else, even one character off that form, is a passphrase. */
+static void test_base64_key_used_raw(void **state)
+{
+    (void)state;
+    uint8_t raw[GOSSIP_KEY_LEN];
+    for (unsigned i = 0; i < GOSSIP_KEY_LEN; i++)
+        raw[i] = (uint8_t)(i * 37 + 11);
+    /* python3 -c "import base64;print(base64.b64encode(bytes((i*37+11)%256 for i in range(32))).decode())" */
+    const char *b64 = "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY=";
+    struct gossip_config a, b;
+    gossip_config_init(&a);
+    gossip_config_init(&b);
+    assert_int_equal(gossip_config_add_key(&a, b64), 0);
+    assert_int_equal(gossip_config_add_raw_key(&b, raw), 0);
+    assert_memory_equal(a.keys[0], b.keys[0], GOSSIP_KEY_LEN);
+    /* not canonical (last symbol has stray low bits), no padding, or too
+     * long: stretched as passphrases, so they differ from the raw bytes */
+    const char *others[] = {"CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYZ=",
+                            "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYYA",
+                            "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY==", "my-secret-key"};
+    for (unsigned i = 0; i < sizeof others / sizeof others[0]; i++) {
+        struct gossip_config c;
+        gossip_config_init(&c);
+        assert_int_equal(gossip_config_add_key(&c, others[i]), 0);
+        assert_memory_not_equal(c.keys[0], raw, GOSSIP_KEY_LEN);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -981,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_duplicate_key_refused),
+        cmocka_unit_test(test_base64_key_used_raw),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
