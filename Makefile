@@ -27,6 +27,9 @@ LIB_SRC  := $(sort $(wildcard lib/*.c))
 LIB_OBJ  := $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
 SIM_SRC  := test/sim.c
 SIM_OBJ  := $(SIM_SRC:test/%.c=$(B)/test/%.o)
+# The hook cluster of the unit tests (test/hc.h); it needs cmocka, so the
+# bench, which links $(SIM_OBJ) without it, does not take it.
+HC_OBJ   := $(B)/test/hc.o
 UNIT_SRC := $(sort $(wildcard test/unit_*.c))
 SCEN_SRC := $(sort $(wildcard test/scenario_*.c))
 UNIT_BIN := $(UNIT_SRC:test/%.c=$(B)/test/%)
@@ -90,13 +93,13 @@ examples-links: $(EX_BIN)
 	@for b in $(EX_BIN); do ln -sf ../$$b examples/$$(basename $$b); done
 
 # --- tests -------------------------------------------------------------------
-$(B)/test/%.o: test/%.c test/sim.h include/gossip.h | $(DEPS_STAMP)
+$(B)/test/%.o: test/%.c test/sim.h test/hc.h include/gossip.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -c -o $@ $<
 
-$(B)/test/unit_%: test/unit_%.c $(LIB_OBJ) $(SIM_OBJ)
+$(B)/test/unit_%: test/unit_%.c test/hc.h $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(LDLIBS) -lcmocka -lm
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ) $(LDLIBS) -lcmocka -lm
 
 $(B)/test/scenario_%: test/scenario_%.c $(LIB_OBJ) $(SIM_OBJ)
 	@mkdir -p $(@D)
@@ -185,3 +188,40 @@ uninstall:
 clean:
 	rm -rf build lib/libgossip.a lib/libgossip.so
 	@for b in $(EX_SRC:examples/%.c=%); do rm -f examples/$$b; done
+
+# --- fuzzing (libFuzzer; clang, installed as root if missing) ----------------
+# `make fuzz` fuzzes every target for FUZZ_SECONDS (default 600) in
+# build/fuzz/corpus-<t> (seeded from test/fuzz/corpus/<t>, kept across runs;
+# FUZZ_TARGETS="wire" picks targets, FUZZ_JOBS=n runs n processes each).
+# `make test-fuzz` is the bounded run for `make check`: every kept crasher
+# (test/fuzz/regressions/<t>/) and seed once, then FUZZ_CHECK_SECONDS
+# (default 20) per target; it is skipped (exit 77) without clang/libFuzzer.
+FUZZ_SECONDS       ?= 600
+FUZZ_CHECK_SECONDS ?= 20
+FUZZ_TARGETS       ?=
+
+.PHONY: fuzz fuzz-build test-fuzz
+
+fuzz-build:
+	@test/fuzz/run.sh build
+
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) test/fuzz/run.sh fuzz $(FUZZ_TARGETS)
+
+test-fuzz:
+	@FUZZ_SECONDS=$(FUZZ_CHECK_SECONDS) test/run-tests.sh fuzz test/fuzz/run.sh
+
+# --- valgrind and static analysis --------------------------------------------
+# `make test-valgrind`: the unit tests of the normal build (not build/san)
+# under valgrind memcheck, two at a time; any memory error or definite or
+# indirect leak fails.  `make test-lint`: cppcheck over lib/ and include/
+# (false positives in test/cppcheck-suppressions.txt, each with its reason)
+# and clang-tidy over lib/*.c with the checked-in .clang-tidy; zero findings.
+# Both install their tool as root if missing, else are skipped (exit 77).
+.PHONY: test-valgrind test-lint
+
+test-valgrind: $(UNIT_BIN)
+	@VALGRIND_BINS="$(UNIT_BIN)" test/run-tests.sh valgrind test/valgrind.sh
+
+test-lint:
+	@test/run-tests.sh lint test/lint.sh

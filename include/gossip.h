@@ -387,6 +387,10 @@ struct gossip_stats {
     uint64_t events_delivered;
     uint64_t conflicts;
     unsigned awareness;        /* current local health score, 0 = healthy */
+    /* Rates over the last complete 10-second window (0 until one has
+     * passed): what this node costs the network right now. */
+    uint32_t sent_bytes_per_s, recv_bytes_per_s;
+    uint32_t sent_datagrams_per_s, recv_datagrams_per_s;
 };
 
 int gossip_stats_get(const gossip_t *g, struct gossip_stats *out);

@@ -408,6 +408,7 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
     g->joined = g->cfg.n_seeds == 0;
     g->view_deadline = g->joined ? g->now + 5ull * g->cfg.heartbeat_ms : UINT64_MAX;
     g->roles_dirty = true;
+    g->rate_start_ms = g->now;
     schedule_start(g);
     *out = g;
     return 0;
@@ -594,11 +595,32 @@ static void recover_tick(struct gossip *g)
     g->n_recover = 0;
 }
 
+#define RATE_WINDOW_MS 10000u
+
+/* Close the rate window when it is over (called from the tick, which runs
+ * at least once per window since the probe timer is shorter). */
+static void rates_tick(struct gossip *g)
+{
+    uint64_t span = g->now - g->rate_start_ms;
+    if (span < RATE_WINDOW_MS)
+        return;
+    struct gossip_stats *s = &g->stats, *b = &g->rate_base;
+#define PER_S(x) (uint32_t)(((s->x - b->x) * 1000u) / span)
+    s->sent_bytes_per_s = PER_S(sent_bytes);
+    s->recv_bytes_per_s = PER_S(recv_bytes);
+    s->sent_datagrams_per_s = PER_S(sent_datagrams);
+    s->recv_datagrams_per_s = PER_S(recv_datagrams);
+#undef PER_S
+    g->rate_base = *s;
+    g->rate_start_ms = g->now;
+}
+
 int gossip_tick(gossip_t *g)
 {
     if (!g)
         return GOSSIP_EINVAL;
     g->now = now_ms(g);
+    rates_tick(g);
     if (!g->joined && g->now >= g->next_join)
         join_tick(g);
     if (!g->have_view && g->now >= g->view_deadline) {

@@ -235,6 +235,8 @@ struct gossip {
     uint64_t warn_suppressed[16];
 
     struct gossip_stats stats;
+    struct gossip_stats rate_base; /* counters at the start of the rate window */
+    uint64_t rate_start_ms;
     uint8_t *txbuf, *rxbuf;
     size_t buf_len;
     void *udp;                 /* recvmmsg batch (udp.c) */

@@ -31,21 +31,17 @@ Exit 0 = pass, 1 = fail, 77 = skipped.
 """
 import json
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get('GOSSIP_NODE') or os.path.join(ROOT, 'examples', 'gossip-node')
-if not os.path.isabs(BIN):
-    BIN = os.path.join(ROOT, BIN)
+import gossiptest
+
+BIN = gossiptest.node_binary()
 
 N = 3
 HEARTBEAT_MS = 300
@@ -60,33 +56,9 @@ K1 = 'rotation-test-passphrase-one-0001'
 K2 = 'rotation-test-passphrase-two-0002'
 K3 = 'rotation-test-passphrase-three-003'
 
-failures = []
-
-
-def report(ok, name, detail):
-    print('%s %-14s %s' % ('PASS' if ok else 'FAIL', name, detail), flush=True)
-    if not ok:
-        failures.append(name)
-    return ok
-
-
-def free_port_block(n):
-    """A base port such that base..base+n-1 are free for UDP on 127.0.0.1."""
-    for _ in range(200):
-        base = random.randrange(20000, 60000 - n)
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(('127.0.0.1', p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError('no free block of %d UDP ports' % n)
+checks = gossiptest.Checks(14)
+report = checks.report
+failures = checks.failures
 
 
 def key_ids(tmp, keys):
@@ -102,20 +74,16 @@ def key_ids(tmp, keys):
     return ['%08x' % int(x.strip(), 16) for x in m.group(1).split(',')]
 
 
-class Cluster:
-    """The processes, their config files and every event line they printed."""
+class Cluster(gossiptest.Nodes):
+    """The processes, their config files and every event line they printed
+    (JSON objects, tagged with '_node')."""
 
     def __init__(self, tmp, base):
-        self.tmp, self.base = tmp, base
-        self.procs = {}
-        self.events = []       # dicts, in arrival order
-        self.cond = threading.Condition()
+        super().__init__(tmp)
+        self.base = base
 
     def conf_path(self, i):
         return os.path.join(self.tmp, 'n%d.conf' % i)
-
-    def err_path(self, i):
-        return os.path.join(self.tmp, 'n%d.stderr' % i)
 
     def write_conf(self, i, keys):
         seeds = ['127.0.0.1:%d' % (self.base + j) for j in range(N) if j != i]
@@ -133,47 +101,12 @@ class Cluster:
 
     def start(self, i, keys):
         self.write_conf(i, keys)
-        err = open(self.err_path(i), 'wb')
-        p = subprocess.Popen([BIN, '--config', self.conf_path(i)], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=err)
-        err.close()
-        self.procs[i] = p
-        threading.Thread(target=self._reader, args=(i, p), daemon=True).start()
-
-    def _reader(self, i, p):
-        for raw in p.stdout:
-            try:
-                ev = json.loads(raw.decode('utf-8', 'replace'))
-            except ValueError:
-                continue
-            if not isinstance(ev, dict):
-                continue
-            with self.cond:
-                ev['_node'] = i
-                self.events.append(ev)
-                self.cond.notify_all()
-
-    def wait_for(self, pred, timeout):
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not pred():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(min(left, 0.2))
-            return True
+        self.spawn(i, [BIN, '--config', self.conf_path(i)])
 
     def member_events(self, node, member, kinds=None):
         return [e for e in self.events
                 if e['_node'] == node and e.get('member') == member
                 and (kinds is None or e.get('event') in kinds)]
-
-    def stderr(self, i):
-        try:
-            with open(self.err_path(i), 'rb') as f:
-                return f.read().decode('utf-8', 'replace')
-        except OSError:
-            return ''
 
     def wait_stderr(self, nodes, pred, timeout):
         deadline = time.monotonic() + timeout
@@ -182,19 +115,6 @@ class Cluster:
             if not pending or time.monotonic() >= deadline:
                 return pending
             time.sleep(0.1)
-
-    def stop_all(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                try:
-                    p.kill()
-                except OSError:
-                    pass
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
 
 
 def count(text, needle):
@@ -224,7 +144,7 @@ def main():
         report(out.returncode == 0 and got == [id2, id1], 'flags',
                '--key k2 --key k1 gives %s' % got)
 
-        base = free_port_block(N + 1)
+        base = gossiptest.free_port_block(N + 1)
         cl = Cluster(tmp, base)
         for i in range(N):
             cl.start(i, [K1])

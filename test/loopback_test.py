@@ -16,23 +16,18 @@ The binary is $GOSSIP_NODE, else examples/gossip-node of this repository.
 Exit 0 = pass, 1 = fail, 77 = skipped.
 """
 import base64
-import json
 import os
-import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.environ.get('GOSSIP_NODE') or os.path.join(ROOT, 'examples', 'gossip-node')
-if not os.path.isabs(BIN):
-    BIN = os.path.join(ROOT, BIN)
+import gossiptest
+
+BIN = gossiptest.node_binary()
 
 N = 5
 HEARTBEAT_MS = 500
@@ -41,44 +36,18 @@ FAIL_BOUND = 15.0      # s, after SIGKILL
 LEAVE_BOUND = 10.0     # s, after SIGTERM
 EXIT_BOUND = 5.0       # s, the contract's limit for a graceful stop
 
-failures = []
+checks = gossiptest.Checks(12)
+report = checks.report
+failures = checks.failures
 
 
-def report(ok, name, detail):
-    print('%s %-12s %s' % ('PASS' if ok else 'FAIL', name, detail), flush=True)
-    if not ok:
-        failures.append(name)
-    return ok
-
-
-def free_port_block(n):
-    """A base port such that base..base+n-1 are free for UDP on 127.0.0.1."""
-    for _ in range(200):
-        base = random.randrange(20000, 60000 - n)
-        socks = []
-        try:
-            for p in range(base, base + n):
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                socks.append(s)
-                s.bind(('127.0.0.1', p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    raise RuntimeError('no free block of %d UDP ports' % n)
-
-
-class Cluster:
+class Cluster(gossiptest.Nodes):
     """The processes and every event line they printed."""
 
     def __init__(self, tmp, base, key):
-        self.tmp, self.base, self.key = tmp, base, key
-        self.procs = {}
-        self.events = []       # dicts, in arrival order
+        super().__init__(tmp)
+        self.base, self.key = base, key
         self.bad_lines = []    # (node, line) that break the contract
-        self.cond = threading.Condition()
 
     def start(self, i, seeds=()):
         args = [BIN, '--node-id', str(i), '--bind', '127.0.0.1',
@@ -86,42 +55,18 @@ class Cluster:
                 '--heartbeat-ms', str(HEARTBEAT_MS)]
         for s in seeds:
             args += ['--seed', '127.0.0.1:%d' % (self.base + s)]
-        err = open(os.path.join(self.tmp, 'n%d.stderr' % i), 'wb')
-        p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                             stderr=err)
-        err.close()
-        self.procs[i] = p
-        threading.Thread(target=self._reader, args=(i, p), daemon=True).start()
+        self.spawn(i, args)
 
-    def _reader(self, i, p):
-        for raw in p.stdout:
-            line = raw.decode('utf-8', 'replace').rstrip('\n')
-            try:
-                ev = json.loads(line)
-                ok = (isinstance(ev, dict) and ev.get('node') == i
-                      and isinstance(ev.get('ts_ms'), int) and isinstance(ev.get('event'), str)
-                      and (ev['event'] in ('ready', 'role', 'user')
-                           or isinstance(ev.get('member'), int)))
-            except ValueError:
-                ok = False
-            with self.cond:
-                if ok:
-                    ev['_t'] = time.monotonic()
-                    self.events.append(ev)
-                else:
-                    self.bad_lines.append((i, line))
-                self.cond.notify_all()
-
-    def wait_for(self, pred, timeout):
-        """Wait until pred() is true (checked under the lock); bounded."""
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while not pred():
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self.cond.wait(min(left, 0.2))
-            return True
+    def on_line(self, i, line, ev):
+        ok = (isinstance(ev, dict) and ev.get('node') == i
+              and isinstance(ev.get('ts_ms'), int) and isinstance(ev.get('event'), str)
+              and (ev['event'] in ('ready', 'role', 'user')
+                   or isinstance(ev.get('member'), int)))
+        if ok:
+            ev['_t'] = time.monotonic()
+            self.events.append(ev)
+        else:
+            self.bad_lines.append((i, line))
 
     def seen(self, observer, member, event):
         return any(e.get('node') == observer and e.get('member') == member
@@ -129,23 +74,6 @@ class Cluster:
 
     def missing(self, observers, member, event):
         return [o for o in observers if not self.seen(o, member, event)]
-
-    def stop_all(self):
-        for p in self.procs.values():
-            if p.poll() is None:
-                p.kill()
-        for p in self.procs.values():
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-
-    def stderr_tail(self, i, n=15):
-        try:
-            with open(os.path.join(self.tmp, 'n%d.stderr' % i), errors='replace') as f:
-                return ''.join(f.readlines()[-n:])
-        except OSError:
-            return ''
 
 
 def check_cluster(c):
@@ -264,7 +192,7 @@ def main():
         return 77
     tmp = tempfile.mkdtemp(prefix='gossip-loopback-')
     key = base64.b64encode(os.urandom(32)).decode()
-    c = Cluster(tmp, free_port_block(N), key)
+    c = Cluster(tmp, gossiptest.free_port_block(N), key)
     try:
         check_cluster(c)
     finally:
