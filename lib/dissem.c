@@ -14,6 +14,7 @@ void dissem_free(struct dissem *d)
     for (uint32_t i = 0; i < d->n; i++)
         free(d->v[i].data);
     free(d->v);
+    free(d->pick);
     memset(d, 0, sizeof(*d));
 }
 
@@ -98,20 +99,86 @@ int dissem_transmits(const struct dissem *d, uint64_t id)
 }
 
 /* Fewest transmits first, newest first among equals. */
-static int item_cmp(const void *a, const void *b)
+static bool before(const struct dq_item *x, const struct dq_item *y)
 {
-    const struct dq_item *x = a, *y = b;
-    if (x->transmits != y->transmits)
-        return x->transmits < y->transmits ? -1 : 1;
-    return x->order > y->order ? -1 : x->order < y->order;
+    return x->transmits != y->transmits ? x->transmits < y->transmits : x->order > y->order;
 }
+
+/* Insertion sort of the few candidates (qsort would need the item array
+ * in a global to compare indices). */
+static void sort_picks(const struct dq_item *v, uint32_t *idx, uint32_t k)
+{
+    for (uint32_t i = 1; i < k; i++) {
+        uint32_t x = idx[i], j = i;
+        for (; j > 0 && before(&v[x], &v[idx[j - 1]]); j--)
+            idx[j] = idx[j - 1];
+        idx[j] = x;
+    }
+}
+
+/* Move the k best of idx[0..n) to the front (quickselect; order among them
+ * is fixed afterwards by a sort of k items only). */
+static void select_best(const struct dq_item *v, uint32_t *idx, uint32_t n, uint32_t k)
+{
+    uint32_t lo = 0, hi = n;
+    while (hi - lo > 1) {
+        uint32_t pivot = idx[lo + (hi - lo) / 2], i = lo, j = hi - 1;
+        for (;;) {
+            while (before(&v[idx[i]], &v[pivot]))
+                i++;
+            while (before(&v[pivot], &v[idx[j]]))
+                j--;
+            if (i >= j)
+                break;
+            uint32_t t = idx[i];
+            idx[i++] = idx[j];
+            idx[j--] = t;
+        }
+        uint32_t mid = j + 1; /* idx[lo..mid) are not worse than idx[mid..hi) */
+        if (k < mid)
+            hi = mid;
+        else if (k > mid)
+            lo = mid;
+        else
+            return;
+        if (mid == lo || mid == hi)
+            return; /* all equal */
+    }
+}
+
+#define PACK_CANDIDATES (WIRE_MAX_MEMBERS + WIRE_MAX_EVENTS)
+
+static bool in_picks(const uint32_t *pick, uint32_t k, uint32_t i)
+{
+    for (uint32_t c = 0; c < k; c++)
+        if (pick[c] == i)
+            return true;
+    return false;
+}
+#define MIN_RECORD 29 /* the smallest member record: IPv4, alive, no metadata */
 
 void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64_t skip_id)
 {
     struct dissem *d = &g->dq;
     if (d->n == 0)
         return;
-    qsort(d->v, d->n, sizeof(*d->v), item_cmp);
+    if (d->pick_cap < d->n) {
+        uint32_t *p = realloc(d->pick, d->cap * sizeof(*p));
+        if (!p)
+            return; /* nothing piggybacked this time; the queue keeps it */
+        d->pick = p;
+        d->pick_cap = d->cap;
+    }
+    /* Only what can go out is ordered: a datagram holds at most
+     * PACK_CANDIDATES records however long the queue is, so a big queue
+     * costs a linear selection, not a sort and a lookup per item. */
+    for (uint32_t i = 0; i < d->n; i++)
+        d->pick[i] = i;
+    uint32_t k = d->n < PACK_CANDIDATES ? d->n : PACK_CANDIDATES;
+    if (k < d->n)
+        select_best(d->v, d->pick, d->n, k);
+    sort_picks(d->v, d->pick, k);
+
     /* membership first, but room stays for cluster events: a quarter, or
      * at least the smallest queued event, so none waits forever */
     size_t reserve = 0;
@@ -123,8 +190,8 @@ void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64
                 reserve = wire_event_size(&we);
         }
     }
-    for (uint32_t i = 0; i < d->n; i++) {
-        struct dq_item *it = &d->v[i];
+    for (uint32_t c = 0; c < k && wire_room(w) >= reserve + MIN_RECORD; c++) {
+        struct dq_item *it = &d->v[d->pick[c]];
         if (it->is_event || it->id == skip_id)
             continue;
         struct wire_member wm;
@@ -143,9 +210,12 @@ void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64
         if (wire_add_member(w, &wm) == 0)
             it->transmits++;
     }
-    for (uint32_t i = 0; i < d->n; i++) {
+    /* events in the same order: the candidates first, then any others (a
+     * long member queue can push events out of the candidate list) */
+    for (uint32_t c = 0; c < k + (k < d->n ? d->n : 0) && d->n_events; c++) {
+        uint32_t i = c < k ? d->pick[c] : c - k;
         struct dq_item *it = &d->v[i];
-        if (!it->is_event)
+        if (!it->is_event || (c >= k && in_picks(d->pick, k, i)))
             continue;
         struct wire_event we = {.origin = it->id, .event_id = it->event_id, .len = it->len, .data = it->data};
         if (wire_event_size(&we) <= wire_room(w) && wire_add_event(w, &we) == 0)

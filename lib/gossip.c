@@ -562,13 +562,16 @@ static void reap_tick(struct gossip *g)
     }
 }
 
-/* A slow full-view exchange; its interval grows with log(n) past 32
- * members (memberlist's push-pull scale) so that cost per node stays flat. */
+/* A slow full-view exchange.  Its interval grows with the number of
+ * datagrams the view takes, so that it costs every node about one datagram
+ * each way per sync interval at any cluster size (memberlist's log-scaled
+ * push-pull would grow as n / log n); the piggybacked anti-entropy samples
+ * and the early exchange after joining carry the rest. */
 static void sync_tick(struct gossip *g)
 {
-    uint64_t iv = g->cfg.sync_interval_ms;
-    for (uint32_t n = g->members.n; n > 32; n /= 2)
-        iv += g->cfg.sync_interval_ms;
+    uint64_t per_chunk = (g->cfg.max_datagram - ENV_OVERHEAD) / 32u; /* ~ member records per datagram */
+    uint64_t chunks = ((uint64_t)g->members.n + per_chunk) / (per_chunk ? per_chunk : 1);
+    uint64_t iv = g->cfg.sync_interval_ms * (chunks ? chunks : 1);
     g->next_sync = g->now + iv / 2 + g_random_below(g, (uint32_t)(iv < UINT32_MAX ? iv : UINT32_MAX));
     uint32_t n = g->members.n;
     for (unsigned tries = 0; tries < 8 && n > 0; tries++) {

@@ -21,7 +21,7 @@
 typedef struct wire_addr gaddr_t;
 
 /* One member record.  Kept compact (it is multiplied by the cluster size on
- * every node): 120 bytes on LP64, metadata outside. */
+ * every node): 104 bytes on LP64, metadata outside. */
 struct member {
     uint64_t id;
     uint64_t generation;
@@ -29,7 +29,6 @@ struct member {
     uint64_t state_ms;        /* local time of the last state change */
     uint64_t rx_session;      /* sender session whose counters rx tracks */
     uint64_t heard_ms;        /* last authentic datagram from it (quorum lease) */
-    struct replay_window events; /* its cluster event ids: exactly-once delivery */
     struct replay_window rx;
     uint32_t version;
     uint32_t susp;            /* index + 1 in the suspicion pool, 0 = none */
@@ -84,6 +83,8 @@ struct dq_item {
 struct dissem {
     struct dq_item *v;
     uint32_t n, cap;
+    uint32_t *pick;           /* scratch: the candidates of one pack */
+    uint32_t pick_cap;
     uint32_t n_events;
     uint64_t order;
 };
@@ -147,6 +148,16 @@ struct pending_event {
     bool held;
 };
 
+/* Event ids seen from one origin: ids only grow per origin, so a window
+ * like the datagram replay window decides "seen" however many are in
+ * flight.  Kept for the few members that broadcast, not in every record. */
+#define MAX_EVENT_ORIGINS 64
+struct event_origin {
+    uint64_t origin;
+    uint64_t used_ms;         /* for replacing the least recently used */
+    struct replay_window w;
+};
+
 /* Remembered cluster events, for exactly-once delivery. */
 struct seen_event {
     uint64_t origin, event_id;
@@ -193,10 +204,12 @@ struct gossip {
     unsigned join_attempts;
     bool have_view;            /* a full view (SYNC) arrived, or we started the cluster */
     uint64_t view_deadline;    /* no seeds: when silence means we are the first */
+    uint64_t absorb_until;     /* taking in our first full view: do not re-announce it */
     bool leaving;
     unsigned leave_sends;
 
     /* cluster events */
+    struct event_origin origins[MAX_EVENT_ORIGINS];
     struct seen_event *seen;
     uint32_t seen_n, seen_pos;
     uint64_t event_seq;

@@ -121,9 +121,17 @@ void proto_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
     send_sealed(g, to, wire_finish(&w));
 }
 
-/* The full view in datagram-sized chunks (join reply and anti-entropy). */
+/* The full view in datagram-sized chunks (join reply and anti-entropy),
+ * preceded by what we are gossiping right now: news travels as gossip,
+ * so the receiver passes it on, while the view itself is history. */
 void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted)
 {
+    if (!reply_wanted && g->dq.n > 0) {
+        /* only when answering: the asker is a joiner or a peer that may have
+         * missed it; our own pushes go to members that already hear it */
+        struct wire_msg news = {.type = WIRE_GOSSIP};
+        proto_send(g, to, &news, NULL, false);
+    }
     struct wire_msg hdr = {.type = WIRE_SYNC, .flags = reply_wanted ? WIRE_F_REPLY : 0};
     struct wire_writer w;
     struct wire_member wm;
@@ -304,7 +312,13 @@ static void apply_record(struct gossip *g, const struct wire_member *r, const ga
             member_set_state(g, m, GOSSIP_SUSPECT, accuser);
             suspicion_start(g, members_get(&g->members, r->id), accuser);
         }
-        queue_fresh(g, r->id);
+        /* The full view a joiner receives is history: relaying it would
+         * make every joiner re-gossip the whole table (quadratic at scale).
+         * What is still news in it came first as gossip (proto_send_sync
+         * sends the sender's queue ahead of the view) and is relayed as
+         * such; the sender's own record is news too. */
+        if (!anti_entropy || r->id == sender || g->now >= g->absorb_until)
+            queue_fresh(g, r->id);
         return;
     }
 
@@ -338,8 +352,11 @@ static void apply_record(struct gossip *g, const struct wire_member *r, const ga
     } else if (state == GOSSIP_ALIVE && restarted) {
         m->state_ms = g->now;
         g_emit_member(g, GOSSIP_EVENT_ALIVE, m);
-        if (g->n_recover < MAX_RECOVER)
-            g->recover[g->n_recover++] = m->id; /* a new life starts with an empty view: fill it */
+        /* a new life may start with an empty view (a seed node has no seeds
+         * to ask): a few members, about three in the whole cluster, fill it */
+        uint32_t n = (uint32_t)g_alive_count(g);
+        if (g->n_recover < MAX_RECOVER && (n <= 3 || g_random_below(g, n) < 3))
+            g->recover[g->n_recover++] = m->id;
     } else if (changed) {
         g_emit_member(g, GOSSIP_EVENT_UPDATE, m);
     }
@@ -360,14 +377,24 @@ bool event_remember(struct gossip *g, uint64_t origin, uint64_t event_id, const 
      * per origin, like the datagram replay window, decides "seen" with
      * bounded memory however many events are in flight; the ring below only
      * backs origins we do not know and keeps payloads for the repair. */
-    struct member *om = origin == g->self_id ? NULL : members_get(&g->members, origin);
-    if (om && !replay_check(&om->events, event_id))
+    struct event_origin *o = NULL, *lru = &g->origins[0];
+    for (unsigned i = 0; i < MAX_EVENT_ORIGINS && !o; i++) {
+        if (g->origins[i].used_ms && g->origins[i].origin == origin)
+            o = &g->origins[i];
+        else if (g->origins[i].used_ms < lru->used_ms)
+            lru = &g->origins[i];
+    }
+    if (o && !replay_check(&o->w, event_id))
         return false;
     for (uint32_t i = 0; i < g->seen_n; i++)
         if (g->seen[i].origin == origin && g->seen[i].event_id == event_id)
             return false;
-    if (om)
-        replay_commit(&om->events, event_id);
+    if (!o) {
+        o = lru; /* an evicted origin falls back to the ring above */
+        *o = (struct event_origin){.origin = origin};
+    }
+    o->used_ms = g->now ? g->now : 1;
+    replay_commit(&o->w, event_id);
     struct seen_event *s = &g->seen[g->seen_pos];
     free(s->data);
     *s = (struct seen_event){.origin = origin, .event_id = event_id, .at_ms = g->now};
@@ -558,6 +585,11 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
     g->joined = true;
     if (!g->have_view && msg->type == WIRE_SYNC) {
         g->have_view = true;
+        g->absorb_until = g->now + g->cfg.heartbeat_ms;
+        /* one early exchange with a random member: whatever joined while we
+         * did (a cluster forming at once) and missed us both is repaired in
+         * seconds instead of at the first regular exchange */
+        g->next_sync = g->now + 2ull * g->cfg.heartbeat_ms + g_random_below(g, g->cfg.heartbeat_ms);
         g->roles_dirty = true; /* roles with a list may now fail over */
     }
 

@@ -452,9 +452,44 @@ static void test_large_event_not_starved(void **state)
     finish(g);
 }
 
+/* A queue far longer than a datagram: what goes out is exactly the best
+ * records by (fewest transmits, newest first), whatever the queue length
+ * (the packer selects candidates instead of sorting the whole queue). */
+static void test_long_queue_sends_the_best(void **state)
+{
+    (void)state;
+    gossip_t *g = handle_with_members(400, 0);
+    struct dissem *d = &g->dq;
+    for (unsigned i = 0; i < 400; i++)
+        assert_int_equal(dissem_member(d, BASE + i), 0);
+    /* spread transmit counts over the queue, deterministically */
+    for (uint32_t i = 0; i < d->n; i++)
+        d->v[i].transmits = (uint16_t)((i * 7u) % 5u);
+    /* the expected winners: sort a copy by the packer's order */
+    uint32_t n = d->n;
+    struct dq_item *copy = malloc(n * sizeof(*copy));
+    assert_non_null(copy);
+    memcpy(copy, d->v, n * sizeof(*copy));
+    for (uint32_t a = 1; a < n; a++) {
+        struct dq_item x = copy[a];
+        uint32_t b = a;
+        for (; b > 0 && (x.transmits < copy[b - 1].transmits ||
+                         (x.transmits == copy[b - 1].transmits && x.order > copy[b - 1].order)); b--)
+            copy[b] = copy[b - 1];
+        copy[b] = x;
+    }
+    pack(g, 1186, 100, UINT64_MAX);
+    assert_true(out_msg.n_members > 10);
+    for (unsigned i = 0; i < out_msg.n_members; i++)
+        assert_true(out_msg.members[i].id == copy[i].id);
+    free(copy);
+    finish(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_long_queue_sends_the_best),
         cmocka_unit_test_teardown(test_order_newest_first, teardown),
         cmocka_unit_test_teardown(test_transmit_limit_drops, teardown),
         cmocka_unit_test_teardown(test_requeue_resets_budget, teardown),
