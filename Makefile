@@ -132,7 +132,8 @@ check-fast: all test-units test-scenarios test-loopback test-keyrotation
 # The whole suite: plain build, then the same tests under ASan + UBSan.
 check: all
 	@rm -f build/results.txt
-	@$(MAKE) --no-print-directory -k test-docs test-units test-scenarios test-loopback test-keyrotation test-netns || true
+	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-loopback test-keyrotation \
+	    test-netns test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 

@@ -453,9 +453,8 @@ static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
-    va_list ap;
-
     if (err && errlen > 0) {
+        va_list ap;
         va_start(ap, fmt);
         vsnprintf(err, errlen, fmt, ap);
         va_end(ap);
@@ -734,4 +733,15 @@ int gossip_config_format(const struct gossip_config *cfg, char *buf, size_t bufl
             put(&o, "roles.%.*s.quorum = true\n", GOSSIP_ROLE_NAME_MAX, r->name);
     }
     return o.len > (size_t)INT32_MAX ? GOSSIP_ERANGE : (int)o.len;
+}
+
+/* strerror() may format into one buffer shared by all threads, and the
+ * host may create nodes or load configs from several threads at once. */
+const char *config_strerror(int err, char *buf, size_t len)
+{
+#if defined(__GLIBC__) && defined(_GNU_SOURCE)
+    return strerror_r(err, buf, len); /* the GNU one: text in buf or static */
+#else
+    return strerror_r(err, buf, len) == 0 ? buf : "unknown error";
+#endif
 }

@@ -124,9 +124,9 @@ static bool parse_scalar(const char *start, const char **sp, bool in_array, stru
         const char *e = s;
         while (e > b && is_blank(e[-1]))
             e--;
-        n = (size_t)(e - b);
-        if (n == 0)
+        if (e == b)
             return set_why(why, whylen, "missing value");
+        n = (size_t)(e - b);
         if (*b == '[' || *b == '{')
             return set_why(why, whylen, in_array ? "nested arrays are not supported"
                                                  : "inline tables are not supported");
@@ -247,16 +247,18 @@ static bool parse_duration(const char *s, uint64_t *ms, char *why, size_t whylen
  * LC_NUMERIC and would stop at the '.' in a German locale. */
 static bool parse_decimal(const char *s, double *out, char *why, size_t whylen)
 {
-    double v = 0, scale = 1;
+    double v = 0;
     bool digits = false;
 
     if (*s == '-')
         return set_why(why, whylen, "must not be negative");
     for (; *s >= '0' && *s <= '9'; s++, digits = true)
         v = v * 10 + (*s - '0');
-    if (*s == '.')
+    if (*s == '.') {
+        double scale = 1;
         for (s++; *s >= '0' && *s <= '9'; s++, digits = true)
             v += (*s - '0') * (scale /= 10);
+    }
     if (!digits || *s)
         return set_why(why, whylen, "is not a decimal number");
     *out = v;
@@ -1190,8 +1192,10 @@ int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *e
 
 io_error:
     saved = errno;
-    if (err && errlen > 0)
-        snprintf(err, errlen, "%s: %s", path, strerror(saved));
+    if (err && errlen > 0) {
+        char ebuf[128];
+        snprintf(err, errlen, "%s: %s", path, config_strerror(saved, ebuf, sizeof ebuf));
+    }
     errno = saved;
     return GOSSIP_EIO;
 }

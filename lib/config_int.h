@@ -6,6 +6,7 @@
 #define GOSSIP_CONFIG_INT_H
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -30,6 +31,9 @@ int config_parse_ip(const char *s, uint16_t port, struct sockaddr_storage *ss, s
  * none.  Returns 0, GOSSIP_EADDR or GOSSIP_ERANGE (bad port). */
 int config_parse_endpoint(const char *s, uint16_t default_port, struct sockaddr_storage *ss,
                           socklen_t *len);
+
+/* strerror() for a library: thread-safe, the text in `buf` or static. */
+const char *config_strerror(int err, char *buf, size_t len);
 
 /* True for 0.0.0.0 and :: (any address). */
 bool config_is_wildcard(const struct sockaddr_storage *ss);

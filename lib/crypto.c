@@ -17,7 +17,7 @@
 #define SCRYPT_N 16384u
 #define SCRYPT_R 8u
 #define SCRYPT_P 1u
-#define SCRYPT_MAXMEM (32u * 1024u * 1024u)
+#define SCRYPT_MAXMEM ((uint64_t)32 * 1024 * 1024)
 #define NONCE_LEN 12
 
 static void put_be32(uint8_t *p, uint32_t v)

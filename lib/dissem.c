@@ -174,7 +174,9 @@ void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64
      * costs a linear selection, not a sort and a lookup per item. */
     for (uint32_t i = 0; i < d->n; i++)
         d->pick[i] = i;
-    uint32_t k = d->n < PACK_CANDIDATES ? d->n : PACK_CANDIDATES;
+    uint32_t k = d->n;
+    if (k > PACK_CANDIDATES)
+        k = PACK_CANDIDATES;
     if (k < d->n)
         select_best(d->v, d->pick, d->n, k);
     sort_picks(d->v, d->pick, k);

@@ -397,8 +397,9 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
     }
     if (!g->cfg.hooks.send && (rc = udp_open(g)) < 0) {
         int e = errno;
+        char ebuf[128];
         g_log(g, GOSSIP_LOG_ERROR, "cannot bind %s port %u: %s", g->cfg.bind_addr, g->cfg.bind_port,
-              strerror(e));
+              config_strerror(e, ebuf, sizeof ebuf));
         errno = e;
         goto fail;
     }
@@ -466,8 +467,9 @@ int gossip_feed(gossip_t *g, const struct sockaddr *from, socklen_t from_len, co
     /* opened in place, so the caller's buffer is copied first; anything too
      * large is counted as oversize without reading it */
     size_t n = len < g->buf_len ? len : g->buf_len;
-    memcpy(g->rxbuf, buf, n);
-    proto_receive(g, &a, g->rxbuf, len < g->buf_len ? len : g->buf_len);
+    if (n) /* buf may be NULL when len is 0: memcpy(dst, NULL, 0) is UB */
+        memcpy(g->rxbuf, buf, n);
+    proto_receive(g, &a, g->rxbuf, n);
     deliver(g);
     return 0;
 }

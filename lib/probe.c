@@ -58,7 +58,7 @@ static void suspicion_deadline(struct gossip *g, struct suspicion *s)
 {
     double t = s->min_ms;
     if (s->k > 0) {
-        double frac = log((double)s->n_confirm + 1) / log((double)s->k + 1);
+        double frac = log1p((double)s->n_confirm) / log1p((double)s->k);
         t = s->max_ms - (s->max_ms - s->min_ms) * frac;
         if (t < s->min_ms)
             t = s->min_ms;
@@ -281,7 +281,9 @@ static void probe_indirect(struct gossip *g)
     struct wire_msg req = {.type = WIRE_PING_REQ, .seq = g->probe.seq, .target = target,
                            .target_addr = target_addr};
     uint64_t used[16];
-    unsigned k = g->cfg.indirect_checks < 16 ? g->cfg.indirect_checks : 16, sent = 0;
+    unsigned k = g->cfg.indirect_checks, sent = 0;
+    if (k > 16)
+        k = 16;
     uint32_t n = g->members.n;
     for (unsigned tries = 0; sent < k && n > 1 && tries < 4 * k + 8; tries++) {
         const struct member *h = &g->members.v[g_random_below(g, n)];

@@ -50,13 +50,11 @@ int addr_parse(const char *text, uint16_t default_port, gaddr_t *out)
             return GOSSIP_EADDR;
     } else {
         const char *colon = strchr(text, ':');
-        if (colon && strchr(colon + 1, ':')) { /* bare IPv6, no port */
-            memcpy(host, text, len + 1);
-        } else if (colon) {
+        if (colon && !strchr(colon + 1, ':')) { /* host:port */
             memcpy(host, text, (size_t)(colon - text));
             host[colon - text] = 0;
             port_s = colon + 1;
-        } else {
+        } else { /* no port, or a bare IPv6 address */
             memcpy(host, text, len + 1);
         }
     }

@@ -579,9 +579,28 @@ static void test_next_timeout(void **state)
     hc_free(hc);
 }
 
+/* An empty datagram with no buffer is legal input (a zero-length UDP
+ * datagram): counted as too short, never dereferenced. */
+static void test_feed_empty(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_cluster(1);
+    hc_start_all(hc, 1);
+    struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(1179)};
+    from.sin_addr.s_addr = htonl(0x0a000063u);
+    struct gossip_stats a, b;
+    gossip_stats_get(hc->node[0].g, &a);
+    assert_int_equal(gossip_feed(hc->node[0].g, (struct sockaddr *)&from, sizeof from, NULL, 0), 0);
+    assert_int_equal(gossip_feed(hc->node[0].g, (struct sockaddr *)&from, sizeof from, NULL, 5), GOSSIP_EINVAL);
+    gossip_stats_get(hc->node[0].g, &b);
+    assert_int_equal(b.drop_short, a.drop_short + 1);
+    hc_free(hc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_feed_empty),
         cmocka_unit_test_teardown(test_config_defaults, hc_teardown),
         cmocka_unit_test_teardown(test_create_errors, hc_teardown),
         cmocka_unit_test_teardown(test_strerror, hc_teardown),
