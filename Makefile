@@ -40,7 +40,7 @@ DEPS_STAMP := build/.deps-ok
 
 .SECONDARY:
 
-.PHONY: all deps check check-fast check-san test-docs test-units test-scenarios test-loopback test-keyrotation test-netns \
+.PHONY: all deps check check-fast check-san test-docs test-units test-scenarios test-loopback test-keyrotation test-reseed test-netns \
         demo bench bench-peers install uninstall clean
 
 all: $(DEPS_STAMP) lib/libgossip.a lib/libgossip.so $(EX_BIN) examples-links
@@ -127,13 +127,16 @@ test-docs:
 test-keyrotation: all
 	@test/run-tests.sh keyrotation test/keyrotation_test.py
 
-check-fast: all test-units test-scenarios test-loopback test-keyrotation
+test-reseed: all
+	@test/run-tests.sh reseed test/reseed_test.py
+
+check-fast: all test-units test-scenarios test-loopback test-keyrotation test-reseed
 
 # The whole suite: plain build, then the same tests under ASan + UBSan.
 check: all
 	@rm -f build/results.txt
 	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-loopback test-keyrotation \
-	    test-netns test-valgrind test-fuzz || true
+	    test-reseed test-netns test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 
