@@ -258,9 +258,11 @@ struct gossip {
 /* Drop reasons (rate-limited warnings), as counted in struct gossip_stats. */
 enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_SELF, DR_FULL };
 
-/* gossip.c */
+/* gossip.c: chance (the random hook or a per-handle PRNG) */
 uint64_t g_random(struct gossip *g);
 uint32_t g_random_below(struct gossip *g, uint32_t n);
+
+/* deliver.c: what reaches the host, delivered at the end of each entry point */
 void g_log(struct gossip *g, enum gossip_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Count a dropped datagram and warn about it at most every few seconds. */
@@ -268,11 +270,19 @@ void g_drop(struct gossip *g, uint64_t *counter, unsigned reason, const char *fm
     __attribute__((format(printf, 4, 5)));
 void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *m);
 void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len);
-/* Remember a cluster event (false if already seen): exactly-once delivery
- * and repair of nodes that missed it. */
+size_t g_alive_count(const struct gossip *g); /* alive + suspect, self included */
+void g_deliver(struct gossip *g);
+void roles_quorum_tick(struct gossip *g);
+void addr_fill_member(const gaddr_t *a, struct gossip_member *out);
+
+/* maintain.c: the timers of gossip_tick() beside the failure detector */
+void maintain_run(struct gossip *g);
+uint64_t maintain_next_deadline(const struct gossip *g);
+
+/* proto.c: cluster events remembered (false if already seen) for
+ * exactly-once delivery and the repair of nodes that missed one */
 bool event_remember(struct gossip *g, uint64_t origin, uint64_t event_id, const void *data, size_t len);
 void events_expire(struct gossip *g);
-size_t g_alive_count(const struct gossip *g); /* alive + suspect, self included */
 
 /* udp.c */
 int udp_open(struct gossip *g);

@@ -1,0 +1,273 @@
+/*
+ * Everything that reaches the host: log lines (with per-reason rate limits
+ * for dropped datagrams), member and cluster events, and role changes
+ * computed from the view (with the quorum lease).  Events are queued while
+ * the library works and delivered by g_deliver() at the end of each entry
+ * point, so callbacks see a consistent state and never nest.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "roles.h"
+
+/* ---- logging --------------------------------------------------------------- */
+
+__attribute__((format(printf, 3, 0)))
+static void vlog(const struct gossip_callbacks *cb, enum gossip_log_level lvl, const char *fmt, va_list ap)
+{
+    if (!cb->log)
+        return;
+    char msg[256];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    cb->log(cb->ud, lvl, msg);
+}
+
+void g_log(struct gossip *g, enum gossip_log_level lvl, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(&g->cfg.cb, lvl, fmt, ap);
+    va_end(ap);
+}
+
+#define WARN_EVERY_MS 10000u
+
+void g_drop(struct gossip *g, uint64_t *counter, unsigned reason, const char *fmt, ...)
+{
+    ++*counter;
+    /* one line per reason per ten seconds, with the count of the silent ones */
+    if (reason >= 16 || (g->warn_ms[reason] && g->now < g->warn_ms[reason] + WARN_EVERY_MS)) {
+        if (reason < 16)
+            g->warn_suppressed[reason]++;
+        return;
+    }
+    if (!g->cfg.cb.log)
+        return;
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    /* a key we do not hold is a configuration error (a missed rotation),
+     * not noise on the port */
+    enum gossip_log_level lvl = reason == DR_KEY ? GOSSIP_LOG_ERROR : GOSSIP_LOG_WARN;
+    if (g->warn_suppressed[reason])
+        g_log(g, lvl, "%s (and %llu more like it)", msg, (unsigned long long)g->warn_suppressed[reason]);
+    else
+        g_log(g, lvl, "%s", msg);
+    g->warn_ms[reason] = g->now ? g->now : 1;
+    g->warn_suppressed[reason] = 0;
+}
+
+/* ---- events ------------------------------------------------------------------ */
+
+static struct pending_event *pe_push(struct gossip *g)
+{
+    if (g->pe_n == g->pe_cap) {
+        uint32_t cap = g->pe_cap ? g->pe_cap * 2 : 16;
+        struct pending_event *v = realloc(g->pe, cap * sizeof(*v));
+        if (!v)
+            return NULL;
+        g->pe = v;
+        g->pe_cap = cap;
+    }
+    struct pending_event *e = &g->pe[g->pe_n++];
+    memset(e, 0, sizeof(*e));
+    return e;
+}
+
+void addr_fill_member(const gaddr_t *a, struct gossip_member *out)
+{
+    (void)addr_to_sockaddr(a, a->family == 4 ? AF_INET : AF_INET6, &out->addr, &out->addr_len);
+}
+
+void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *m)
+{
+    if (!g->cfg.cb.member)
+        return;
+    struct pending_event *e = pe_push(g);
+    if (!e)
+        return;
+    e->kind = PE_MEMBER;
+    e->event = ev;
+    e->m.id = m->id;
+    e->m.state = m->state;
+    e->m.generation = m->generation;
+    e->m.version = m->version;
+    e->m.state_since_ms = m->state_ms;
+    e->m.is_self = m->id == g->self_id;
+    addr_fill_member(&m->addr, &e->m);
+}
+
+void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len)
+{
+    g->stats.events_delivered++;
+    if (!g->cfg.cb.user_event)
+        return;
+    uint8_t *copy = malloc(len ? len : 1);
+    struct pending_event *e = copy ? pe_push(g) : NULL;
+    if (!e) {
+        free(copy);
+        return;
+    }
+    memcpy(copy, data, len);
+    e->kind = PE_USER;
+    e->origin = origin;
+    e->data = copy;
+    e->len = len;
+}
+
+size_t g_alive_count(const struct gossip *g)
+{
+    return (size_t)(g->members.n - g->members.n_dead) + (g->self_state <= GOSSIP_SUSPECT);
+}
+
+/* ---- roles ----------------------------------------------------------------- */
+
+static bool roles_need_view(const struct gossip *g)
+{
+    for (unsigned i = 0; i < g->cfg.n_roles; i++)
+        if (g->cfg.roles[i].n_nodes || (g->cfg.roles[i].flags & GOSSIP_ROLE_QUORUM))
+            return true;
+    return false;
+}
+
+/* The view as roles.c wants it; NULL (and *n = 0) when no role depends on it. */
+static struct roles_member *roles_view(const struct gossip *g, size_t *n)
+{
+    *n = 0;
+    if (!roles_need_view(g))
+        return NULL;
+    struct roles_member *v = malloc(((size_t)g->members.n + 1) * sizeof(*v));
+    if (!v)
+        return NULL;
+    v[(*n)++] = (struct roles_member){g->self_id, g->self_state};
+    for (uint32_t i = 0; i < g->members.n; i++)
+        v[(*n)++] = (struct roles_member){g->members.v[i].id, g->members.v[i].state};
+    return v;
+}
+
+static bool listed(const struct gossip_role *r, uint64_t id)
+{
+    for (unsigned i = 0; i < r->n_nodes; i++)
+        if (r->nodes[i] == id)
+            return true;
+    return false;
+}
+
+/*
+ * The quorum lease.  A view that still shows the other side of a partition
+ * alive is not enough for a QUORUM role: the majority side takes a role
+ * over as soon as it declares the old holder failed, while the holder may
+ * not have noticed anything yet.  So a holder also needs to have *heard*
+ * from a strict majority within the lease (one heartbeat).  The majority
+ * cannot declare it failed sooner than probe timeout + indirect timeout +
+ * the minimum suspicion (at least one heartbeat) after the cut, which is
+ * longer than the lease: the minority holder always lets go first.
+ */
+static bool quorum_lease(const struct gossip *g)
+{
+    size_t total = 1, heard = 1; /* ourselves */
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        const struct member *m = &g->members.v[i];
+        if (m->state == GOSSIP_LEFT)
+            continue;
+        total++;
+        heard += g->now - m->heard_ms < g->cfg.heartbeat_ms;
+    }
+    return 2 * heard > total;
+}
+
+/* Keep the lease fresh: ask the members we have not heard from lately. */
+void roles_quorum_tick(struct gossip *g)
+{
+    uint32_t half = g->cfg.heartbeat_ms / 2;
+    g->next_quorum = g->now + (half ? half : 1);
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        struct member *m = &g->members.v[i];
+        if (m->state > GOSSIP_SUSPECT || g->now - m->heard_ms < half)
+            continue;
+        struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
+        gaddr_t to = m->addr;
+        proto_send(g, &to, &hdr, NULL, false);
+    }
+    g->roles_dirty = true;
+}
+
+static void roles_update(struct gossip *g)
+{
+    g->roles_dirty = false;
+    size_t n;
+    struct roles_member *view = roles_view(g, &n);
+    struct roles_member self_only = {g->self_id, g->self_state};
+    uint32_t held = 0;
+    bool candidate = false;
+    for (unsigned i = 0; i < g->cfg.n_roles; i++) {
+        const struct gossip_role *r = &g->cfg.roles[i];
+        bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
+        /* alone in our view before joining, failover would pick us: a role
+         * with a list waits until we know the cluster, unless we are listed */
+        if (h && !g->have_view && r->n_nodes && !listed(r, g->self_id))
+            h = false;
+        if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
+            candidate = true;
+            h = quorum_lease(g);
+        }
+        if (h)
+            held |= 1u << i;
+    }
+    free(view);
+    if (candidate && !g->quorum_candidate)
+        g->next_quorum = g->now;
+    g->quorum_candidate = candidate;
+    uint32_t changed = g->roles_started ? held ^ g->roles_held : held;
+    g->roles_started = true;
+    g->roles_held = held;
+    for (unsigned i = 0; i < g->cfg.n_roles && g->cfg.cb.role; i++) {
+        if (!(changed & (1u << i)))
+            continue;
+        struct pending_event *e = pe_push(g);
+        if (!e)
+            break;
+        e->kind = PE_ROLE;
+        e->role = i;
+        e->held = (held >> i) & 1u;
+    }
+}
+
+void g_deliver(struct gossip *g)
+{
+    if (g->delivering)
+        return; /* the outer delivery loop picks these up */
+    g->delivering = true;
+    if (g->roles_dirty)
+        roles_update(g);
+    for (uint32_t i = 0; i < g->pe_n; i++) {
+        struct pending_event e = g->pe[i]; /* callbacks may grow g->pe */
+        switch (e.kind) {
+        case PE_MEMBER: {
+            const struct member *m = members_get(&g->members, e.m.id);
+            if (m && m->meta_len && e.event != GOSSIP_EVENT_CONFLICT) {
+                e.m.meta = m->meta;
+                e.m.meta_len = m->meta_len;
+            }
+            g->cfg.cb.member(g->cfg.cb.ud, e.event, &e.m);
+            break;
+        }
+        case PE_ROLE:
+            g->cfg.cb.role(g->cfg.cb.ud, g->cfg.roles[e.role].name, e.held);
+            break;
+        case PE_USER:
+            g->cfg.cb.user_event(g->cfg.cb.ud, e.origin, e.data, e.len);
+            free(e.data);
+            break;
+        }
+        if (g->roles_dirty)
+            roles_update(g);
+    }
+    g->pe_n = 0;
+    g->delivering = false;
+}

@@ -1,0 +1,221 @@
+/*
+ * The timers behind gossip_tick(): joining through the seeds, gossip
+ * rounds, the full-view exchange, reconnection of failed members and seeds,
+ * reaping, merging with returning members, traffic rates and the quorum
+ * lease (the failure detector's own timers are in probe.c).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+static bool address_is_member(const struct gossip *g, const gaddr_t *a)
+{
+    if (addr_equal(a, &g->self_addr))
+        return true;
+    for (uint32_t i = 0; i < g->members.n; i++)
+        if (g->members.v[i].state <= GOSSIP_SUSPECT && addr_equal(&g->members.v[i].addr, a))
+            return true;
+    return false;
+}
+
+static void send_join(struct gossip *g, const gaddr_t *seed)
+{
+    proto_send_sync(g, seed, true);
+}
+
+/* Until a seed answers, ask every seed each heartbeat. */
+static void join_tick(struct gossip *g)
+{
+    g->next_join = g->now + g->cfg.heartbeat_ms;
+    /* silence from every seed: wrong addresses, or a key they do not hold
+     * (they cannot answer what they cannot open) -- say which key we use */
+    if (++g->join_attempts == 5 || g->join_attempts % 60 == 0)
+        g_log(g, GOSSIP_LOG_ERROR,
+              "no seed has answered after %u attempts: check the seed addresses and that the seeds "
+              "hold key id %08x, which this node seals with",
+              g->join_attempts, g->crypto.keys[0].id);
+    for (unsigned i = 0; i < g->cfg.n_seeds; i++) {
+        gaddr_t a;
+        if (addr_parse(g->cfg.seeds[i], g->cfg.bind_port, &a) == 0 && !addr_equal(&a, &g->self_addr))
+            send_join(g, &a);
+    }
+}
+
+/* Healing without help: now and then knock on one failed member and on one
+ * seed that is not a live member, so two sides of a healed partition (or a
+ * node whose peers all moved) find each other again.  One datagram per
+ * interval: a small fraction of the probe traffic. */
+static void reconnect_tick(struct gossip *g)
+{
+    g->next_reconnect = g->now + g->cfg.reconnect_interval_ms;
+    uint32_t n = g->members.n;
+    if (g->members.n_dead > 0 && n > 0) {
+        uint32_t start = g_random_below(g, n);
+        for (uint32_t k = 0; k < n; k++) {
+            struct member *m = &g->members.v[(start + k) % n];
+            if (m->state != GOSSIP_FAILED)
+                continue;
+            /* carry its failure, so that a live one refutes at once */
+            struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
+            gaddr_t to = m->addr;
+            proto_send(g, &to, &hdr, m, true);
+            break;
+        }
+    }
+    for (unsigned k = 0; k < g->cfg.n_seeds; k++) {
+        unsigned i = (g->seed_pos + k) % g->cfg.n_seeds;
+        gaddr_t a;
+        if (addr_parse(g->cfg.seeds[i], g->cfg.bind_port, &a) < 0 || address_is_member(g, &a))
+            continue;
+        g->seed_pos = i + 1;
+        send_join(g, &a);
+        break;
+    }
+}
+
+static void reap_tick(struct gossip *g)
+{
+    g->next_reap = g->now + 10ull * g->cfg.heartbeat_ms;
+    events_expire(g);
+    if (g->members.n_dead == 0)
+        return;
+    for (uint32_t i = g->members.n; i-- > 0;) {
+        struct member *m = &g->members.v[i];
+        if (m->state < GOSSIP_FAILED || g->now - m->state_ms < g->cfg.reap_ms)
+            continue;
+        uint64_t id = m->id;
+        g->tombs[g->tomb_pos].id = id;
+        g->tombs[g->tomb_pos].session = m->rx_session > m->generation ? m->rx_session : m->generation;
+        g->tombs[g->tomb_pos].seq = 0;
+        g->tombs[g->tomb_pos].next_ms = 0;
+        g->tomb_pos = (g->tomb_pos + 1) % MAX_TOMBS;
+        g_emit_member(g, GOSSIP_EVENT_REMOVED, m);
+        suspicion_stop(g, m);
+        g->members.n_dead--;
+        dissem_forget_member(&g->dq, id);
+        members_remove(&g->members, id);
+        g->roles_dirty = true;
+    }
+}
+
+/* A slow full-view exchange.  Its interval grows with the number of
+ * datagrams the view takes, so that it costs every node about one datagram
+ * each way per sync interval at any cluster size (memberlist's log-scaled
+ * push-pull would grow as n / log n); the piggybacked anti-entropy samples
+ * and the early exchange after joining carry the rest. */
+static void sync_tick(struct gossip *g)
+{
+    uint64_t per_chunk = (g->cfg.max_datagram - ENV_OVERHEAD) / 32u; /* ~ member records per datagram */
+    uint64_t chunks = ((uint64_t)g->members.n + per_chunk) / (per_chunk ? per_chunk : 1);
+    uint64_t iv = g->cfg.sync_interval_ms * (chunks ? chunks : 1);
+    g->next_sync = g->now + iv / 2 + g_random_below(g, (uint32_t)(iv < UINT32_MAX ? iv : UINT32_MAX));
+    uint32_t n = g->members.n;
+    for (unsigned tries = 0; tries < 8 && n > 0; tries++) {
+        const struct member *m = &g->members.v[g_random_below(g, n)];
+        if (m->state != GOSSIP_ALIVE)
+            continue;
+        gaddr_t to = m->addr;
+        g->stats.syncs++;
+        proto_send_sync(g, &to, true);
+        return;
+    }
+}
+
+static void recover_tick(struct gossip *g)
+{
+    for (unsigned i = 0; i < g->n_recover; i++) {
+        const struct member *m = members_get(&g->members, g->recover[i]);
+        if (m && m->state == GOSSIP_ALIVE) {
+            gaddr_t to = m->addr;
+            g->stats.syncs++;
+            proto_send_sync(g, &to, true);
+        }
+    }
+    g->n_recover = 0;
+}
+
+#define RATE_WINDOW_MS 10000u
+
+/* Close the rate window when it is over (called from the tick, which runs
+ * at least once per window since the probe timer is shorter). */
+static void rates_tick(struct gossip *g)
+{
+    uint64_t span = g->now - g->rate_start_ms;
+    if (span < RATE_WINDOW_MS)
+        return;
+    struct gossip_stats *s = &g->stats, *b = &g->rate_base;
+#define PER_S(x) (uint32_t)(((s->x - b->x) * 1000u) / span)
+    s->sent_bytes_per_s = PER_S(sent_bytes);
+    s->recv_bytes_per_s = PER_S(recv_bytes);
+    s->sent_datagrams_per_s = PER_S(sent_datagrams);
+    s->recv_datagrams_per_s = PER_S(recv_datagrams);
+#undef PER_S
+    g->rate_base = *s;
+    g->rate_start_ms = g->now;
+}
+
+void maintain_run(struct gossip *g)
+{
+    rates_tick(g);
+    if (!g->joined && g->now >= g->next_join)
+        join_tick(g);
+    if (!g->have_view && g->now >= g->view_deadline) {
+        g->have_view = true;
+        g->roles_dirty = true;
+    }
+    probe_tick(g);
+    if (g->n_recover)
+        recover_tick(g);
+    if (g->dq.n == 0) {
+        g->next_gossip = UINT64_MAX;
+    } else if (g->now >= g->next_gossip) {
+        proto_gossip_round(g);
+        g->last_gossip = g->now;
+        /* The first wave of an epidemic (each node relaying to `fanout`
+         * peers at once) misses a node or two; while updates are young the
+         * next wave follows in a quarter interval instead of a whole one.
+         * The transmit limit is unchanged: only the pacing differs. */
+        uint32_t gap = g->cfg.gossip_interval_ms;
+        for (uint32_t i = 0; i < g->dq.n && gap == g->cfg.gossip_interval_ms; i++)
+            if (g->dq.v[i].transmits < 2 * g->cfg.gossip_fanout)
+                gap /= 4;
+        g->next_gossip = g->dq.n ? g->now + (gap ? gap : 1) : UINT64_MAX;
+    } else if (g->next_gossip == UINT64_MAX) {
+        g->next_gossip = g->now + g->cfg.gossip_interval_ms;
+    }
+    if (!g->leaving) {
+        if (g->now >= g->next_sync)
+            sync_tick(g);
+        if (g->now >= g->next_reconnect)
+            reconnect_tick(g);
+    }
+    if (g->now >= g->next_reap)
+        reap_tick(g);
+    if (g->quorum_candidate && g->now >= g->next_quorum)
+        roles_quorum_tick(g);
+}
+
+uint64_t maintain_next_deadline(const struct gossip *g)
+{    uint64_t t = probe_next_deadline(g);
+    if (!g->joined && g->next_join < t)
+        t = g->next_join;
+    if (g->dq.n > 0 && g->next_gossip < t)
+        t = g->next_gossip;
+    if (g->dq.n > 0 && g->next_gossip == UINT64_MAX)
+        t = g->now;
+    if (g->n_recover)
+        t = g->now;
+    if (!g->leaving) {
+        if (g->next_sync < t)
+            t = g->next_sync;
+        if (g->next_reconnect < t)
+            t = g->next_reconnect;
+    }
+    if (g->next_reap < t)
+        t = g->next_reap;
+    if (g->quorum_candidate && g->next_quorum < t)
+        t = g->next_quorum;
+    if (!g->have_view && g->view_deadline < t)
+        t = g->view_deadline;
+    return t;
+}
