@@ -136,7 +136,7 @@ check-fast: all test-units test-scenarios test-loopback test-keyrotation test-re
 check: all
 	@rm -f build/results.txt
 	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-loopback test-keyrotation \
-	    test-reseed test-netns test-valgrind test-fuzz || true
+	    test-reseed test-netns test-flood test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 
@@ -229,3 +229,26 @@ test-valgrind: $(UNIT_BIN)
 
 test-lint:
 	@test/run-tests.sh lint test/lint.sh
+
+# --- bounds and hostile-input flood --------------------------------------------
+# unit_noalloc prints backtraces of unexpected allocations: keep symbol names.
+# `make test-flood`: two real gossip-node processes on 127.0.0.1, node 0's
+# port flooded with hostile datagrams for FLOOD_SECONDS (default 20) from
+# build/test/flood; node 0's RSS must stay flat and node 1 must keep seeing
+# it alive (test/flood_test.py).  `make flood` is the same for 10 minutes.
+FLOOD_SECONDS ?= 20
+
+.PHONY: test-flood flood
+
+$(B)/test/unit_noalloc: private CFLAGS += -rdynamic
+
+$(B)/test/flood: test/flood.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+
+test-flood: all $(B)/test/flood
+	@FLOOD_SECONDS=$(FLOOD_SECONDS) FLOOD_SENDER=$(B)/test/flood test/run-tests.sh flood test/flood_test.py
+
+# longer than run-tests.sh's 600 s limit per program: run directly
+flood: all $(B)/test/flood
+	@FLOOD_SECONDS=600 FLOOD_SENDER=$(B)/test/flood python3 test/flood_test.py

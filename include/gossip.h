@@ -391,6 +391,11 @@ struct gossip_stats {
      * passed): what this node costs the network right now. */
     uint32_t sent_bytes_per_s, recv_bytes_per_s;
     uint32_t sent_datagrams_per_s, recv_datagrams_per_s;
+    /* Metadata above max_meta (the record is kept without it) and cluster
+     * events above max_event (not delivered) from peers configured with
+     * larger limits: a configuration mismatch, logged, never a reason to
+     * lose the membership news in the same datagram. */
+    uint64_t over_limit;
 };
 
 int gossip_stats_get(const gossip_t *g, struct gossip_stats *out);

@@ -12,7 +12,8 @@
 #include <openssl/hmac.h>
 
 #define KEY_ID_CONTEXT "libgossip key id v1"
-#define SESSION_CONTEXT "libgossip session v1"
+#define KDF_CONTEXT_A "libgossip session kdf v2 a"
+#define KDF_CONTEXT_B "libgossip session kdf v2 b"
 #define SCRYPT_SALT "libgossip v1"
 #define SCRYPT_N 16384u
 #define SCRYPT_R 8u
@@ -81,21 +82,46 @@ int crypto_derive_passphrase(const char *pass, uint8_t out[GOSSIP_KEY_LEN])
     return 0;
 }
 
-static bool session_key(const uint8_t key[GOSSIP_KEY_LEN], uint64_t sender, uint64_t session,
+static void kdf_free(struct crypto_key *k)
+{
+    for (int i = 0; i < 2; i++) {
+        EVP_CIPHER_CTX_free(k->kdf[i]);
+        k->kdf[i] = NULL;
+    }
+}
+
+/* The two AES-ECB contexts of one keyring key; the only allocation of the
+ * key schedule, done when a key is installed. */
+static bool kdf_init(struct crypto_key *k)
+{
+    static const char *const label[2] = {KDF_CONTEXT_A, KDF_CONTEXT_B};
+    uint8_t kd[EVP_MAX_MD_SIZE];
+    unsigned kd_len = 0;
+    bool ok = true;
+    for (int i = 0; i < 2 && ok; i++) {
+        EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+        k->kdf[i] = ctx;
+        ok = ctx && HMAC(EVP_sha256(), k->key, GOSSIP_KEY_LEN, (const unsigned char *)label[i],
+                         strlen(label[i]), kd, &kd_len) != NULL &&
+             kd_len == GOSSIP_KEY_LEN && EVP_EncryptInit_ex(ctx, EVP_aes_256_ecb(), NULL, kd, NULL) == 1 &&
+             EVP_CIPHER_CTX_set_padding(ctx, 0) == 1;
+    }
+    OPENSSL_cleanse(kd, sizeof kd);
+    if (!ok)
+        kdf_free(k);
+    return ok;
+}
+
+static bool session_key(const struct crypto_key *k, uint64_t sender, uint64_t session,
                         uint8_t out[GOSSIP_KEY_LEN])
 {
-    uint8_t msg[sizeof SESSION_CONTEXT - 1 + 16];
-    uint8_t md[EVP_MAX_MD_SIZE];
-    unsigned md_len = 0;
-
-    memcpy(msg, SESSION_CONTEXT, sizeof SESSION_CONTEXT - 1);
-    put_be64(msg + sizeof SESSION_CONTEXT - 1, sender);
-    put_be64(msg + sizeof SESSION_CONTEXT - 1 + 8, session);
-    bool ok = HMAC(EVP_sha256(), key, GOSSIP_KEY_LEN, msg, sizeof msg, md, &md_len) != NULL &&
-              md_len == GOSSIP_KEY_LEN;
-    if (ok)
-        memcpy(out, md, GOSSIP_KEY_LEN);
-    OPENSSL_cleanse(md, sizeof md);
+    uint8_t block[16];
+    int n = 0;
+    put_be64(block, sender);
+    put_be64(block + 8, session);
+    bool ok = EVP_EncryptUpdate(k->kdf[0], out, &n, block, sizeof block) == 1 && n == 16 &&
+              EVP_EncryptUpdate(k->kdf[1], out + 16, &n, block, sizeof block) == 1 && n == 16;
+    OPENSSL_cleanse(block, sizeof block);
     return ok;
 }
 
@@ -113,16 +139,20 @@ int crypto_set_keys(struct crypto *c, const uint8_t (*keys)[GOSSIP_KEY_LEN], uns
     if (!keys || n_keys < 1 || n_keys > GOSSIP_MAX_KEYS)
         return CRYPTO_EINTERNAL;
     /* Build the new state aside so a failure leaves the old keyring working. */
+    memset(ring, 0, sizeof ring);
     for (unsigned i = 0; i < n_keys; i++) {
         memcpy(ring[i].key, keys[i], GOSSIP_KEY_LEN);
-        if (!key_id_of(ring[i].key, &ring[i].id))
+        if (!key_id_of(ring[i].key, &ring[i].id) || !kdf_init(&ring[i]))
             goto out;
     }
-    if (!session_key(ring[0].key, c->self_id, c->session, tx))
+    if (!session_key(&ring[0], c->self_id, c->session, tx))
         goto out;
 
+    for (unsigned i = 0; i < c->n_keys; i++)
+        kdf_free(&c->keys[i]);
     OPENSSL_cleanse(c->keys, sizeof c->keys);
     memcpy(c->keys, ring, n_keys * sizeof ring[0]);
+    memset(ring, 0, sizeof ring); /* the contexts now belong to c->keys */
     c->n_keys = n_keys;
     memcpy(c->tx_skey, tx, sizeof tx);
     /* Cached session keys were derived from the old ring; a slot must never
@@ -130,6 +160,8 @@ int crypto_set_keys(struct crypto *c, const uint8_t (*keys)[GOSSIP_KEY_LEN], uns
     clear_cache(c);
     rc = 0;
 out:
+    for (unsigned i = 0; i < n_keys; i++)
+        kdf_free(&ring[i]);
     OPENSSL_cleanse(ring, sizeof ring);
     OPENSSL_cleanse(tx, sizeof tx);
     return rc;
@@ -171,6 +203,8 @@ void crypto_free(struct crypto *c)
         return;
     EVP_CIPHER_CTX_free(c->seal_ctx);
     EVP_CIPHER_CTX_free(c->open_ctx);
+    for (unsigned i = 0; i < c->n_keys && i < GOSSIP_MAX_KEYS; i++)
+        kdf_free(&c->keys[i]);
     /* Also nulls the context pointers, so a second free is harmless. */
     OPENSSL_cleanse(c, sizeof *c);
 }
@@ -281,7 +315,7 @@ int crypto_open(struct crypto *c, const struct env_header *h, uint8_t *buf, size
     if (hit) {
         skey = slot->skey;
     } else {
-        if (!session_key(key->key, h->sender, h->session, fresh))
+        if (!session_key(key, h->sender, h->session, fresh))
             return CRYPTO_EINTERNAL;
         skey = fresh;
     }

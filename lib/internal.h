@@ -248,6 +248,7 @@ struct gossip {
     uint64_t warn_suppressed[16];
 
     struct gossip_stats stats;
+    uint64_t over_limit_warned; /* g_drop's counter for over-limit warnings */
     struct gossip_stats rate_base; /* counters at the start of the rate window */
     uint64_t rate_start_ms;
     uint8_t *txbuf, *rxbuf;
@@ -256,7 +257,7 @@ struct gossip {
 };
 
 /* Drop reasons (rate-limited warnings), as counted in struct gossip_stats. */
-enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_SELF, DR_FULL };
+enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_SELF, DR_FULL, DR_LIMIT };
 
 /* gossip.c: chance (the random hook or a per-handle PRNG) */
 uint64_t g_random(struct gossip *g);

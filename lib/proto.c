@@ -255,9 +255,26 @@ static void queue_fresh(struct gossip *g, uint64_t id)
     }
 }
 
-static void apply_record(struct gossip *g, const struct wire_member *r, const gaddr_t *from,
+static void apply_record(struct gossip *g, const struct wire_member *rec, const gaddr_t *from,
                          uint64_t sender, bool anti_entropy)
 {
+    /* max_meta is what we store, not what the wire allows: a peer with a
+     * larger limit is a configuration mismatch, and its membership news
+     * must still count (else its acks would be lost and it would be
+     * declared failed).  The record is kept without the blob. */
+    struct wire_member trimmed;
+    const struct wire_member *r = rec;
+    if (rec->meta_len > g->cfg.max_meta) {
+        trimmed = *rec;
+        trimmed.meta_len = 0;
+        trimmed.meta = NULL;
+        r = &trimmed;
+        g->stats.over_limit++;
+        g_drop(g, &g->over_limit_warned, DR_LIMIT,
+               "metadata of node %llu is %u bytes, above max-meta %u: kept without it "
+               "(set the same max-meta on every node)",
+               (unsigned long long)rec->id, rec->meta_len, g->cfg.max_meta);
+    }
     if (r->id == g->self_id) {
         apply_self_record(g, r, from, sender);
         return;
@@ -422,6 +439,14 @@ void events_expire(struct gossip *g)
 
 static void apply_event(struct gossip *g, const struct wire_event *e)
 {
+    if (e->len > g->cfg.max_event) {
+        g->stats.over_limit++;
+        g_drop(g, &g->over_limit_warned, DR_LIMIT,
+               "cluster event from node %llu is %u bytes, above max-event %u: not delivered "
+               "(set the same max-event on every node)",
+               (unsigned long long)e->origin, e->len, g->cfg.max_event);
+        return;
+    }
     if (e->origin == g->self_id && e->event_id > g->generation && e->event_id <= g->generation + g->event_seq)
         return; /* our own, delivered when we broadcast it */
     if (!event_remember(g, e->origin, e->event_id, e->data, e->len))
@@ -430,19 +455,6 @@ static void apply_event(struct gossip *g, const struct wire_event *e)
         (void)dissem_event(&g->dq, e->origin, e->event_id, e->data, e->len);
     g->next_gossip = g->now;
     g_emit_user(g, e->origin, e->data, e->len);
-}
-
-/* Bounds that the codec does not know: checked for the whole datagram
- * before anything is applied. */
-static bool within_limits(const struct gossip *g, const struct wire_msg *msg)
-{
-    for (unsigned i = 0; i < msg->n_members; i++)
-        if (msg->members[i].meta_len > g->cfg.max_meta)
-            return false;
-    for (unsigned i = 0; i < msg->n_events; i++)
-        if (msg->events[i].len > g->cfg.max_event)
-            return false;
-    return true;
 }
 
 /* ---- receiving ---------------------------------------------------------- */
@@ -561,7 +573,7 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         return;
     }
     struct wire_msg *msg = &g->rxmsg;
-    if (wire_decode(buf + ENV_HDR_LEN, (size_t)rc, msg) < 0 || !within_limits(g, msg)) {
+    if (wire_decode(buf + ENV_HDR_LEN, (size_t)rc, msg) < 0) {
         addr_format(from, who, sizeof(who));
         g_drop(g, &g->stats.drop_malformed, DR_MALFORMED, "malformed datagram from %s (node %llu) dropped",
                who, (unsigned long long)h.sender);
