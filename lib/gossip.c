@@ -151,6 +151,7 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
     g->view_deadline = g->joined ? g->now + 5ull * g->cfg.heartbeat_ms : UINT64_MAX;
     g->roles_dirty = true;
     g->rate_start_ms = g->now;
+    g->self_changed_ms = g->now;
     schedule_start(g);
     *out = g;
     return 0;
@@ -293,6 +294,7 @@ int gossip_set_meta(gossip_t *g, const void *data, size_t len)
         memcpy(g->self_meta, data, len);
     g->self_meta_len = (uint8_t)len;
     g->version++;
+    g->self_changed_ms = g->now;
     int rc = dissem_member(&g->dq, g->self_id);
     g->next_gossip = g->now;
     g_deliver(g);

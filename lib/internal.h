@@ -172,6 +172,8 @@ struct gossip {
     uint64_t generation;
     uint32_t version;
     uint8_t self_state;
+    uint64_t self_changed_ms;  /* our record last changed (start, refutation, metadata) */
+#define SELF_NEWS_HEARTBEATS 60
     uint8_t self_meta[255];
     uint8_t self_meta_len;
     gaddr_t self_addr;         /* advertised; ip all zero = "use my source address" */

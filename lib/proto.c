@@ -237,6 +237,7 @@ static void apply_self_record(struct gossip *g, const struct wire_member *r, con
         /* Lifeguard: refute at once with a higher incarnation; being
          * suspected hints that we are the slow one */
         g->version = r->version + 1;
+        g->self_changed_ms = g->now;
         dissem_member(&g->dq, g->self_id);
         g->next_gossip = g->now;
         g->stats.refutations++;
@@ -621,10 +622,13 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         if (!m && !g->have_view && g->n_recover < MAX_RECOVER)
             g->recover[g->n_recover++] = h.sender; /* it knows a cluster we do not: pull its view */
         if ((msg->flags & WIRE_F_ANY) || msg->target == g->self_id) {
-            /* our own record rides along: a prober that missed our last
-             * update (a refutation, a restart) is repaired by the answer */
+            /* our own record rides along while it can matter: a prober that
+             * suspects us, or missed our last change (a refutation, a
+             * restart, new metadata), is repaired by the answer; in a quiet
+             * cluster the ack stays small */
+            bool recent = g->now - g->self_changed_ms < SELF_NEWS_HEARTBEATS * (uint64_t)g->cfg.heartbeat_ms;
             struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
-            proto_send(g, from, &ack, NULL, true);
+            proto_send(g, from, &ack, NULL, recent || (msg->flags & WIRE_F_SUSPECT));
         }
         break;
     case WIRE_ACK:
