@@ -212,7 +212,7 @@ struct gossip_config {
     uint32_t probe_timeout_ms;           /* direct ack timeout; default heartbeat/5, min 10 */
     uint32_t indirect_timeout_ms;        /* indirect phase; default 2 x probe timeout */
     unsigned indirect_checks;            /* k helpers for indirect probes; default 3 */
-    double suspicion_mult;               /* min suspicion = mult * log10(n+1) * heartbeat (floor 1 heartbeat); default 1.5 */
+    double suspicion_mult;               /* min suspicion = mult * log10(n+1) * heartbeat (floor 1 heartbeat); default 1 */
     double suspicion_max_mult;           /* max suspicion = this * min; default 4 */
     unsigned suspicion_confirmations;    /* confirmations to reach the min; default 2, at most 7 count */
     double retransmit_mult;              /* each update sent ~ mult * log10(n+1) + 1 times; default 4 */

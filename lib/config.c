@@ -410,7 +410,7 @@ void config_effective(const struct gossip_config *in, struct gossip_config *out)
     /* Only an exact 0 means "derived": a negative or NaN value stays, so
      * gossip_config_validate() can refuse it. */
     if (out->suspicion_mult == 0)
-        out->suspicion_mult = 1.5;
+        out->suspicion_mult = 1.0;
     if (out->suspicion_max_mult == 0)
         out->suspicion_max_mult = 4;
     if (!out->suspicion_confirmations)

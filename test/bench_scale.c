@@ -1,7 +1,7 @@
 /*
  * Scale report for one cluster size (run by bench/scale.sh, `make bench`).
  *
- *   bench_scale -n N [-c crashes] [-i idle_s] [-l loss_s] [-j json] [-k curve.csv]
+ *   bench_scale -n N [-c crashes] [-i idle_s] [-l loss_s] [-L loss20_s] [-j json] [-k curve.csv]
  *               [-d deadline_s] [-s stagger_ms]
  *
  * N real handles in the deterministic simulator (test/sim.h) at the default
@@ -21,8 +21,9 @@
  *   5. crashes, one after the other: first suspicion anywhere, and the time
  *      until 99% / 100% of the live nodes report the victim FAILED (plus the
  *      infection curve of the first crash);
- *   6. loss windows at 0%, 5% and 20%: live nodes declared FAILED (false
- *      failures), per node-hour (extrapolated from the window length).
+ *   6. loss windows at 0%, 5% (-l seconds) and 20% (-L seconds): live nodes
+ *      declared FAILED (false failures), per node-hour (extrapolated from
+ *      the window length).
  *
  * The JSON object for this N goes to -j (stdout by default); progress lines
  * go to stderr.  A real-time deadline (-d) skips the remaining phases and
@@ -278,7 +279,7 @@ static double pct(const int64_t *v, unsigned n, double p)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_scale -n N [-c crashes] [-i idle_s] [-l loss_s] [-j out.json] "
+    fprintf(stderr, "usage: bench_scale -n N [-c crashes] [-i idle_s] [-l loss_s] [-L loss20_s] [-j out.json] "
                     "[-k curve.csv] [-d deadline_s] [-s stagger_ms]\n");
     exit(2);
 }
@@ -286,16 +287,17 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     unsigned n = 100, n_crashes = 5;
-    double idle_s = 120, loss_s = 600;
+    double idle_s = 120, loss_s = 600, loss20_s = 60;
     const char *json_path = NULL, *curve_path = NULL;
     int stagger = -1;
     int opt;
-    while ((opt = getopt(argc, argv, "n:c:i:l:j:k:d:s:")) != -1) {
+    while ((opt = getopt(argc, argv, "n:c:i:l:L:j:k:d:s:")) != -1) {
         switch (opt) {
         case 'n': n = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'c': n_crashes = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'i': idle_s = atof(optarg); break;
         case 'l': loss_s = atof(optarg); break;
+        case 'L': loss20_s = atof(optarg); break;
         case 'j': json_path = optarg; break;
         case 'k': curve_path = optarg; break;
         case 'd': deadline_s = atof(optarg); break;
@@ -353,11 +355,50 @@ int main(int argc, char **argv)
 
     /* ---- 1. start and converge ---- */
     uint64_t start_span = (uint64_t)n_seed_pool * 50 + 1000 + (uint64_t)n * stagger;
-    sim_run_until(sim, start_span);
-    int64_t t_conv = run_until(sim, converged, 600000, 1000);
+    /* in virtual seconds, so that the deadline and progress apply here too */
+    for (double last = now_s(); sim_now(sim) < start_span && !out_of_time();) {
+        sim_run_until(sim, sim_now(sim) + 1000 < start_span ? sim_now(sim) + 1000 : start_span);
+        if (now_s() - last > 30) {
+            last = now_s();
+            struct sim_stats p;
+            sim_stats_get(sim, &p);
+            LOGN("starting: virtual t=%" PRIu64 " ms of %" PRIu64 ", %u up, %" PRIu64 " datagrams so far, RSS %ld MiB\n",
+                 sim_now(sim), start_span, live_count(sim), p.sent, rss_kib() / 1024);
+        }
+    }
+    int64_t t_conv = -1;
+    {
+        double last_print = now_s();
+        for (uint64_t t = 0;; t += 1000) {
+            if (converged(sim)) {
+                t_conv = (int64_t)t;
+                break;
+            }
+            if (t >= 600000 || out_of_time())
+                break;
+            if (now_s() - last_print > 30) {
+                last_print = now_s();
+                unsigned long long known = 0, up = 0;
+                for (unsigned i = 0; i <= n; i++)
+                    if (sim_handle(sim, i)) {
+                        known += gossip_member_count(sim_handle(sim, i), 1u << GOSSIP_ALIVE);
+                        up++;
+                    }
+                struct sim_stats p;
+                sim_stats_get(sim, &p);
+                LOGN("starting: virtual t=%" PRIu64 " ms, %llu up, mean view %.0f alive, %" PRIu64
+                     " datagrams so far, RSS %ld MiB\n", sim_now(sim), up, up ? (double)known / up : 0.0, p.sent,
+                     rss_kib() / 1024);
+            }
+            sim_run_for(sim, 1000);
+        }
+    }
+    struct sim_stats s_conv;
+    sim_stats_get(sim, &s_conv);
+    uint64_t startup_bytes = totals(sim).bytes;
     double wall_conv = now_s() - t_start_real;
     long rss_conv = rss_kib();
-    LOGN("converged at +%" PRId64 " ms after the last start (at %" PRIu64 " ms, now %" PRIu64 " ms), %.1f s real, RSS %ld MiB\n",
+    LOGN("converged (-1 = not) at +%" PRId64 " ms after the last start (at %" PRIu64 " ms, now %" PRIu64 " ms), %.1f s real, RSS %ld MiB\n",
             t_conv, start_span, sim_now(sim), wall_conv, rss_conv / 1024);
     if (t_conv < 0)
         skipped = out_of_time() ? "deadline during start-up" : "no convergence within 600 s";
@@ -430,7 +471,9 @@ int main(int argc, char **argv)
     uint64_t *curve_t = NULL;
     unsigned curve_n = 0, curve_live = 0;
     /* min suspicion as the library computes it, for the target */
-    double susp_min_ms = 1.5 * log10((double)n + 1) * HB_MS;
+    double susp_min_ms = 1.0 * log10((double)n + 1) * HB_MS; /* suspicion-mult default */
+    if (susp_min_ms < HB_MS)
+        susp_min_ms = HB_MS;
     if (susp_min_ms < HB_MS)
         susp_min_ms = HB_MS;
     struct sim_rng rng;
@@ -486,7 +529,7 @@ int main(int argc, char **argv)
             sim_run_for(sim, 1000); /* the new loss rate takes hold */
         B.false_events = B.false_episodes = B.false_suspects = 0;
         uint64_t v0 = sim_now(sim);
-        uint64_t w = (uint64_t)(loss_s * 1000);
+        uint64_t w = (uint64_t)((losses[li] >= 0.2 ? loss20_s : loss_s) * 1000);
         for (uint64_t t = 0; t < w && !out_of_time(); t += 1000)
             sim_run_for(sim, 1000);
         double hours = (double)(sim_now(sim) - v0) / 3600000.0;
@@ -528,6 +571,8 @@ int main(int argc, char **argv)
     fprintf(out, "  \"seed_nodes\": %u,\n  \"stagger_ms\": %d,\n", n_seed_pool, stagger);
     fprintf(out, "  \"skipped\": %s%s%s,\n", skipped ? "\"" : "", skipped ? skipped : "null", skipped ? "\"" : "");
     fprintf(out, "  \"converge_ms_after_last_start\": %" PRId64 ",\n", t_conv);
+    fprintf(out, "  \"startup_datagrams_per_node\": %.0f,\n  \"startup_bytes_per_node\": %.0f,\n",
+            (double)s_conv.sent / n, (double)startup_bytes / n);
     fprintf(out, "  \"suspicion_min_ms\": %.0f,\n", susp_min_ms);
     fprintf(out, "  \"crashes\": [");
     for (unsigned i = 0; i < done; i++)

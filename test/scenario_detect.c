@@ -3,9 +3,9 @@
  *
  * Not before: a member is only declared failed after a probe went
  * unanswered (probe timeout, 200 ms) and its suspicion ran out (at least
- * the minimum, 1.5 * log10(17) * 1000 ms = 1846 ms, reached only with two
+ * the minimum, 1.0 * log10(17) * 1000 ms = 1230 ms, reached only with two
  * independent confirmations).  So no node may report the failure earlier
- * than crash + 200 + 1846 ms.
+ * than crash + 200 + 1230 ms.
  * By: every live node reports it failed within 10 s of the crash.
  * And with no loss nobody else is ever reported failed.
  */
@@ -20,6 +20,7 @@
 
 #define N 16
 #define HEARTBEAT_MS 1000
+#define SUSPICION_MULT 1.0 /* the library's default */
 #define PROBE_TIMEOUT_MS 200
 #define DETECT_BOUND_MS 10000
 #define LATENCY_MS 1
@@ -51,11 +52,11 @@ static void detect_run(unsigned victim, uint64_t crash_at)
     uint64_t t0 = sim_now(sim);
 
     /* The minimum suspicion timeout, taking n as the 15 survivors (the
-     * smallest n the library could count here, so the smallest bound: 1806
-     * ms; with n = 16 it is 1846).  Less the network's one-way delay: a ping
+     * smallest n the library could count here, so the smallest bound: 1204
+     * ms; with n = 16 it is 1230).  Less the network's one-way delay: a ping
      * that left a prober up to latency + jitter before the crash may find
      * the victim already gone. */
-    uint64_t susp_min = (uint64_t)(1.5 * log10((double)(N - 1) + 1.0) * HEARTBEAT_MS);
+    uint64_t susp_min = (uint64_t)(SUSPICION_MULT * log10((double)(N - 1) + 1.0) * HEARTBEAT_MS);
     if (susp_min < HEARTBEAT_MS)
         susp_min = HEARTBEAT_MS;
     uint64_t earliest = PROBE_TIMEOUT_MS + susp_min - (LATENCY_MS + JITTER_MS);

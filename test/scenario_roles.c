@@ -415,8 +415,11 @@ static void test_failover_and_return(void **state)
     sim_crash(sim, HOLDER);
     uint64_t t0 = sim_now(sim);
     /* Smallest suspicion the library could use here: n taken as the 9
-     * survivors, 1.5 * log10(10) * 1000 = 1500 ms. */
-    uint64_t susp_min = (uint64_t)(1.5 * log10((double)(N1 - 1) + 1.0) * HEARTBEAT_MS);
+     * survivors, 1.0 * log10(10) * 1000 = 1000 ms (the library's default
+     * multiplier; never below one heartbeat). */
+    uint64_t susp_min = (uint64_t)(1.0 * log10((double)(N1 - 1) + 1.0) * HEARTBEAT_MS);
+    if (susp_min < HEARTBEAT_MS)
+        susp_min = HEARTBEAT_MS;
     uint64_t earliest = PROBE_TIMEOUT_MS + susp_min - (LATENCY_MS + JITTER_MS);
 
     struct new_holder_pred np = {h, HOLDER, 0};

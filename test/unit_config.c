@@ -145,7 +145,7 @@ static void test_effective(void **state)
     assert_int_equal(e.probe_timeout_ms, 200);
     assert_int_equal(e.indirect_timeout_ms, 400);
     assert_int_equal(e.indirect_checks, 3);
-    assert_true(e.suspicion_mult == 1.5);
+    assert_true(e.suspicion_mult == 1.0);
     assert_true(e.suspicion_max_mult == 4);
     assert_int_equal(e.suspicion_confirmations, 2);
     assert_true(e.retransmit_mult == 4);

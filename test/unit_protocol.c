@@ -173,6 +173,7 @@ static struct gossip *node_with_view(struct hc *hc, unsigned n, unsigned confirm
 {
     struct gossip_config *c = hc_config(hc, 0, ID0);
     c->suspicion_confirmations = confirmations;
+    c->suspicion_mult = 1.5; /* the table below was computed with it */
     hc_start(hc, 0);
     struct gossip *g = hc->node[0].g;
     for (unsigned i = 1; i < n; i++)
