@@ -280,7 +280,7 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-static unsigned cache_index(uint32_t key_id, uint64_t sender, uint64_t session)
+unsigned crypto_cache_index(uint32_t key_id, uint64_t sender, uint64_t session)
 {
     uint64_t x = mix64(mix64(mix64(key_id) ^ sender) ^ session);
     return (unsigned)(x % CRYPTO_CACHE_SLOTS);
@@ -309,7 +309,7 @@ int crypto_open(struct crypto *c, const struct env_header *h, uint8_t *buf, size
     if (!key)
         return CRYPTO_EKEY;
 
-    struct crypto_cache_slot *slot = &c->cache[cache_index(h->key_id, h->sender, h->session)];
+    struct crypto_cache_slot *slot = &c->cache[crypto_cache_index(h->key_id, h->sender, h->session)];
     bool hit = slot->used && slot->key_id == h->key_id && slot->sender == h->sender &&
                slot->session == h->session;
     if (hit) {

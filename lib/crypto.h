@@ -123,6 +123,10 @@ int crypto_seal(struct crypto *c, uint8_t *buf, size_t pt_len, size_t cap);
  * Does not check replay. */
 int crypto_open(struct crypto *c, const struct env_header *h, uint8_t *buf, size_t len);
 
+/* The session-key cache slot of (key id, sender, session) (tests use it to
+ * find peers that share a slot). */
+unsigned crypto_cache_index(uint32_t key_id, uint64_t sender, uint64_t session);
+
 /* true if counter ctr is new for this window (not seen, not older than 64 behind top). */
 bool replay_check(const struct replay_window *w, uint64_t ctr);
 /* Record ctr as seen (call only after replay_check() and successful open). */

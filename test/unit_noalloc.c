@@ -401,21 +401,10 @@ static void test_forged_headers_allocate_nothing(void **state)
 }
 
 
-/* The session-key cache of crypto.c, as it picks a slot (copied here to
- * find a collision; CRYPTO_CACHE_SLOTS slots, direct-mapped). */
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 30;
-    x *= UINT64_C(0xbf58476d1ce4e5b9);
-    x ^= x >> 27;
-    x *= UINT64_C(0x94d049bb133111eb);
-    x ^= x >> 31;
-    return x;
-}
-
+/* The session-key cache slot, as crypto.c picks it (to find a collision). */
 static unsigned cache_slot(uint32_t key_id, uint64_t sender, uint64_t session)
 {
-    return (unsigned)(mix64(mix64(mix64(key_id) ^ sender) ^ session) % CRYPTO_CACHE_SLOTS);
+    return crypto_cache_index(key_id, sender, session);
 }
 
 /* Two legitimate peers whose (key id, sender, session) land in the same
