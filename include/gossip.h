@@ -218,7 +218,7 @@ struct gossip_config {
     double retransmit_mult;              /* each update sent ~ mult * log10(n+1) + 1 times; default 4 */
     uint32_t gossip_interval_ms;         /* gossip rounds while updates are queued; default heartbeat/5 */
     unsigned gossip_fanout;              /* peers per gossip round; default 3 */
-    uint32_t sync_interval_ms;           /* full-view exchange, per datagram the view takes; default 30 x heartbeat */
+    uint32_t sync_interval_ms;           /* full-view exchange, per datagram the view takes; default 60 x heartbeat */
     unsigned ae_records;                 /* random member records carried in each ping; default 2 */
     uint32_t reconnect_interval_ms;      /* re-probe one failed member or seed; default 5 x heartbeat */
     uint32_t reap_ms;                    /* forget failed/left members after; default 3600 x heartbeat */

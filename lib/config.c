@@ -422,7 +422,7 @@ void config_effective(const struct gossip_config *in, struct gossip_config *out)
     if (!out->gossip_fanout)
         out->gossip_fanout = 3;
     if (!out->sync_interval_ms)
-        out->sync_interval_ms = sat_mul(hb, 30);
+        out->sync_interval_ms = sat_mul(hb, 60);
     if (!out->ae_records)
         out->ae_records = 2;
     if (!out->reconnect_interval_ms)

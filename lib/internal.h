@@ -173,7 +173,9 @@ struct gossip {
     uint32_t version;
     uint8_t self_state;
     uint64_t self_changed_ms;  /* our record last changed (start, refutation, metadata) */
-#define SELF_NEWS_HEARTBEATS 60
+/* longer than the longest suspicion a refutation has to beat in clusters of
+ * thousands (4 x 1 x log10(n+1) heartbeats) */
+#define SELF_NEWS_HEARTBEATS 16
     uint8_t self_meta[255];
     uint8_t self_meta_len;
     gaddr_t self_addr;         /* advertised; ip all zero = "use my source address" */

@@ -624,7 +624,7 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         if ((msg->flags & WIRE_F_ANY) || msg->target == g->self_id) {
             /* our own record rides along while it can matter: a prober that
              * suspects us, or missed our last change (a refutation, a
-             * restart, new metadata), is repaired by the answer; in a quiet
+             * restart, new metadata) is repaired by the answer; in a quiet
              * cluster the ack stays small */
             bool recent = g->now - g->self_changed_ms < SELF_NEWS_HEARTBEATS * (uint64_t)g->cfg.heartbeat_ms;
             struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};

@@ -151,7 +151,7 @@ static void test_effective(void **state)
     assert_true(e.retransmit_mult == 4);
     assert_int_equal(e.gossip_interval_ms, 200);
     assert_int_equal(e.gossip_fanout, 3);
-    assert_int_equal(e.sync_interval_ms, 30000);
+    assert_int_equal(e.sync_interval_ms, 60000);
     assert_int_equal(e.ae_records, 2);
     assert_int_equal(e.reconnect_interval_ms, 5000);
     assert_int_equal(e.reap_ms, 3600000);
@@ -178,7 +178,7 @@ static void test_effective(void **state)
     c.heartbeat_ms = 3600000;
     config_effective(&c, &e);
     assert_int_equal(e.reap_ms, UINT32_MAX);
-    assert_int_equal(e.sync_interval_ms, 108000000);
+    assert_int_equal(e.sync_interval_ms, 216000000);
 
     /* in place */
     gossip_config_init(&c);
@@ -884,7 +884,7 @@ static void test_format(void **state)
         "probe-timeout = \"400ms\"\n", "indirect-timeout = \"800ms\"\n", "indirect-checks = 3\n",
         "suspicion-mult = 2.125\n", "suspicion-max-mult = 4\n", "suspicion-confirmations = 2\n",
         "retransmit-mult = 4\n", "gossip-interval = \"400ms\"\n", "gossip-fanout = 3\n",
-        "sync-interval = \"60000ms\"\n", "ae-records = 2\n", "reconnect-interval = \"10000ms\"\n",
+        "sync-interval = \"120000ms\"\n", "ae-records = 2\n", "reconnect-interval = \"10000ms\"\n",
         "reap-time = \"7200000ms\"\n", "awareness-max = 8\n", "max-datagram = 1232\n",
         "max-members = 65536\n", "max-meta = 64\n", "max-event = 512\n",
         "max-pending-events = 256\n", "roles.purge.stores = []\n", "roles.acme.renew = [5]\n",
