@@ -35,17 +35,22 @@ void g_log(struct gossip *g, enum gossip_log_level lvl, const char *fmt, ...)
 
 #define WARN_EVERY_MS 10000u
 
-void g_drop(struct gossip *g, uint64_t *counter, unsigned reason, const char *fmt, ...)
+bool g_drop(struct gossip *g, uint64_t *counter, unsigned reason)
 {
     ++*counter;
     /* one line per reason per ten seconds, with the count of the silent ones */
-    if (reason >= 16 || (g->warn_ms[reason] && g->now < g->warn_ms[reason] + WARN_EVERY_MS)) {
-        if (reason < 16)
-            g->warn_suppressed[reason]++;
-        return;
+    if (reason >= 16 || !g->cfg.cb.log)
+        return false;
+    if (g->warn_ms[reason] && g->now < g->warn_ms[reason] + WARN_EVERY_MS) {
+        g->warn_suppressed[reason]++;
+        return false;
     }
-    if (!g->cfg.cb.log)
-        return;
+    g->warn_ms[reason] = g->now ? g->now : 1;
+    return true;
+}
+
+void g_drop_log(struct gossip *g, unsigned reason, const char *fmt, ...)
+{
     char msg[256];
     va_list ap;
     va_start(ap, fmt);
@@ -54,12 +59,12 @@ void g_drop(struct gossip *g, uint64_t *counter, unsigned reason, const char *fm
     /* a key we do not hold is a configuration error (a missed rotation),
      * not noise on the port */
     enum gossip_log_level lvl = reason == DR_KEY ? GOSSIP_LOG_ERROR : GOSSIP_LOG_WARN;
-    if (g->warn_suppressed[reason])
+    if (reason < 16 && g->warn_suppressed[reason])
         g_log(g, lvl, "%s (and %llu more like it)", msg, (unsigned long long)g->warn_suppressed[reason]);
     else
         g_log(g, lvl, "%s", msg);
-    g->warn_ms[reason] = g->now ? g->now : 1;
-    g->warn_suppressed[reason] = 0;
+    if (reason < 16)
+        g->warn_suppressed[reason] = 0;
 }
 
 /* ---- events ------------------------------------------------------------------ */

@@ -35,12 +35,9 @@ struct member {
     gaddr_t addr;             /* 20 bytes */
     uint8_t state;
     uint8_t meta_len;
-    uint8_t flags;
-    uint8_t pad_;
     uint8_t *meta;
 };
 
-#define MF_RECOVER_SYNC 0x01u /* came back from failed: push-pull with it once */
 
 /* Member table: dense array (iteration, random choice) plus an
  * open-addressing index by id. */
@@ -261,7 +258,7 @@ struct gossip {
 };
 
 /* Drop reasons (rate-limited warnings), as counted in struct gossip_stats. */
-enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_SELF, DR_FULL, DR_LIMIT };
+enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_FULL, DR_LIMIT };
 
 /* gossip.c: chance (the random hook or a per-handle PRNG) */
 uint64_t g_random(struct gossip *g);
@@ -270,9 +267,12 @@ uint32_t g_random_below(struct gossip *g, uint32_t n);
 /* deliver.c: what reaches the host, delivered at the end of each entry point */
 void g_log(struct gossip *g, enum gossip_log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* Count a dropped datagram and warn about it at most every few seconds. */
-void g_drop(struct gossip *g, uint64_t *counter, unsigned reason, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Count a dropped datagram (or refused record); true when a warning for
+ * this reason is due (one per reason every ten seconds).  Callers build the
+ * message, addresses included, only then: under a flood nearly every drop
+ * is silent and must cost no formatting. */
+bool g_drop(struct gossip *g, uint64_t *counter, unsigned reason);
+void g_drop_log(struct gossip *g, unsigned reason, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *m);
 void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len);
 size_t g_alive_count(const struct gossip *g); /* alive + suspect, self included */

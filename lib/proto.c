@@ -271,10 +271,11 @@ static void apply_record(struct gossip *g, const struct wire_member *rec, const 
         trimmed.meta = NULL;
         r = &trimmed;
         g->stats.over_limit++;
-        g_drop(g, &g->over_limit_warned, DR_LIMIT,
-               "metadata of node %llu is %u bytes, above max-meta %u: kept without it "
-               "(set the same max-meta on every node)",
-               (unsigned long long)rec->id, rec->meta_len, g->cfg.max_meta);
+        if (g_drop(g, &g->over_limit_warned, DR_LIMIT))
+            g_drop_log(g, DR_LIMIT,
+                       "metadata of node %llu is %u bytes, above max-meta %u: kept without it "
+                       "(set the same max-meta on every node)",
+                       (unsigned long long)rec->id, rec->meta_len, g->cfg.max_meta);
     }
     if (r->id == g->self_id) {
         apply_self_record(g, r, from, sender);
@@ -308,8 +309,9 @@ static void apply_record(struct gossip *g, const struct wire_member *rec, const 
         if (r->state >= GOSSIP_FAILED)
             return; /* do not learn the dead (nor a softened failure of one we reaped) */
         if (g->members.n >= g->cfg.max_members) {
-            g_drop(g, &g->stats.drop_full, DR_FULL, "member table full (%u): refusing node %llu",
-                   g->cfg.max_members, (unsigned long long)r->id);
+            if (g_drop(g, &g->stats.drop_full, DR_FULL))
+                g_drop_log(g, DR_FULL, "member table full (%u): refusing node %llu", g->cfg.max_members,
+                           (unsigned long long)r->id);
             return;
         }
         m = members_add(&g->members, r->id);
@@ -442,10 +444,11 @@ static void apply_event(struct gossip *g, const struct wire_event *e)
 {
     if (e->len > g->cfg.max_event) {
         g->stats.over_limit++;
-        g_drop(g, &g->over_limit_warned, DR_LIMIT,
-               "cluster event from node %llu is %u bytes, above max-event %u: not delivered "
-               "(set the same max-event on every node)",
-               (unsigned long long)e->origin, e->len, g->cfg.max_event);
+        if (g_drop(g, &g->over_limit_warned, DR_LIMIT))
+            g_drop_log(g, DR_LIMIT,
+                       "cluster event from node %llu is %u bytes, above max-event %u: not delivered "
+                       "(set the same max-event on every node)",
+                       (unsigned long long)e->origin, e->len, g->cfg.max_event);
         return;
     }
     if (e->origin == g->self_id && e->event_id > g->generation && e->event_id <= g->generation + g->event_seq)
@@ -469,8 +472,9 @@ static bool tomb_passes(struct gossip *g, unsigned i, const gaddr_t *from, const
         g->tombs[i].session = 0; /* alive after all: welcome back */
         return true;
     }
-    g_drop(g, &g->stats.drop_replay, DR_REPLAY, "datagram from a reaped life of node %llu: challenged",
-           (unsigned long long)g->tombs[i].id);
+    if (g_drop(g, &g->stats.drop_replay, DR_REPLAY))
+        g_drop_log(g, DR_REPLAY, "datagram from a reaped life of node %llu: challenged",
+                   (unsigned long long)g->tombs[i].id);
     if (g->now >= g->tombs[i].next_ms) {
         g->tombs[i].next_ms = g->now + g->cfg.heartbeat_ms;
         g->tombs[i].seq = ++g->seq;
@@ -510,29 +514,40 @@ static void handle_from_self_id(struct gossip *g, const gaddr_t *from, const str
     conflict_challenge(g, from);
 }
 
+/* The peer's address for a warning: formatted only when one is written. */
+static const char *who(const gaddr_t *from, char buf[64])
+{
+    addr_format(from, buf, 64);
+    return buf;
+}
+
 void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t len)
 {
-    char who[64];
+    char w[64];
     g->stats.recv_datagrams++;
     g->stats.recv_bytes += len;
     if (len > g->cfg.max_datagram) {
-        addr_format(from, who, sizeof(who));
-        g_drop(g, &g->stats.drop_oversize, DR_OVERSIZE, "datagram from %s larger than %u bytes dropped",
-               who, g->cfg.max_datagram);
+        if (g_drop(g, &g->stats.drop_oversize, DR_OVERSIZE))
+            g_drop_log(g, DR_OVERSIZE, "datagram from %s larger than %u bytes dropped", who(from, w),
+                       g->cfg.max_datagram);
         return;
     }
     struct env_header h;
     int rc = env_parse(buf, len, &h);
+    if (rc == CRYPTO_ESHORT) {
+        if (g_drop(g, &g->stats.drop_short, DR_SHORT))
+            g_drop_log(g, DR_SHORT, "truncated datagram from %s dropped", who(from, w));
+        return;
+    }
+    if (rc == CRYPTO_EVERSION) {
+        if (g_drop(g, &g->stats.drop_version, DR_VERSION))
+            g_drop_log(g, DR_VERSION, "datagram of format version %u from %s dropped: this node speaks version %u",
+                       buf[0], who(from, w), ENV_VERSION);
+        return;
+    }
     if (rc < 0) {
-        addr_format(from, who, sizeof(who));
-        if (rc == CRYPTO_ESHORT)
-            g_drop(g, &g->stats.drop_short, DR_SHORT, "truncated datagram from %s dropped", who);
-        else if (rc == CRYPTO_EVERSION)
-            g_drop(g, &g->stats.drop_version, DR_VERSION,
-                   "datagram of format version %u from %s dropped: this node speaks version %u",
-                   buf[0], who, ENV_VERSION);
-        else
-            g_drop(g, &g->stats.drop_malformed, DR_MALFORMED, "datagram with bad header from %s dropped", who);
+        if (g_drop(g, &g->stats.drop_malformed, DR_MALFORMED))
+            g_drop_log(g, DR_MALFORMED, "datagram with bad header from %s dropped", who(from, w));
         return;
     }
     bool from_self_id = h.sender == g->self_id;
@@ -557,27 +572,30 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
             struct wire_msg hdr = {.type = WIRE_GOSSIP};
             proto_send(g, from, &hdr, m, false);
         }
-        addr_format(from, who, sizeof(who));
-        g_drop(g, &g->stats.drop_replay, DR_REPLAY, "replayed or stale datagram from %s (node %llu) dropped",
-               who, (unsigned long long)h.sender);
+        if (g_drop(g, &g->stats.drop_replay, DR_REPLAY))
+            g_drop_log(g, DR_REPLAY, "replayed or stale datagram from %s (node %llu) dropped", who(from, w),
+                       (unsigned long long)h.sender);
         return;
     }
     rc = crypto_open(&g->crypto, &h, buf, len);
+    if (rc == CRYPTO_EKEY) {
+        if (g_drop(g, &g->stats.drop_key, DR_KEY))
+            g_drop_log(g, DR_KEY, "datagram from %s sealed with key id %08x, which is not in this node's keyring",
+                       who(from, w), h.key_id);
+        return;
+    }
     if (rc < 0) {
-        addr_format(from, who, sizeof(who));
-        if (rc == CRYPTO_EKEY)
-            g_drop(g, &g->stats.drop_key, DR_KEY,
-                   "datagram from %s sealed with key id %08x, which is not in this node's keyring", who, h.key_id);
-        else
-            g_drop(g, &g->stats.drop_auth, DR_AUTH,
-                   "datagram from %s failed authentication (wrong key or cluster label, or corrupted)", who);
+        if (g_drop(g, &g->stats.drop_auth, DR_AUTH))
+            g_drop_log(g, DR_AUTH,
+                       "datagram from %s failed authentication (wrong key or cluster label, or corrupted)",
+                       who(from, w));
         return;
     }
     struct wire_msg *msg = &g->rxmsg;
     if (wire_decode(buf + ENV_HDR_LEN, (size_t)rc, msg) < 0) {
-        addr_format(from, who, sizeof(who));
-        g_drop(g, &g->stats.drop_malformed, DR_MALFORMED, "malformed datagram from %s (node %llu) dropped",
-               who, (unsigned long long)h.sender);
+        if (g_drop(g, &g->stats.drop_malformed, DR_MALFORMED))
+            g_drop_log(g, DR_MALFORMED, "malformed datagram from %s (node %llu) dropped", who(from, w),
+                       (unsigned long long)h.sender);
         return;
     }
     if (from_self_id) {
