@@ -44,10 +44,19 @@ struct member {
 struct members {
     struct member *v;
     uint32_t n, cap;
-    uint32_t *slot;           /* index + 1, 0 = empty; power-of-two size */
+    uint32_t *slot;           /* 0 = empty, else tag and index + 1 (below); power-of-two size */
     uint32_t slot_mask;
     uint32_t n_dead;          /* failed + left, for the reaper */
 };
+
+/* A slot holds index + 1 in its low 25 bits (max-members is at most 2^24)
+ * and 7 bits of the id's hash above them, so a probe that meets another
+ * id's slot is rejected from the slot alone, without touching that record's
+ * cache line.  The position comes from the low bits of the hash, the tag
+ * from the top, so the two never overlap (at most 2^25 slots). */
+#define MEMBER_SLOT_INDEX_BITS 25
+#define MEMBER_SLOT_INDEX(s) ((s) & ((1u << MEMBER_SLOT_INDEX_BITS) - 1))
+#define MEMBER_SLOT_TAG(h) ((h) >> MEMBER_SLOT_INDEX_BITS)
 
 int members_init(struct members *t);
 void members_free(struct members *t);
@@ -205,6 +214,8 @@ struct gossip {
     unsigned join_attempts;
     bool have_view;            /* a full view (SYNC) arrived, or we started the cluster */
     uint64_t view_deadline;    /* no seeds: when silence means we are the first */
+    bool early_sync;           /* the next full-view exchange is the one after joining */
+    uint64_t view_ms;          /* when the first full view arrived */
     uint64_t absorb_until;     /* taking in our first full view: do not re-announce it */
     bool leaving;
     unsigned leave_sends;
@@ -307,7 +318,10 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
  * member record written before the queue (e.g. the target's suspicion). */
 void proto_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
                 const struct member *first, bool self_record);
-void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted);
+/* Our view in SYNC chunks, asking for the peer's in return if reply_wanted;
+ * recent_ms > 0 limits both to the records that changed in the last
+ * recent_ms milliseconds (the exchange after joining). */
+void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint32_t recent_ms);
 void proto_gossip_round(struct gossip *g);
 void member_to_wire(const struct gossip *g, const struct member *m, struct wire_member *w);
 void self_to_wire(const struct gossip *g, struct wire_member *w);

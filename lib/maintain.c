@@ -20,7 +20,7 @@ static bool address_is_member(const struct gossip *g, const gaddr_t *a)
 
 static void send_join(struct gossip *g, const gaddr_t *seed)
 {
-    proto_send_sync(g, seed, true);
+    proto_send_sync(g, seed, true, 0);
 }
 
 /* Until a seed answers, ask every seed each heartbeat. */
@@ -62,14 +62,14 @@ static void reconnect_tick(struct gossip *g)
             break;
         }
     }
-    for (unsigned k = 0; k < g->cfg.n_seeds; k++) {
-        unsigned i = (g->seed_pos + k) % g->cfg.n_seeds;
+    /* one seed per interval, in turn: finding out whether a seed is a live
+     * member scans the view, and a scan per seed per interval would cost
+     * every node of a large cluster n * seeds comparisons */
+    if (g->cfg.n_seeds > 0) {
+        unsigned i = g->seed_pos++ % g->cfg.n_seeds;
         gaddr_t a;
-        if (addr_parse(g->cfg.seeds[i], g->cfg.bind_port, &a) < 0 || address_is_member(g, &a))
-            continue;
-        g->seed_pos = i + 1;
-        send_join(g, &a);
-        break;
+        if (addr_parse(g->cfg.seeds[i], g->cfg.bind_port, &a) == 0 && !address_is_member(g, &a))
+            send_join(g, &a);
     }
 }
 
@@ -109,6 +109,18 @@ static void sync_tick(struct gossip *g)
     uint64_t chunks = ((uint64_t)g->members.n + per_chunk) / (per_chunk ? per_chunk : 1);
     uint64_t iv = g->cfg.sync_interval_ms * (chunks ? chunks : 1);
     g->next_sync = g->now + iv / 2 + g_random_below(g, (uint32_t)(iv < UINT32_MAX ? iv : UINT32_MAX));
+    /* The early exchange after joining repairs the joins a forming cluster
+     * missed: two nodes that joined through different seeds within moments
+     * of each other, each seed's view taken before the other's news came.
+     * Only what changed since shortly before our view was taken can be
+     * missing, so only that is exchanged: a few datagrams, where the full
+     * view would cost as much as the join itself in a large cluster. */
+    uint32_t recent_ms = 0;
+    if (g->early_sync) {
+        uint64_t since = g->now - g->view_ms + 2ull * g->cfg.heartbeat_ms;
+        recent_ms = since < UINT32_MAX ? (uint32_t)since : UINT32_MAX;
+        g->early_sync = false;
+    }
     uint32_t n = g->members.n;
     for (unsigned tries = 0; tries < 8 && n > 0; tries++) {
         const struct member *m = &g->members.v[g_random_below(g, n)];
@@ -116,7 +128,7 @@ static void sync_tick(struct gossip *g)
             continue;
         gaddr_t to = m->addr;
         g->stats.syncs++;
-        proto_send_sync(g, &to, true);
+        proto_send_sync(g, &to, true, recent_ms);
         return;
     }
 }
@@ -128,7 +140,7 @@ static void recover_tick(struct gossip *g)
         if (m && m->state == GOSSIP_ALIVE) {
             gaddr_t to = m->addr;
             g->stats.syncs++;
-            proto_send_sync(g, &to, true);
+            proto_send_sync(g, &to, true, 0);
         }
     }
     g->n_recover = 0;

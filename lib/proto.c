@@ -123,8 +123,10 @@ void proto_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
 
 /* The full view in datagram-sized chunks (join reply and anti-entropy),
  * preceded by what we are gossiping right now: news travels as gossip,
- * so the receiver passes it on, while the view itself is history. */
-void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted)
+ * so the receiver passes it on, while the view itself is history.  A
+ * recent-only exchange costs a scan of the view here and a few datagrams
+ * on the wire, however large the view. */
+void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint32_t recent_ms)
 {
     if (!reply_wanted && g->dq.n > 0) {
         /* only when answering: the asker is a joiner or a peer that may have
@@ -132,7 +134,11 @@ void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted)
         struct wire_msg news = {.type = WIRE_GOSSIP};
         proto_send(g, to, &news, NULL, false);
     }
-    struct wire_msg hdr = {.type = WIRE_SYNC, .flags = reply_wanted ? WIRE_F_REPLY : 0};
+    struct wire_msg hdr = {.type = WIRE_SYNC};
+    if (reply_wanted)
+        hdr.flags = WIRE_F_REPLY | (recent_ms ? WIRE_F_RECENT : 0);
+    if (reply_wanted && recent_ms)
+        hdr.seq = recent_ms;
     struct wire_writer w;
     struct wire_member wm;
     uint32_t i = 0, n = g->members.n, e = 0;
@@ -145,7 +151,10 @@ void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted)
             (void)wire_add_member(&w, &wm);
         }
         for (; i < n; i++) {
-            member_to_wire(g, &g->members.v[i], &wm);
+            const struct member *m = &g->members.v[i];
+            if (recent_ms && g->now - m->state_ms > recent_ms)
+                continue;
+            member_to_wire(g, m, &wm);
             if (wire_add_member(&w, &wm) < 0)
                 break;
         }
@@ -621,6 +630,8 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
          * did (a cluster forming at once) and missed us both is repaired in
          * seconds instead of at the first regular exchange */
         g->next_sync = g->now + 2ull * g->cfg.heartbeat_ms + g_random_below(g, g->cfg.heartbeat_ms);
+        g->early_sync = true;
+        g->view_ms = g->now;
         g->roles_dirty = true; /* roles with a list may now fail over */
     }
 
@@ -661,7 +672,7 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         break;
     case WIRE_SYNC:
         if (msg->flags & WIRE_F_REPLY)
-            proto_send_sync(g, from, false);
+            proto_send_sync(g, from, false, (msg->flags & WIRE_F_RECENT) ? msg->seq : 0);
         break;
     default:
         break;

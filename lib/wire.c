@@ -76,6 +76,8 @@ static bool header_ok(uint8_t type, uint8_t flags)
         return false;
     if ((flags & WIRE_F_REPLY) && type != WIRE_SYNC)
         return false;
+    if ((flags & WIRE_F_RECENT) && !(flags & WIRE_F_REPLY))
+        return false;
     return true;
 }
 

@@ -11,7 +11,9 @@
  *     PING:      u64 target id (ignored when WIRE_F_ANY: a join probe to a seed address)
  *     ACK, NACK: (none)
  *     PING_REQ:  u64 target id, addr target
- *     SYNC:      (none)  WIRE_F_REPLY: the receiver answers with its own view
+ *     SYNC:      (none)  WIRE_F_REPLY: the receiver answers with its own view;
+ *                with WIRE_F_RECENT too, only with the records that changed
+ *                in the last `seq` milliseconds (its clock)
  *     GOSSIP:    (none)  a gossip round: only the records matter
  *     LEAVE_ACK? none -- no other types in version 1
  *   u8  n_members, then n_members member records
@@ -42,7 +44,8 @@ enum wire_type {
 #define WIRE_F_ANY 0x01u    /* PING: to whoever listens at this address (join) */
 #define WIRE_F_REPLY 0x02u  /* SYNC: please answer with your full view */
 #define WIRE_F_SUSPECT 0x04u/* PING: the prober suspects the target, who should refute */
-#define WIRE_F_ALL (WIRE_F_ANY | WIRE_F_REPLY | WIRE_F_SUSPECT)
+#define WIRE_F_RECENT 0x08u /* SYNC with REPLY: answer with the records that changed in the last seq ms only */
+#define WIRE_F_ALL (WIRE_F_ANY | WIRE_F_REPLY | WIRE_F_SUSPECT | WIRE_F_RECENT)
 
 #define WIRE_MAX_MEMBERS 64
 #define WIRE_MAX_EVENTS 32

@@ -220,6 +220,7 @@ static void test_roundtrip_every_type(void **state)
         { WIRE_PING, 0 },     { WIRE_PING, WIRE_F_ANY },   { WIRE_PING, WIRE_F_SUSPECT },
         { WIRE_ACK, 0 },      { WIRE_PING_REQ, 0 },        { WIRE_NACK, 0 },
         { WIRE_SYNC, 0 },     { WIRE_SYNC, WIRE_F_REPLY },     { WIRE_GOSSIP, 0 },
+        { WIRE_SYNC, WIRE_F_REPLY | WIRE_F_RECENT },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fill_rich(&m, cases[i].type, cases[i].flags);
@@ -487,6 +488,7 @@ static void test_encoder_refuses_invalid(void **state)
         { 0, 0 },          { 7, 0 },          { WIRE_ACK, WIRE_F_ANY },
         { WIRE_PING, WIRE_F_REPLY },          { WIRE_SYNC, WIRE_F_SUSPECT },
         { WIRE_PING, 0x08 },                  { WIRE_PING, WIRE_F_ANY | WIRE_F_SUSPECT },
+        { WIRE_SYNC, WIRE_F_RECENT },         { WIRE_PING, WIRE_F_REPLY | WIRE_F_RECENT },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         m.type = bad[i].type;
@@ -601,6 +603,7 @@ static void test_bad_type_and_flags(void **state)
     m.type = WIRE_SYNC;
     expect_rejected_patch(&m, 1, WIRE_F_ANY);
     expect_rejected_patch(&m, 1, WIRE_F_SUSPECT | WIRE_F_REPLY);
+    expect_rejected_patch(&m, 1, WIRE_F_RECENT); /* only on a request for a reply */
     m.type = WIRE_PING_REQ;
     m.target_addr = v4(1, 2, 3, 4, 5);
     expect_rejected_patch(&m, 1, WIRE_F_ANY);
