@@ -345,6 +345,20 @@ size_t gossip_member_count(const gossip_t *g, unsigned state_mask);
 int gossip_member_foreach(const gossip_t *g,
                           int (*fn)(void *ud, const struct gossip_member *m), void *ud);
 
+/* Learn a member from outside the protocol: a view saved before a restart
+ * (what gossip_member_foreach() reported), or the host's inventory of the
+ * cluster.  Only an ALIVE record of another member is taken, by the same
+ * rule as gossip (a newer generation or version wins; an older or equal
+ * record changes nothing and still returns 0).  It is reported through
+ * the member callback like a gossiped one (JOIN for a new member) but not
+ * passed on: every member announces itself.  The member is probed like any
+ * other, so a stale record ends in a FAILED event after a suspicion.
+ * Seeds are still asked while the node has not heard from anybody.
+ * GOSSIP_EINVAL (own id, not ALIVE, meta NULL with a length), GOSSIP_EADDR
+ * (no usable address and port), GOSSIP_ETOOBIG (meta above max_meta),
+ * GOSSIP_EFULL (max_members reached), GOSSIP_ESTATE (after gossip_leave()). */
+int gossip_member_restore(gossip_t *g, const struct gossip_member *m);
+
 /* Publish this node's metadata (at most max_meta bytes); disseminated with a
  * new incarnation.  GOSSIP_ETOOBIG above the limit. */
 int gossip_set_meta(gossip_t *g, const void *data, size_t len);

@@ -79,6 +79,7 @@ static void schedule_start(struct gossip *g)
     g->next_probe = g->now + g_random_below(g, (uint32_t)hb) + 1; /* desynchronise nodes */
     g->next_gossip = UINT64_MAX;
     g->next_sync = g->now + g->cfg.sync_interval_ms / 2 + g_random_below(g, g->cfg.sync_interval_ms);
+    g->last_sync_ms = g->now;
     g->next_reconnect = g->now + g->cfg.reconnect_interval_ms;
     g->next_join = g->now;
     g->next_reap = g->now + 10 * hb;
@@ -370,6 +371,26 @@ int gossip_member_get(const gossip_t *g, uint64_t id, struct gossip_member *out)
         return GOSSIP_ENOTFOUND;
     member_info(m, out);
     return 0;
+}
+
+int gossip_member_restore(gossip_t *g, const struct gossip_member *m)
+{
+    if (!g || !m || m->id == g->self_id || m->state != GOSSIP_ALIVE || (m->meta_len && !m->meta))
+        return GOSSIP_EINVAL;
+    if (m->meta_len > g->cfg.max_meta)
+        return GOSSIP_ETOOBIG;
+    if (g->leaving)
+        return GOSSIP_ESTATE;
+    struct wire_member r = {.id = m->id, .generation = m->generation, .version = m->version,
+                            .state = GOSSIP_ALIVE, .meta_len = (uint8_t)m->meta_len, .meta = m->meta};
+    if (m->addr_len > sizeof(m->addr) ||
+        addr_from_sockaddr((const struct sockaddr *)&m->addr, m->addr_len, &r.addr) < 0 ||
+        addr_is_unspecified(&r.addr) || r.addr.port == 0)
+        return GOSSIP_EADDR;
+    g->now = now_ms(g);
+    int rc = proto_restore_record(g, &r);
+    g_deliver(g);
+    return rc;
 }
 
 size_t gossip_member_count(const gossip_t *g, unsigned state_mask)

@@ -216,6 +216,8 @@ struct gossip {
     uint64_t view_deadline;    /* no seeds: when silence means we are the first */
     bool early_sync;           /* the next full-view exchange is the one after joining */
     uint64_t view_ms;          /* when the first full view arrived */
+    uint64_t last_sync_ms;     /* the last regular full-view exchange (or the start) */
+    uint64_t who_next_ms;      /* rate limit of ask_who() */
     uint64_t absorb_until;     /* taking in our first full view: do not re-announce it */
     bool leaving;
     unsigned leave_sends;
@@ -323,6 +325,9 @@ void proto_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
  * recent_ms milliseconds (the exchange after joining). */
 void proto_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint32_t recent_ms);
 void proto_gossip_round(struct gossip *g);
+/* gossip_member_restore(): apply an alive record from the host, as a view
+ * record that is never relayed.  GOSSIP_EFULL at max-members. */
+int proto_restore_record(struct gossip *g, const struct wire_member *r);
 void member_to_wire(const struct gossip *g, const struct member *m, struct wire_member *w);
 void self_to_wire(const struct gossip *g, struct wire_member *w);
 unsigned retransmit_limit(const struct gossip *g);

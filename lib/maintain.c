@@ -108,7 +108,14 @@ static void sync_tick(struct gossip *g)
     uint64_t per_chunk = (g->cfg.max_datagram - ENV_OVERHEAD) / 32u; /* ~ member records per datagram */
     uint64_t chunks = ((uint64_t)g->members.n + per_chunk) / (per_chunk ? per_chunk : 1);
     uint64_t iv = g->cfg.sync_interval_ms * (chunks ? chunks : 1);
-    g->next_sync = g->now + iv / 2 + g_random_below(g, (uint32_t)(iv < UINT32_MAX ? iv : UINT32_MAX));
+    uint32_t spread = (uint32_t)(iv < UINT32_MAX ? iv : UINT32_MAX);
+    if (!g->early_sync && g->now - g->last_sync_ms < iv / 2) {
+        /* scheduled when the view was smaller (at start, before the join
+         * brought thousands of members): not due yet at its present size */
+        g->next_sync = g->last_sync_ms + iv / 2 + g_random_below(g, spread);
+        return;
+    }
+    g->next_sync = g->now + iv / 2 + g_random_below(g, spread);
     /* The early exchange after joining repairs the joins a forming cluster
      * missed: two nodes that joined through different seeds within moments
      * of each other, each seed's view taken before the other's news came.
@@ -120,6 +127,8 @@ static void sync_tick(struct gossip *g)
         uint64_t since = g->now - g->view_ms + 2ull * g->cfg.heartbeat_ms;
         recent_ms = since < UINT32_MAX ? (uint32_t)since : UINT32_MAX;
         g->early_sync = false;
+    } else {
+        g->last_sync_ms = g->now;
     }
     uint32_t n = g->members.n;
     for (unsigned tries = 0; tries < 8 && n > 0; tries++) {

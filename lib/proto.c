@@ -265,9 +265,33 @@ static void queue_fresh(struct gossip *g, uint64_t id)
     }
 }
 
-static void apply_record(struct gossip *g, const struct wire_member *rec, const gaddr_t *from,
-                         uint64_t sender, bool anti_entropy)
+/* A member that speaks to us without our knowing it: its join passed us by
+ * (gossip misses a pair now and then, about e^-limit of them, and in a big
+ * cluster nothing else would tell us soon: its probes reach us once in n
+ * periods, the full-view exchange once in hours).  Ask it for its record;
+ * the ack brings it.  At most one question per tenth of a heartbeat, and
+ * none while the table is full. */
+static void ask_who(struct gossip *g, const gaddr_t *from, uint64_t sender)
 {
+    if (g->now < g->who_next_ms || g->members.n >= g->cfg.max_members)
+        return;
+    g->who_next_ms = g->now + g->cfg.heartbeat_ms / 10;
+    struct wire_msg ping = {.type = WIRE_PING, .flags = WIRE_F_WHO, .seq = ++g->seq, .target = sender};
+    proto_send(g, from, &ping, NULL, false);
+}
+
+/* Where a record comes from decides how far it is trusted and whether it
+ * is passed on. */
+enum record_source {
+    FROM_GOSSIP, /* news: applied and relayed */
+    FROM_VIEW,   /* a full-view exchange: failures softened, history not relayed */
+    FROM_HOST,   /* gossip_member_restore(): like a view, and never relayed */
+};
+
+static void apply_record(struct gossip *g, const struct wire_member *rec, const gaddr_t *from,
+                         uint64_t sender, enum record_source source)
+{
+    bool anti_entropy = source != FROM_GOSSIP;
     /* max_meta is what we store, not what the wire allows: a peer with a
      * larger limit is a configuration mismatch, and its membership news
      * must still count (else its acks would be lost and it would be
@@ -346,7 +370,7 @@ static void apply_record(struct gossip *g, const struct wire_member *rec, const 
          * What is still news in it came first as gossip (proto_send_sync
          * sends the sender's queue ahead of the view) and is relayed as
          * such; the sender's own record is news too. */
-        if (!anti_entropy || r->id == sender || g->now >= g->absorb_until)
+        if (source == FROM_GOSSIP || (source == FROM_VIEW && (r->id == sender || g->now >= g->absorb_until)))
             queue_fresh(g, r->id);
         return;
     }
@@ -397,7 +421,16 @@ static void apply_record(struct gossip *g, const struct wire_member *rec, const 
         struct wire_msg hdr = {.type = WIRE_GOSSIP};
         proto_send(g, &old_addr, &hdr, m, false);
     }
-    queue_fresh(g, r->id);
+    if (source != FROM_HOST)
+        queue_fresh(g, r->id);
+}
+
+int proto_restore_record(struct gossip *g, const struct wire_member *r)
+{
+    if (!members_get(&g->members, r->id) && g->members.n >= g->cfg.max_members)
+        return GOSSIP_EFULL;
+    apply_record(g, r, NULL, 0, FROM_HOST);
+    return members_get(&g->members, r->id) ? 0 : GOSSIP_ENOMEM;
 }
 
 bool event_remember(struct gossip *g, uint64_t origin, uint64_t event_id, const void *data, size_t len)
@@ -635,9 +668,9 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         g->roles_dirty = true; /* roles with a list may now fail over */
     }
 
-    bool anti_entropy = msg->type == WIRE_SYNC;
+    enum record_source source = msg->type == WIRE_SYNC ? FROM_VIEW : FROM_GOSSIP;
     for (unsigned i = 0; i < msg->n_members; i++)
-        apply_record(g, &msg->members[i], from, h.sender, anti_entropy);
+        apply_record(g, &msg->members[i], from, h.sender, source);
     if (!m && (m = members_get(&g->members, h.sender)) != NULL) {
         m->heard_ms = g->now;
         m->rx_session = h.session;
@@ -657,7 +690,7 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
              * cluster the ack stays small */
             bool recent = g->now - g->self_changed_ms < SELF_NEWS_HEARTBEATS * (uint64_t)g->cfg.heartbeat_ms;
             struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
-            proto_send(g, from, &ack, NULL, recent || (msg->flags & WIRE_F_SUSPECT));
+            proto_send(g, from, &ack, NULL, recent || (msg->flags & (WIRE_F_SUSPECT | WIRE_F_WHO)));
         }
         break;
     case WIRE_ACK:
@@ -677,4 +710,6 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
     default:
         break;
     }
+    if (!m && g->have_view)
+        ask_who(g, from, h.sender);
 }

@@ -69,10 +69,13 @@ static bool header_ok(uint8_t type, uint8_t flags)
         return false;
     if (flags & ~WIRE_F_ALL)
         return false;
-    if ((flags & (WIRE_F_ANY | WIRE_F_SUSPECT)) && type != WIRE_PING)
+    if ((flags & (WIRE_F_ANY | WIRE_F_SUSPECT | WIRE_F_WHO)) && type != WIRE_PING)
         return false;
-    /* A join probe does not know who answers, so it cannot suspect them. */
-    if ((flags & WIRE_F_ANY) && (flags & WIRE_F_SUSPECT))
+    /* A join probe does not know who answers, so it cannot suspect them;
+     * and only a member we know can be suspected: the three exclude each
+     * other. */
+    unsigned ping_kinds = !!(flags & WIRE_F_ANY) + !!(flags & WIRE_F_SUSPECT) + !!(flags & WIRE_F_WHO);
+    if (ping_kinds > 1)
         return false;
     if ((flags & WIRE_F_REPLY) && type != WIRE_SYNC)
         return false;

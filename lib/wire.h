@@ -8,7 +8,9 @@
  *   u8  flags (WIRE_F_*; unknown bits are malformed)
  *   u32 seq
  *   type-specific body:
- *     PING:      u64 target id (ignored when WIRE_F_ANY: a join probe to a seed address)
+ *     PING:      u64 target id (ignored when WIRE_F_ANY: a join probe to a seed address);
+ *                WIRE_F_WHO: the sender does not know the target and asks
+ *                for its record in the ack
  *     ACK, NACK: (none)
  *     PING_REQ:  u64 target id, addr target
  *     SYNC:      (none)  WIRE_F_REPLY: the receiver answers with its own view;
@@ -45,7 +47,8 @@ enum wire_type {
 #define WIRE_F_REPLY 0x02u  /* SYNC: please answer with your full view */
 #define WIRE_F_SUSPECT 0x04u/* PING: the prober suspects the target, who should refute */
 #define WIRE_F_RECENT 0x08u /* SYNC with REPLY: answer with the records that changed in the last seq ms only */
-#define WIRE_F_ALL (WIRE_F_ANY | WIRE_F_REPLY | WIRE_F_SUSPECT | WIRE_F_RECENT)
+#define WIRE_F_WHO 0x10u    /* PING: the prober does not know the target: put your record in the ack */
+#define WIRE_F_ALL (WIRE_F_ANY | WIRE_F_REPLY | WIRE_F_SUSPECT | WIRE_F_RECENT | WIRE_F_WHO)
 
 #define WIRE_MAX_MEMBERS 64
 #define WIRE_MAX_EVENTS 32

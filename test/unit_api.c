@@ -556,6 +556,133 @@ static void test_roles(void **state)
 
 /* ---- timers ------------------------------------------------------------------------ */
 
+/* ---- restoring a saved view ---------------------------------------------------- */
+
+struct view_copy {
+    struct gossip_member m[HC_N_IDS];
+    unsigned n;
+};
+
+static int copy_member(void *ud, const struct gossip_member *m)
+{
+    struct view_copy *v = ud;
+    if (v->n < HC_N_IDS) {
+        v->m[v->n] = *m;
+        v->m[v->n].meta = NULL;
+        v->m[v->n].meta_len = 0;
+        v->n++;
+    }
+    return 0;
+}
+
+static const struct gossip_member *find_copy(const struct view_copy *v, uint64_t id)
+{
+    for (unsigned i = 0; i < v->n; i++)
+        if (v->m[i].id == id)
+            return &v->m[i];
+    return NULL;
+}
+
+/* A node with no seeds starts from a restored view: it knows the members
+ * at once (JOIN events, the gossip precedence rules), the cluster learns it
+ * through its probes, and a restored member that is gone ends FAILED. */
+static void test_member_restore(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_cluster(3);
+    hc_start_all(hc, 2);
+    hc_run(hc, 3000);
+    struct view_copy saved = {0};
+    assert_int_equal(gossip_member_foreach(hc->node[0].g, copy_member, &saved), 0);
+    assert_int_equal(saved.n, 2);
+    const struct gossip_member *m0 = find_copy(&saved, ID0), *m1 = find_copy(&saved, ID1);
+    assert_non_null(m0);
+    assert_non_null(m1);
+
+    hc->node[2].cfg.n_seeds = 0;
+    hc->node[2].cfg.max_members = 3;
+    hc_start(hc, 2);
+    gossip_t *g = hc->node[2].g;
+
+    /* what is refused, before anything is known */
+    struct gossip_member bad = *m1;
+    assert_int_equal(gossip_member_restore(NULL, m1), GOSSIP_EINVAL);
+    assert_int_equal(gossip_member_restore(g, NULL), GOSSIP_EINVAL);
+    bad.id = ID2;
+    assert_int_equal(gossip_member_restore(g, &bad), GOSSIP_EINVAL);
+    bad = *m1;
+    bad.state = GOSSIP_SUSPECT;
+    assert_int_equal(gossip_member_restore(g, &bad), GOSSIP_EINVAL);
+    bad = *m1;
+    bad.meta_len = 3;
+    assert_int_equal(gossip_member_restore(g, &bad), GOSSIP_EINVAL);
+    bad = *m1;
+    bad.addr_len = 0;
+    assert_int_equal(gossip_member_restore(g, &bad), GOSSIP_EADDR);
+    bad = *m1;
+    ((struct sockaddr_in *)&bad.addr)->sin_port = 0;
+    assert_int_equal(gossip_member_restore(g, &bad), GOSSIP_EADDR);
+    bad = *m1;
+    ((struct sockaddr_in *)&bad.addr)->sin_addr.s_addr = htonl(INADDR_ANY);
+    assert_int_equal(gossip_member_restore(g, &bad), GOSSIP_EADDR);
+    static const uint8_t big[129]; /* max_meta is 128 by default */
+    bad = *m1;
+    bad.meta = big;
+    bad.meta_len = sizeof(big);
+    assert_int_equal(gossip_member_restore(g, &bad), GOSSIP_ETOOBIG);
+    assert_int_equal(gossip_member_count(g, GOSSIP_STATES_ALL), 1);
+    assert_int_equal(hc->node[2].n_ev, 0);
+
+    /* the saved view: reported as joins, at once */
+    assert_int_equal(gossip_member_restore(g, m0), 0);
+    assert_int_equal(gossip_member_restore(g, m1), 0);
+    assert_int_equal(hc_count_ev(&hc->node[2], ID0, GOSSIP_EVENT_JOIN), 1);
+    assert_int_equal(hc_count_ev(&hc->node[2], ID1, GOSSIP_EVENT_JOIN), 1);
+    assert_int_equal(gossip_member_count(g, 1u << GOSSIP_ALIVE), 3);
+    /* the same or an older record changes nothing */
+    assert_int_equal(gossip_member_restore(g, m1), 0);
+    bad = *m1;
+    bad.generation--;
+    assert_int_equal(gossip_member_restore(g, &bad), 0);
+    struct gossip_member got;
+    assert_int_equal(gossip_member_get(g, ID1, &got), 0);
+    assert_true(got.generation == m1->generation);
+    assert_int_equal(hc->node[2].n_ev, 2);
+    /* a newer version wins, as it would by gossip */
+    bad = *m1;
+    bad.version++;
+    assert_int_equal(gossip_member_restore(g, &bad), 0);
+    assert_int_equal(gossip_member_get(g, ID1, &got), 0);
+    assert_int_equal(got.version, m1->version + 1);
+
+    /* a member that is gone (nobody lives at node 3's address), and the
+     * bound: the table holds max_members (3) */
+    struct gossip_member gone = *m1;
+    gone.id = ID3;
+    *(struct sockaddr_in *)&gone.addr = hc_addr(3);
+    assert_int_equal(gossip_member_restore(g, &gone), 0);
+    gone.id = 0x5005;
+    assert_int_equal(gossip_member_restore(g, &gone), GOSSIP_EFULL);
+    assert_int_equal(gossip_member_get(g, 0x5005, &got), GOSSIP_ENOTFOUND);
+
+    uint64_t t0 = hc->now;
+    hc_run(hc, 15000);
+    /* joined without a seed: its probes carried its record */
+    assert_true(hc_sees(hc, 0, ID2, GOSSIP_ALIVE));
+    assert_true(hc_sees(hc, 1, ID2, GOSSIP_ALIVE));
+    assert_true(hc_sees(hc, 2, ID0, GOSSIP_ALIVE));
+    assert_true(hc_sees(hc, 2, ID1, GOSSIP_ALIVE));
+    assert_int_equal(hc_count_ev(&hc->node[2], ID0, GOSSIP_EVENT_FAILED), 0);
+    assert_int_equal(hc_count_ev(&hc->node[2], ID1, GOSSIP_EVENT_FAILED), 0);
+    const struct hc_ev *f = hc_first_ev(&hc->node[2], ID3, GOSSIP_EVENT_FAILED, t0);
+    assert_non_null(f);
+    assert_true(hc_first_ev(&hc->node[2], ID3, GOSSIP_EVENT_SUSPECT, t0)->t < f->t);
+
+    assert_int_equal(gossip_leave(g), 0);
+    assert_int_equal(gossip_member_restore(g, m0), GOSSIP_ESTATE);
+    hc_free(hc);
+}
+
 static void test_next_timeout(void **state)
 {
     (void)state;
@@ -611,6 +738,7 @@ int main(void)
         cmocka_unit_test_teardown(test_set_meta, hc_teardown),
         cmocka_unit_test_teardown(test_broadcast_exactly_once, hc_teardown),
         cmocka_unit_test_teardown(test_roles, hc_teardown),
+        cmocka_unit_test_teardown(test_member_restore, hc_teardown),
         cmocka_unit_test_teardown(test_next_timeout, hc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

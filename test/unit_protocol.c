@@ -114,17 +114,17 @@ static struct wire_member rec(uint64_t id, uint64_t gen, uint32_t ver, uint8_t s
     return m;
 }
 
-/* Seal a GOSSIP datagram from f (its own alive record first, then recs and
- * events) with the next counter of its session and feed it to g. */
-static void forge_feed(struct forger *f, gossip_t *g, const struct wire_member *recs, unsigned n,
-                       const struct wire_event *evs, unsigned ne)
+/* Seal hdr from f (its own alive record first when self_record, then recs
+ * and events) with the next counter of its session and feed it to g. */
+static void forge_msg(struct forger *f, gossip_t *g, const struct wire_msg *hdr, bool self_record,
+                      const struct wire_member *recs, unsigned n, const struct wire_event *evs, unsigned ne)
 {
     uint8_t buf[1500];
-    struct wire_msg hdr = {.type = WIRE_GOSSIP};
     struct wire_writer w;
-    assert_int_equal(wire_begin(&w, buf + ENV_HDR_LEN, sizeof(buf) - ENV_OVERHEAD, &hdr), 0);
+    assert_int_equal(wire_begin(&w, buf + ENV_HDR_LEN, sizeof(buf) - ENV_OVERHEAD, hdr), 0);
     struct wire_member self = rec(f->id, f->gen, 0, GOSSIP_ALIVE, 0, &f->addr);
-    assert_int_equal(wire_add_member(&w, &self), 0);
+    if (self_record)
+        assert_int_equal(wire_add_member(&w, &self), 0);
     for (unsigned i = 0; i < n; i++)
         assert_int_equal(wire_add_member(&w, &recs[i]), 0);
     for (unsigned i = 0; i < ne; i++)
@@ -139,6 +139,13 @@ static void forge_feed(struct forger *f, gossip_t *g, const struct wire_member *
     uint64_t drops_before = g->stats.drop_replay + g->stats.drop_malformed + g->stats.drop_auth;
     assert_int_equal(gossip_feed(g, (const struct sockaddr *)&from, sizeof(from), buf, (size_t)len), 0);
     assert_true(g->stats.drop_replay + g->stats.drop_malformed + g->stats.drop_auth == drops_before);
+}
+
+static void forge_feed(struct forger *f, gossip_t *g, const struct wire_member *recs, unsigned n,
+                       const struct wire_event *evs, unsigned ne)
+{
+    struct wire_msg hdr = {.type = WIRE_GOSSIP};
+    forge_msg(f, g, &hdr, true, recs, n, evs, ne);
 }
 
 static int group_setup(void **state)
@@ -926,6 +933,190 @@ static void run_until_failed(struct hc *hc, unsigned obs, uint64_t id, uint64_t 
     }
 }
 
+/* ---- full-view exchange: recent-only, and restored records --------------- */
+
+/* A SYNC REPLY|RECENT asking for the last 3 s gets the members that changed
+ * in the last 3 s (plus the answerer itself), not the whole view. */
+static void test_sync_recent_only(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_new();
+    hc_config(hc, 0, ID0)->n_seeds = 0;
+    hc_start(hc, 0);
+    struct gossip *g = hc->node[0].g;
+    struct forger *f = forger_new(0x7007, 77, 7);
+    const uint64_t t = g->now;
+    for (unsigned i = 0; i < 100; i++) {
+        struct member *m = members_add(&g->members, 0x20000u + i);
+        assert_non_null(m);
+        m->generation = 5;
+        m->addr = f->addr;
+        m->addr.ip[3] = (uint8_t)(100 + i % 100);
+        m->state_ms = i % 10 == 0 ? t - 1000 : t - 60000; /* every tenth is recent */
+    }
+    hc->recording = true;
+    struct wire_msg req = {.type = WIRE_SYNC, .flags = WIRE_F_REPLY | WIRE_F_RECENT, .seq = 3000};
+    forge_msg(f, g, &req, true, NULL, 0, NULL, 0);
+    hc->recording = false;
+    unsigned syncs = 0, records = 0;
+    for (size_t i = 0; i < hc->rec.n; i++) {
+        const struct hc_dgram *d = &hc->rec.v[i];
+        assert_true(spy_open(d->buf, d->len));
+        if (spy_msg.type != WIRE_SYNC)
+            continue;
+        syncs++;
+        assert_int_equal(spy_msg.flags, 0); /* an answer asks for nothing back */
+        for (unsigned k = 0; k < spy_msg.n_members; k++) {
+            const struct wire_member *r = &spy_msg.members[k];
+            records++;
+            if (r->id == ID0 || r->id == f->id)
+                continue;
+            assert_true(r->id >= 0x20000u && (r->id - 0x20000u) % 10 == 0);
+        }
+    }
+    assert_int_equal(syncs, 1);
+    /* self, the asker (learned from the request: changed just now), ten */
+    assert_int_equal(records, 12);
+
+    /* the plain request gets everything (in as many datagrams as it takes) */
+    hc_dlist_free(&hc->rec);
+    hc->recording = true;
+    req.flags = WIRE_F_REPLY;
+    req.seq = 0;
+    forge_msg(f, g, &req, true, NULL, 0, NULL, 0);
+    hc->recording = false;
+    records = 0;
+    for (size_t i = 0; i < hc->rec.n; i++) {
+        assert_true(spy_open(hc->rec.v[i].buf, hc->rec.v[i].len));
+        if (spy_msg.type == WIRE_SYNC)
+            records += spy_msg.n_members;
+    }
+    assert_int_equal(records, 102);
+    hc_free(hc);
+}
+
+/* A member whose join passed us by speaks to us: we ask who it is (a PING
+ * with WHO), at most once per tenth of a heartbeat, and its ack carries
+ * its record. */
+static void test_unknown_sender_asked(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_cluster(2);
+    hc_start_all(hc, 2);
+    hc_run(hc, 3000);
+    struct gossip *g = hc->node[0].g;
+    assert_true(g->have_view);
+    struct forger *f = forger_new(0x7007, 77, 7);
+    hc_dlist_free(&hc->rec);
+    hc->recording = true;
+    struct wire_msg gossip = {.type = WIRE_GOSSIP};
+    forge_msg(f, g, &gossip, false, NULL, 0, NULL, 0);
+    forge_msg(f, g, &gossip, false, NULL, 0, NULL, 0); /* within the rate limit */
+    hc->recording = false;
+    assert_null(members_get(&g->members, f->id));
+    unsigned asked = 0;
+    for (size_t i = 0; i < hc->rec.n; i++) {
+        const struct hc_dgram *d = &hc->rec.v[i];
+        assert_true(spy_open(d->buf, d->len));
+        if (d->from == 0 && spy_msg.type == WIRE_PING && spy_msg.flags == WIRE_F_WHO) {
+            assert_true(spy_msg.target == f->id);
+            asked++;
+        }
+    }
+    assert_int_equal(asked, 1);
+    /* its ack, with its record, makes it a member */
+    struct wire_msg ack = {.type = WIRE_ACK, .seq = spy_msg.seq};
+    forge_msg(f, g, &ack, true, NULL, 0, NULL, 0);
+    assert_non_null(members_get(&g->members, f->id));
+    assert_int_equal(hc_count_ev(&hc->node[0], f->id, GOSSIP_EVENT_JOIN), 1);
+
+    /* and the other side: a WHO ping is answered with our record */
+    hc_dlist_free(&hc->rec);
+    hc->recording = true;
+    struct wire_msg who = {.type = WIRE_PING, .flags = WIRE_F_WHO, .seq = 42, .target = ID0};
+    hc->now += 10 * HB * SELF_NEWS_HEARTBEATS; /* our record is old news: a plain ack would not carry it */
+    forge_msg(f, g, &who, false, NULL, 0, NULL, 0);
+    hc->recording = false;
+    bool answered = false;
+    for (size_t i = 0; i < hc->rec.n; i++) {
+        const struct hc_dgram *d = &hc->rec.v[i];
+        if (spy_open(d->buf, d->len) && spy_msg.type == WIRE_ACK && spy_msg.seq == 42) {
+            assert_non_null(spy_record(ID0));
+            answered = true;
+        }
+    }
+    assert_true(answered);
+    hc_free(hc);
+}
+
+/* The first regular full-view exchange is scheduled at start, when the
+ * view is empty; by then a join may have brought thousands of members, and
+ * the exchange is not due until the interval for that size has passed. */
+static void test_sync_interval_follows_view(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_new();
+    hc_config(hc, 0, ID0)->n_seeds = 0;
+    hc_start(hc, 0);
+    struct gossip *g = hc->node[0].g;
+    const uint64_t start = g->now, first = g->next_sync;
+    assert_true(first >= start + g->cfg.sync_interval_ms / 2 && first < start + 3 * g->cfg.sync_interval_ms / 2);
+    struct forger *f = forger_new(0x7007, 77, 7);
+    for (unsigned i = 0; i < 500; i++) {
+        struct member *m = members_add(&g->members, 0x20000u + i);
+        assert_non_null(m);
+        m->generation = 5;
+        m->addr = f->addr;
+        m->state_ms = start;
+    }
+    /* 500 records take 14 datagrams: the interval is 14 sync intervals */
+    const uint64_t iv = 14ull * g->cfg.sync_interval_ms;
+    hc_dlist_free(&hc->rec);
+    hc->recording = true;
+    hc->now = first;
+    gossip_tick(g);
+    hc->recording = false;
+    for (size_t i = 0; i < hc->rec.n; i++) {
+        assert_true(spy_open(hc->rec.v[i].buf, hc->rec.v[i].len));
+        assert_int_not_equal(spy_msg.type, WIRE_SYNC);
+    }
+    assert_int_equal(g->stats.syncs, 0);
+    assert_true(g->next_sync >= start + iv / 2 && g->next_sync < start + iv / 2 + iv);
+    /* when it comes, it is one exchange, and the next one is an interval on */
+    hc->now = g->next_sync;
+    gossip_tick(g);
+    assert_int_equal(g->stats.syncs, 1);
+    assert_true(g->next_sync >= hc->now + iv / 2 && g->next_sync < hc->now + iv / 2 + iv);
+    hc_free(hc);
+}
+
+/* gossip_member_restore(): applied, reported, and not queued for gossip. */
+static void test_restore_not_relayed(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_cluster(2);
+    hc_start_all(hc, 2);
+    hc_run(hc, 5000);
+    struct gossip *g = hc->node[0].g;
+    assert_int_equal(g->dq.n, 0);
+    struct gossip_member m = {.id = 0x9009, .state = GOSSIP_ALIVE, .generation = 9};
+    *(struct sockaddr_in *)&m.addr = hc_addr(5);
+    m.addr_len = sizeof(struct sockaddr_in);
+    assert_int_equal(gossip_member_restore(g, &m), 0);
+    assert_int_equal(hc_count_ev(&hc->node[0], 0x9009, GOSSIP_EVENT_JOIN), 1);
+    assert_int_equal(g->dq.n, 0);
+    assert_int_equal(dissem_transmits(&g->dq, 0x9009), -1);
+    /* a newer incarnation from the host: applied, still not queued */
+    m.version = 3;
+    assert_int_equal(gossip_member_restore(g, &m), 0);
+    assert_int_equal(members_get(&g->members, 0x9009)->version, 3);
+    assert_int_equal(g->dq.n, 0);
+    /* node 1 has not heard of it from node 0's gossip */
+    hc_run(hc, 300);
+    assert_int_equal(gossip_member_get(hc->node[1].g, 0x9009, &m), GOSSIP_ENOTFOUND);
+    hc_free(hc);
+}
+
 static void test_reap_and_rejoin(void **state)
 {
     (void)state;
@@ -1060,6 +1251,10 @@ int main(void)
         cmocka_unit_test_teardown(test_event_dedup_paths, teardown),
         cmocka_unit_test_teardown(test_event_dedup_bounded, teardown),
         cmocka_unit_test_teardown(test_event_dedup_under_load, teardown),
+        cmocka_unit_test_teardown(test_sync_recent_only, teardown),
+        cmocka_unit_test_teardown(test_sync_interval_follows_view, teardown),
+        cmocka_unit_test_teardown(test_restore_not_relayed, teardown),
+        cmocka_unit_test_teardown(test_unknown_sender_asked, teardown),
         cmocka_unit_test_teardown(test_reap_and_rejoin, teardown),
         cmocka_unit_test_teardown(test_reaped_member_speaks_again, teardown),
         cmocka_unit_test_teardown(test_reaped_member_no_ghost, teardown),

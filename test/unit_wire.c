@@ -217,7 +217,7 @@ static void test_roundtrip_every_type(void **state)
     const struct {
         uint8_t type, flags;
     } cases[] = {
-        { WIRE_PING, 0 },     { WIRE_PING, WIRE_F_ANY },   { WIRE_PING, WIRE_F_SUSPECT },
+        { WIRE_PING, 0 },     { WIRE_PING, WIRE_F_ANY },   { WIRE_PING, WIRE_F_SUSPECT },  { WIRE_PING, WIRE_F_WHO },
         { WIRE_ACK, 0 },      { WIRE_PING_REQ, 0 },        { WIRE_NACK, 0 },
         { WIRE_SYNC, 0 },     { WIRE_SYNC, WIRE_F_REPLY },     { WIRE_GOSSIP, 0 },
         { WIRE_SYNC, WIRE_F_REPLY | WIRE_F_RECENT },
@@ -489,6 +489,8 @@ static void test_encoder_refuses_invalid(void **state)
         { WIRE_PING, WIRE_F_REPLY },          { WIRE_SYNC, WIRE_F_SUSPECT },
         { WIRE_PING, 0x08 },                  { WIRE_PING, WIRE_F_ANY | WIRE_F_SUSPECT },
         { WIRE_SYNC, WIRE_F_RECENT },         { WIRE_PING, WIRE_F_REPLY | WIRE_F_RECENT },
+        { WIRE_PING, WIRE_F_WHO | WIRE_F_ANY }, { WIRE_PING, WIRE_F_WHO | WIRE_F_SUSPECT },
+        { WIRE_ACK, WIRE_F_WHO },             { WIRE_SYNC, WIRE_F_REPLY | WIRE_F_WHO },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         m.type = bad[i].type;
