@@ -139,6 +139,7 @@ struct probe_state {
     uint64_t sent_ms;
     uint64_t deadline_ms;
     unsigned expected_nacks, nacks;
+    bool second_round;        /* the indirect phase runs again before an accusation */
     enum { PROBE_IDLE, PROBE_DIRECT, PROBE_INDIRECT } phase;
 };
 

@@ -312,6 +312,19 @@ static void probe_indirect(struct gossip *g)
 
 static void probe_failed(struct gossip *g)
 {
+    /* A helper that could not reach the target says so (a nack).  When
+     * every helper said so, the target is unreachable from all sides and
+     * the accusation is sound.  When some stayed silent, the datagrams
+     * were lost somewhere, perhaps on our own side: one more round of
+     * fresh helpers and a direct ping first.  On a clean network a crash
+     * is accused as fast as before (the nacks all arrive); on a lossy one
+     * most false suspicions -- each of which the whole cluster gossips --
+     * never start (Lifeguard's nacks, used for one decision more). */
+    if (!g->probe.second_round && g->probe.expected_nacks > g->probe.nacks) {
+        g->probe.second_round = true;
+        probe_indirect(g);
+        return;
+    }
     g->probe.phase = PROBE_IDLE;
     /* nacks prove our own network works: only missing nacks count against us */
     int delta = g->probe.expected_nacks ? (int)(g->probe.expected_nacks - g->probe.nacks) : 1;

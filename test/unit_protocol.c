@@ -385,8 +385,9 @@ static void test_awareness_bounds(void **state)
 }
 
 /* Node 0 probes `target` out of turn now; the probe runs to its end (direct
- * and indirect phases, both stretched by the awareness it started with).
- * Returns the change of node 0's awareness. */
+ * and indirect phases, both stretched by the awareness it started with, and
+ * the second indirect round when a helper stayed silent).  Returns the
+ * change of node 0's awareness. */
 static int probe_once(struct hc *hc, uint64_t target)
 {
     struct gossip *g = hc->node[0].g;
@@ -398,8 +399,13 @@ static int probe_once(struct hc *hc, uint64_t target)
     hc_run(hc, 0);
     assert_true(g->stats.probes == probes + 1);
     assert_true(g->probe.target == target);
+    g->next_probe = hc->now + 100 * HB; /* no regular probe interferes */
     uint64_t span = (uint64_t)(g->cfg.probe_timeout_ms + g->cfg.indirect_timeout_ms) * (1 + before);
     hc_run(hc, span);
+    if (g->probe.phase != PROBE_IDLE) {
+        assert_true(g->probe.second_round);
+        hc_run(hc, (uint64_t)g->cfg.indirect_timeout_ms * (1 + before));
+    }
     assert_int_equal(g->probe.phase, PROBE_IDLE);
     return (int)g->awareness - (int)before;
 }
@@ -417,6 +423,7 @@ static void test_awareness_failed_probes(void **state)
     assert_int_equal(probe_once(hc, ID3), 0);
     assert_int_equal(g->probe.expected_nacks, 2); /* nodes 1 and 2 helped */
     assert_int_equal(g->probe.nacks, 2);
+    assert_false(g->probe.second_round); /* every helper said so: accused at once */
     assert_true(hc_sees(hc, 0, ID3, GOSSIP_SUSPECT));
     hc_free(hc);
 
@@ -429,8 +436,10 @@ static void test_awareness_failed_probes(void **state)
     hc->node[3].deaf = true;
     hc->cut[1][0] = hc->cut[2][0] = true;
     assert_int_equal(probe_once(hc, ID3), 2);
+    assert_true(g->probe.second_round);
     assert_int_equal(g->probe.expected_nacks, 2);
     assert_int_equal(g->probe.nacks, 0);
+    assert_true(hc_sees(hc, 0, ID3, GOSSIP_SUSPECT));
     hc_free(hc);
 
     /* one of two helpers nacks */
@@ -472,6 +481,39 @@ static void test_awareness_failed_probes(void **state)
     hc->cut[1][0] = hc->cut[2][0] = true;
     assert_int_equal(probe_once(hc, ID3), 1); /* 1 + 2 capped at 2 */
     assert_int_equal(g->awareness, 2);
+    hc_free(hc);
+}
+
+/* Silence from a helper is no evidence: the first indirect round lost
+ * everything (our inbound link dropped it all), the second round, with the
+ * link back, reaches the target, and nobody is suspected. */
+static void test_second_round_spares_a_lossy_link(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_cluster(4);
+    hc_start_all(hc, 4);
+    hc_run(hc, 3000);
+    struct gossip *g = hc->node[0].g;
+    awareness_apply(g, -100);
+    while (g->probe.phase != PROBE_IDLE)
+        hc_run(hc, 1);
+    uint64_t t0 = hc->now;
+    g->urgent[g->urgent_n++] = ID3;
+    g->next_probe = hc->now;
+    hc->cut[1][0] = hc->cut[2][0] = hc->cut[3][0] = true;
+    hc_run(hc, 0);
+    assert_true(g->probe.target == ID3);
+    g->next_probe = hc->now + 100 * HB; /* no regular probe interferes */
+    hc_run(hc, g->cfg.probe_timeout_ms + g->cfg.indirect_timeout_ms - 1);
+    assert_int_equal(g->probe.phase, PROBE_INDIRECT);
+    assert_false(g->probe.second_round);
+    assert_int_equal(g->probe.nacks, 0);
+    hc->cut[1][0] = hc->cut[2][0] = hc->cut[3][0] = false; /* before the first round ends */
+    hc_run(hc, 1);
+    assert_int_equal(g->probe.phase, PROBE_IDLE); /* the second round's direct ping was answered */
+    assert_true(g->probe.second_round);
+    assert_true(hc_sees(hc, 0, ID3, GOSSIP_ALIVE));
+    assert_null(hc_first_ev(&hc->node[0], ID3, GOSSIP_EVENT_SUSPECT, t0));
     hc_free(hc);
 }
 
@@ -1243,6 +1285,7 @@ int main(void)
         cmocka_unit_test_teardown(test_suspicion_confirm_from_records, teardown),
         cmocka_unit_test_teardown(test_awareness_bounds, teardown),
         cmocka_unit_test_teardown(test_awareness_failed_probes, teardown),
+        cmocka_unit_test_teardown(test_second_round_spares_a_lossy_link, teardown),
         cmocka_unit_test_teardown(test_awareness_success_lowers, teardown),
         cmocka_unit_test_teardown(test_awareness_stretches_probe_period, teardown),
         cmocka_unit_test_teardown(test_refutation, teardown),
