@@ -566,6 +566,7 @@ int main(int argc, char **argv)
     /* ---- 6. loss windows ---- */
     static const double losses[3] = {0.0, 0.05, 0.20};
     double ff_ep[3] = {-1, -1, -1}, ff_ev[3] = {-1, -1, -1}, fs[3] = {-1, -1, -1}, lw[3] = {0, 0, 0};
+    double loss_dg[3] = {-1, -1, -1}; /* datagrams sent per node per second in the window */
     for (unsigned li = 0; li < 3 && !skipped; li++) {
         uint64_t w = (uint64_t)((losses[li] >= 0.2 ? loss20_s : loss_s) * 1000);
         if (w == 0) {
@@ -577,17 +578,19 @@ int main(int argc, char **argv)
             sim_run_for(sim, 1000); /* the new loss rate takes hold */
         B.false_events = B.false_episodes = B.false_suspects = 0;
         uint64_t v0 = sim_now(sim);
+        struct totals tr0 = totals(sim);
         for (uint64_t t = 0; t < w && !out_of_time(); t += 1000)
             sim_run_for(sim, 1000);
         double hours = (double)(sim_now(sim) - v0) / 3600000.0;
         unsigned live = live_count(sim);
+        loss_dg[li] = (double)(totals(sim).dgrams - tr0.dgrams) / (live * hours * 3600);
         lw[li] = hours * 3600;
         ff_ep[li] = (double)B.false_episodes / (live * hours);
         ff_ev[li] = (double)B.false_events / (live * hours);
         fs[li] = (double)B.false_suspects / (live * hours);
         LOGN("loss %.0f%% for %.0f s: %" PRIu64 " false failure episodes (%" PRIu64
-                " observer events), %" PRIu64 " false suspicions => %.4f per node-hour\n",
-                losses[li] * 100, lw[li], B.false_episodes, B.false_events, B.false_suspects, ff_ep[li]);
+                " observer events), %" PRIu64 " false suspicions => %.4f per node-hour; %.1f datagrams/node/s\n",
+                losses[li] * 100, lw[li], B.false_episodes, B.false_events, B.false_suspects, ff_ep[li], loss_dg[li]);
         if (out_of_time())
             skipped = "deadline during the loss windows";
     }
@@ -642,8 +645,9 @@ int main(int argc, char **argv)
     fprintf(out, "  \"false_failures\": [");
     for (unsigned li = 0; li < 3; li++)
         fprintf(out, "%s\n    {\"loss\": %.2f, \"window_s\": %.0f, \"per_node_hour\": %.6f, "
-                "\"observer_events_per_node_hour\": %.6f, \"false_suspicions_per_node_hour\": %.4f}",
-                li ? "," : "", losses[li], lw[li], ff_ep[li], ff_ev[li], fs[li]);
+                "\"observer_events_per_node_hour\": %.6f, \"false_suspicions_per_node_hour\": %.4f, "
+                "\"datagrams_per_node_s\": %.2f}",
+                li ? "," : "", losses[li], lw[li], ff_ep[li], ff_ev[li], fs[li], loss_dg[li]);
     fprintf(out, "\n  ],\n");
     fprintf(out, "  \"idle_datagrams_per_node_s\": %.4f,\n  \"idle_bytes_per_node_s\": %.1f,\n", dg_ps, by_ps);
     fprintf(out, "  \"idle_syncs_per_node_s\": %.5f,\n", sync_ps);
