@@ -8,7 +8,12 @@
  *   gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]
  *               --key KEY [--key OLDKEY ...] [--heartbeat-ms MS]
  *               [--config FILE] [--check-config] [--advertise ADDR]
- *               [--label NAME] [--role NAME=ID,ID ...] [-v]
+ *               [--label NAME] [--role NAME=ID,ID ...] [--view-file FILE] [-v]
+ *
+ * --view-file keeps the live members in FILE (one "id generation version
+ * host port" line each, rewritten at most once a heartbeat after a change
+ * and at exit) and restores them at the next start: a node that restarts
+ * finds its cluster even when no seed is up.
  *
  * The loop is epoll on two fds: the gossip socket and a signalfd for
  * SIGTERM/SIGINT (leave) and SIGHUP (reload --config); the epoll timeout
@@ -16,6 +21,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <netdb.h>
 #include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -38,7 +44,7 @@
 struct options {
     const char *config_path;
     bool check_config, verbose;
-    const char *node_id, *bind, *port, *heartbeat, *advertise, *label;
+    const char *node_id, *bind, *port, *heartbeat, *advertise, *label, *view_file;
     const char *seeds[MAX_ARGS], *keys[MAX_ARGS], *roles[MAX_ARGS];
     unsigned n_seeds, n_keys, n_roles;
 };
@@ -47,6 +53,8 @@ struct app {
     gossip_t *g;
     uint64_t node_id;
     bool verbose;
+    bool view_dirty;       /* a member changed since the view file was written */
+    uint64_t view_saved_ms;
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -115,6 +123,7 @@ static void on_member(void *ud, enum gossip_event ev, const struct gossip_member
     struct app *app = ud;
     if (m->is_self && ev != GOSSIP_EVENT_CONFLICT)
         return;
+    app->view_dirty = true;
     json_begin(app);
     printf("\"member\": %" PRIu64 ", \"event\": \"%s\"", m->id, gossip_event_name(ev));
     json_end();
@@ -155,20 +164,21 @@ static void usage(FILE *f)
     fputs("usage: gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]\n"
           "                   --key KEY [--key KEY ...] [--heartbeat-ms MS] [--config FILE]\n"
           "                   [--check-config] [--advertise ADDR] [--label NAME]\n"
-          "                   [--role NAME=ID,ID ...] [-v]\n", f);
+          "                   [--role NAME=ID,ID ...] [--view-file FILE] [-v]\n", f);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
     enum { O_ID = 256, O_BIND, O_PORT, O_SEED, O_KEY, O_HB, O_CONFIG, O_CHECK, O_ADV,
-           O_LABEL, O_ROLE };
+           O_LABEL, O_ROLE, O_VIEW };
     static const struct option longopts[] = {
         {"node-id", required_argument, NULL, O_ID}, {"bind", required_argument, NULL, O_BIND},
         {"port", required_argument, NULL, O_PORT}, {"seed", required_argument, NULL, O_SEED},
         {"key", required_argument, NULL, O_KEY}, {"heartbeat-ms", required_argument, NULL, O_HB},
         {"config", required_argument, NULL, O_CONFIG}, {"check-config", no_argument, NULL, O_CHECK},
         {"advertise", required_argument, NULL, O_ADV}, {"label", required_argument, NULL, O_LABEL},
-        {"role", required_argument, NULL, O_ROLE}, {"help", no_argument, NULL, 'h'},
+        {"role", required_argument, NULL, O_ROLE}, {"view-file", required_argument, NULL, O_VIEW},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -182,6 +192,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         case O_CHECK: o->check_config = true; break;
         case O_ADV: o->advertise = optarg; break;
         case O_LABEL: o->label = optarg; break;
+        case O_VIEW: o->view_file = optarg; break;
         case 'v': o->verbose = true; break;
         case O_SEED: case O_KEY: case O_ROLE: {
             const char **list = c == O_SEED ? o->seeds : c == O_KEY ? o->keys : o->roles;
@@ -419,6 +430,69 @@ static void reload(struct app *app, const struct options *o)
     }
 }
 
+/* ---- the saved view (--view-file) ------------------------------------------ */
+
+static int save_member(void *ud, const struct gossip_member *m)
+{
+    char host[NI_MAXHOST], port[NI_MAXSERV];
+    if (m->is_self || m->state != GOSSIP_ALIVE ||
+        getnameinfo((const struct sockaddr *)&m->addr, m->addr_len, host, sizeof host, port, sizeof port,
+                    NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+        return 0;
+    fprintf(ud, "%" PRIu64 " %" PRIu64 " %" PRIu32 " %s %s\n", m->id, m->generation, m->version, host, port);
+    return 0;
+}
+
+/* Written beside and renamed over: a crash mid-write leaves the old view. */
+static void view_save(struct app *app, const char *path)
+{
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        log_line(app, "warn", "cannot write %s: %s", tmp, strerror(errno));
+        return;
+    }
+    gossip_member_foreach(app->g, save_member, f);
+    if (fclose(f) != 0 || rename(tmp, path) != 0)
+        log_line(app, "warn", "cannot save the view to %s: %s", path, strerror(errno));
+    app->view_dirty = false;
+    app->view_saved_ms = clock_ms(CLOCK_MONOTONIC);
+}
+
+/* Every well-formed line becomes a restored member; the rest are counted. */
+static void view_restore(struct app *app, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno != ENOENT)
+            log_line(app, "warn", "cannot read %s: %s", path, strerror(errno));
+        return;
+    }
+    char line[512], host[NI_MAXHOST], port[NI_MAXSERV];
+    unsigned restored = 0, bad = 0;
+    while (fgets(line, sizeof line, f)) {
+        struct gossip_member m = {.state = GOSSIP_ALIVE};
+        struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_DGRAM}, *ai;
+        if (sscanf(line, "%" SCNu64 " %" SCNu64 " %" SCNu32 " %1024s %31s", &m.id, &m.generation, &m.version,
+                   host, port) != 5 ||
+            getaddrinfo(host, port, &hints, &ai) != 0) {
+            bad++;
+            continue;
+        }
+        memcpy(&m.addr, ai->ai_addr, ai->ai_addrlen);
+        m.addr_len = ai->ai_addrlen;
+        freeaddrinfo(ai);
+        int rc = gossip_member_restore(app->g, &m);
+        if (rc == 0)
+            restored++;
+        else if (rc != GOSSIP_EINVAL) /* EINVAL: our own id, from an older run */
+            bad++;
+    }
+    fclose(f);
+    log_line(app, "info", "restored %u member(s) from %s%s", restored, path, bad ? " (some lines ignored)" : "");
+}
+
 static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
 {
     int sfd, ep = setup_fds(app->g, &sfd);
@@ -457,6 +531,8 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
                     reload(app, o);
                 } else if (!leave_deadline) {
                     log_line(app, "info", "signal %u: leaving the cluster", si.ssi_signo);
+                    if (o->view_file)
+                        view_save(app, o->view_file); /* before the leave: the view still says who is up */
                     gossip_leave(app->g);
                     uint32_t grace = heartbeat_ms < LEAVE_MAX_MS ? heartbeat_ms : LEAVE_MAX_MS;
                     leave_deadline = clock_ms(CLOCK_MONOTONIC) + grace;
@@ -464,6 +540,9 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
             }
         }
         gossip_tick(app->g); /* harmless when nothing is due */
+        if (o->view_file && app->view_dirty && !leave_deadline &&
+            clock_ms(CLOCK_MONOTONIC) - app->view_saved_ms >= heartbeat_ms)
+            view_save(app, o->view_file);
     }
     close(ep);
     close(sfd);
@@ -496,6 +575,8 @@ int main(int argc, char **argv)
         return 1;
     }
     print_ready(&app, &cfg);
+    if (opts.view_file)
+        view_restore(&app, opts.view_file);
     char ids[GOSSIP_MAX_KEYS * 9 + 1];
     log_line(&app, "info", "running (heartbeat %" PRIu32 " ms, %u seed(s), key ids %s; the first seals)",
              cfg.heartbeat_ms, cfg.n_seeds, key_ids(app.g, ids, sizeof ids));

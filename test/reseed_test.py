@@ -13,6 +13,12 @@ addresses, and the new cluster learns X.
              ports: X reports all three alive again, and all three
              report X, with nobody's help (no restart of X, no new seeds)
 
+And restarting from a saved view (--view-file, gossip_member_restore()):
+  view-saved three nodes (10 is the seed) keep their views in files
+  view-back  all three stop; 11 and 12 restart without any seed and with
+             the seed still down: from their saved views they find each
+             other again, and report the seed failed
+
 The binary is $GOSSIP_NODE, else examples/gossip-node of this repository.
 Exit 0 = pass, 1 = fail, 77 = skipped.
 """
@@ -33,6 +39,7 @@ BACK_BOUND = 15.0   # s: a few reconnect intervals (5 heartbeats each)
 X = 3
 
 checks = gossiptest.Checks(10)
+VIEW_BOUND = 10.0   # s: the view files are written within a heartbeat of a change
 report = checks.report
 
 
@@ -40,6 +47,64 @@ def last_event(nodes, observer, member):
     ev = [e for e in nodes.events
           if e.get('_node') == observer and e.get('member') == member and 'event' in e]
     return ev[-1]['event'] if ev else None
+
+
+def view_lines(path):
+    try:
+        with open(path) as f:
+            return [line.split() for line in f if line.strip()]
+    except OSError:
+        return []
+
+
+def restart_from_view(key):
+    tmp = tempfile.mkdtemp(prefix='gossip-view-')
+    nodes = gossiptest.Nodes(tmp)
+    base = gossiptest.free_port_block(3)
+    ids = (10, 11, 12)
+    view = {i: os.path.join(tmp, 'view-%d' % i) for i in ids}
+
+    def start(i, seeded):
+        argv = [BIN, '--node-id', str(i), '--bind', '127.0.0.1', '--port', str(base + i - 10),
+                '--key', key, '--heartbeat-ms', str(HEARTBEAT_MS), '--view-file', view[i]]
+        if seeded and i != 10:
+            argv += ['--seed', '127.0.0.1:%d' % base]
+        nodes.spawn(i, argv)
+
+    def last_since(first, observer, member):
+        ev = [e for e in nodes.events[first:]
+              if e.get('_node') == observer and e.get('member') == member and 'event' in e]
+        return ev[-1]['event'] if ev else None
+
+    try:
+        for i in ids:
+            start(i, True)
+        saved = lambda: all(sorted(int(f[0]) for f in view_lines(view[i])) == [j for j in ids if j != i]
+                            for i in ids)
+        ok = nodes.wait_for(saved, JOIN_BOUND + VIEW_BOUND)
+        if not report(ok, 'view-saved', 'each file lists the two others: %s'
+                      % {i: [f[0] for f in view_lines(view[i])] for i in ids}):
+            return
+        for i in ids:
+            nodes.procs[i].terminate()
+        for i in ids:
+            nodes.procs[i].wait(timeout=5)
+        first = len(nodes.events)
+        start(11, False)
+        start(12, False)
+        t0 = time.monotonic()
+        found = lambda: (last_since(first, 11, 12) in ('join', 'alive') and
+                         last_since(first, 12, 11) in ('join', 'alive') and
+                         last_since(first, 11, 10) == 'failed' and last_since(first, 12, 10) == 'failed')
+        ok = nodes.wait_for(found, FAIL_BOUND)
+        report(ok, 'view-back', '11->12:%s 12->11:%s 11->10:%s 12->10:%s after %.1f s (bound %.0f s)'
+               % (last_since(first, 11, 12), last_since(first, 12, 11), last_since(first, 11, 10),
+                  last_since(first, 12, 10), time.monotonic() - t0, FAIL_BOUND))
+    finally:
+        nodes.stop_all()
+        if checks.failures:
+            print(nodes.stderr_tail(11))
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
@@ -89,6 +154,8 @@ def main():
         views = ', '.join('X->%d:%s %d->X:%s' % (m, last_event(nodes, X, m), m, last_event(nodes, m, X))
                           for m in range(3))
         report(ok, 'back', '%s after %.1f s (bound %.0f s)' % (views, time.monotonic() - t0, BACK_BOUND))
+        nodes.stop_all()
+        restart_from_view(key)
         return 0 if not checks.failures else 1
     finally:
         nodes.stop_all()
