@@ -243,7 +243,11 @@ int udp_drain(struct gossip *g)
             b->msgs[i].msg_hdr.msg_name = &b->from[i];
             b->msgs[i].msg_hdr.msg_namelen = sizeof(b->from[i]);
         }
-        int n = recvmmsg(g->fd, b->msgs, RX_BATCH, MSG_DONTWAIT, NULL);
+        /* MSG_TRUNC: msg_len is the datagram's real length even when it did
+         * not fit, so an oversize one is counted at its size;
+         * proto_receive() drops anything above max_datagram before it reads
+         * a byte, and anything that fits is whole in the slot. */
+        int n = recvmmsg(g->fd, b->msgs, RX_BATCH, MSG_DONTWAIT | MSG_TRUNC, NULL);
         if (n < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return 0;
@@ -255,8 +259,6 @@ int udp_drain(struct gossip *g)
         for (int i = 0; i < n; i++) {
             gaddr_t from;
             size_t len = b->msgs[i].msg_len;
-            if (b->msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
-                len = b->slot; /* larger than max_datagram: counted as oversize */
             if (addr_from_sockaddr((struct sockaddr *)&b->from[i], b->msgs[i].msg_hdr.msg_namelen, &from) < 0)
                 continue;
             proto_receive(g, &from, b->iov[i].iov_base, len);

@@ -5,8 +5,11 @@
  * receive side: the new thing is refused, what is there is kept, the
  * matching stats counter moves and a log line says so.  Real handles wired
  * by their hooks (test/hc.h); hand-made datagrams are sealed with the
- * cluster key under a made-up sender.
+ * cluster key under a made-up sender.  One test uses a real socket on
+ * 127.0.0.1: the kernel's side of max_datagram.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -455,6 +460,55 @@ static void test_max_datagram(void **state)
     hc_free(hc);
 }
 
+/* The socket path: a datagram above max_datagram is truncated by the
+ * kernel, yet counted at its real size and dropped as oversize; one at the
+ * bound is read whole.  Loopback only; nothing is waited for (a loopback
+ * datagram is queued before sendto() returns). */
+static void test_max_datagram_socket(void **state)
+{
+    (void)state;
+    int probe = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(probe >= 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(probe, (struct sockaddr *)&sa, sizeof sa), 0);
+    assert_int_equal(getsockname(probe, (struct sockaddr *)&sa, &sl), 0);
+    close(probe); /* a free port, for the handle to bind */
+
+    struct gossip_config cfg;
+    gossip_config_init(&cfg);
+    cfg.node_id = 77;
+    snprintf(cfg.bind_addr, sizeof cfg.bind_addr, "127.0.0.1");
+    cfg.bind_port = ntohs(sa.sin_port);
+    cfg.max_datagram = 512;
+    cfg.max_event = 256; /* must fit the smaller datagram */
+    assert_int_equal(gossip_config_add_raw_key(&cfg, KEY_A), 0);
+    gossip_t *g;
+    assert_int_equal(gossip_create(&g, &cfg), 0);
+    assert_true(gossip_fd(g) >= 0);
+
+    int tx = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(tx >= 0);
+    static uint8_t d[3000];
+    memset(d, 0x5a, sizeof d);
+    d[0] = ENV_VERSION;
+    struct gossip_stats a, b, c;
+    assert_int_equal(gossip_stats_get(g, &a), 0);
+    assert_int_equal(sendto(tx, d, sizeof d, 0, (struct sockaddr *)&sa, sizeof sa), (ssize_t)sizeof d);
+    assert_int_equal(gossip_on_readable(g), 0);
+    assert_int_equal(gossip_stats_get(g, &b), 0);
+    assert_int_equal(b.drop_oversize - a.drop_oversize, 1);
+    assert_int_equal(b.recv_bytes - a.recv_bytes, sizeof d);
+    assert_int_equal(sendto(tx, d, 512, 0, (struct sockaddr *)&sa, sizeof sa), 512);
+    assert_int_equal(gossip_on_readable(g), 0);
+    assert_int_equal(gossip_stats_get(g, &c), 0);
+    assert_int_equal(c.drop_oversize, b.drop_oversize);
+    assert_int_equal(c.recv_bytes - b.recv_bytes, 512);
+    assert_int_equal(c.recv_datagrams - b.recv_datagrams, 1);
+    close(tx);
+    gossip_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +518,7 @@ int main(void)
         cmocka_unit_test_teardown(test_max_event, hc_teardown),
         cmocka_unit_test_teardown(test_max_pending_events, hc_teardown),
         cmocka_unit_test_teardown(test_max_datagram, hc_teardown),
+        cmocka_unit_test(test_max_datagram_socket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
