@@ -36,15 +36,17 @@ HEARTBEAT_MS = 300
 JOIN_BOUND = 10.0   # s
 FAIL_BOUND = 15.0   # s: suspicion of a silent member at this heartbeat, with margin
 BACK_BOUND = 15.0   # s: a few reconnect intervals (5 heartbeats each)
+VIEW_BOUND = 10.0   # s: the view files are written within a heartbeat of a change
 X = 3
 
 checks = gossiptest.Checks(10)
-VIEW_BOUND = 10.0   # s: the view files are written within a heartbeat of a change
 report = checks.report
 
 
-def last_event(nodes, observer, member):
-    ev = [e for e in nodes.events
+def last_event(nodes, observer, member, first=0):
+    """The last event `observer` printed about `member`, among the events
+    from index `first` on (None if none)."""
+    ev = [e for e in nodes.events[first:]
           if e.get('_node') == observer and e.get('member') == member and 'event' in e]
     return ev[-1]['event'] if ev else None
 
@@ -72,9 +74,7 @@ def restart_from_view(key):
         nodes.spawn(i, argv)
 
     def last_since(first, observer, member):
-        ev = [e for e in nodes.events[first:]
-              if e.get('_node') == observer and e.get('member') == member and 'event' in e]
-        return ev[-1]['event'] if ev else None
+        return last_event(nodes, observer, member, first)
 
     try:
         for i in ids:

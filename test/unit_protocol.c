@@ -977,6 +977,19 @@ static void run_until_failed(struct hc *hc, unsigned obs, uint64_t id, uint64_t 
 
 /* ---- full-view exchange: recent-only, and restored records --------------- */
 
+/* n alive members 0x20000.. at addr, last changed at state_ms, straight into
+ * the table (no news, no probe order). */
+static void add_members(struct gossip *g, unsigned n, const struct wire_addr *addr, uint64_t state_ms)
+{
+    for (unsigned i = 0; i < n; i++) {
+        struct member *m = members_add(&g->members, 0x20000u + i);
+        assert_non_null(m);
+        m->generation = 5;
+        m->addr = *addr;
+        m->state_ms = state_ms;
+    }
+}
+
 /* A SYNC REPLY|RECENT asking for the last 3 s gets the members that changed
  * in the last 3 s (plus the answerer itself), not the whole view. */
 static void test_sync_recent_only(void **state)
@@ -988,14 +1001,9 @@ static void test_sync_recent_only(void **state)
     struct gossip *g = hc->node[0].g;
     struct forger *f = forger_new(0x7007, 77, 7);
     const uint64_t t = g->now;
-    for (unsigned i = 0; i < 100; i++) {
-        struct member *m = members_add(&g->members, 0x20000u + i);
-        assert_non_null(m);
-        m->generation = 5;
-        m->addr = f->addr;
-        m->addr.ip[3] = (uint8_t)(100 + i % 100);
-        m->state_ms = i % 10 == 0 ? t - 1000 : t - 60000; /* every tenth is recent */
-    }
+    add_members(g, 100, &f->addr, t - 60000);
+    for (unsigned i = 0; i < 100; i += 10)
+        members_get(&g->members, 0x20000u + i)->state_ms = t - 1000; /* every tenth is recent */
     hc->recording = true;
     struct wire_msg req = {.type = WIRE_SYNC, .flags = WIRE_F_REPLY | WIRE_F_RECENT, .seq = 3000};
     forge_msg(f, g, &req, true, NULL, 0, NULL, 0);
@@ -1104,13 +1112,7 @@ static void test_sync_interval_follows_view(void **state)
     const uint64_t start = g->now, first = g->next_sync;
     assert_true(first >= start + g->cfg.sync_interval_ms / 2 && first < start + 3 * g->cfg.sync_interval_ms / 2);
     struct forger *f = forger_new(0x7007, 77, 7);
-    for (unsigned i = 0; i < 500; i++) {
-        struct member *m = members_add(&g->members, 0x20000u + i);
-        assert_non_null(m);
-        m->generation = 5;
-        m->addr = f->addr;
-        m->state_ms = start;
-    }
+    add_members(g, 500, &f->addr, start);
     /* 500 records take 14 datagrams: the interval is 14 sync intervals */
     const uint64_t iv = 14ull * g->cfg.sync_interval_ms;
     hc_dlist_free(&hc->rec);
