@@ -40,7 +40,7 @@ DEPS_STAMP := build/.deps-ok
 
 .SECONDARY:
 
-.PHONY: all deps check check-fast check-san test-docs test-units test-scenarios test-loopback test-keyrotation test-reseed test-netns \
+.PHONY: all deps check check-fast check-san test-docs test-oracle test-units test-scenarios test-loopback test-keyrotation test-reseed test-netns \
         demo bench bench-peers install uninstall clean
 
 all: $(DEPS_STAMP) lib/libgossip.a lib/libgossip.so $(EX_BIN) examples-links
@@ -124,6 +124,11 @@ test-netns: all
 test-docs:
 	@test/run-tests.sh docs test/check_man.sh
 
+# The byte-exact oracle (test/oracle.sh): every simulator's hash of its
+# trace, datagram bytes and callbacks against test/oracle.txt.
+test-oracle: $(B)/test/unit_sim $(SCEN_BIN)
+	@test/run-tests.sh oracle test/oracle.sh
+
 test-keyrotation: all
 	@test/run-tests.sh keyrotation test/keyrotation_test.py
 
@@ -135,7 +140,7 @@ check-fast: all test-units test-scenarios test-loopback test-keyrotation test-re
 # The whole suite: plain build, then the same tests under ASan + UBSan.
 check: all
 	@rm -f build/results.txt
-	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-loopback test-keyrotation \
+	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-oracle test-loopback test-keyrotation \
 	    test-reseed test-netns test-flood test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary

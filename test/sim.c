@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 
 enum ev_kind {
@@ -68,6 +69,9 @@ struct node {
     uint32_t group;        /* partition group */
     uint8_t state;         /* enum sim_node_state */
     uint8_t started;       /* ever started */
+    /* The callbacks the node was configured with (sim's own, or a
+     * scenario's wrappers): the oracle wrappers below forward to them. */
+    struct gossip_callbacks user_cb;
 };
 
 struct link {
@@ -101,6 +105,8 @@ struct sim {
     struct sim_stats stats;
     uint8_t key[GOSSIP_KEY_LEN];
     int log_level;
+    unsigned serial;     /* creation order within the process (oracle record) */
+    uint64_t log_hash;   /* FNV-1a 64 of every log callback (oracle record) */
 };
 
 /* ---------------------------------------------------------------- PRNG */
@@ -224,6 +230,28 @@ static void schedule(sim_t *sim, uint64_t t, uint32_t node, uint32_t kind, struc
 }
 
 /* ---------------------------------------------------------------- trace */
+
+/* FNV-1a 64 over raw bytes into the trace hash, without text: the oracle
+ * folds every datagram and every callback in, so a refactoring that keeps
+ * the hash of every scenario kept the wire bytes and what the host saw. */
+static void hash_fold(sim_t *sim, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint64_t h = sim->trace_hash;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    sim->trace_hash = h;
+}
+
+static void hash_fold_u64(sim_t *sim, uint64_t v)
+{
+    uint8_t b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+    hash_fold(sim, b, sizeof b);
+}
 
 static void trace_append(sim_t *sim, const char *s, size_t len)
 {
@@ -560,6 +588,13 @@ static int hook_send(void *ctx, const struct sockaddr *to, socklen_t to_len, con
     struct node *nd = ctx;
     sim_t *sim = nd->sim;
     sim->stats.sent++;
+    /* Oracle: when, who, to where, and every byte. */
+    hash_fold_u64(sim, 0x53454e44u); /* "SEND" */
+    hash_fold_u64(sim, sim->now);
+    hash_fold_u64(sim, nd->index);
+    hash_fold(sim, to, (size_t)to_len);
+    hash_fold_u64(sim, len);
+    hash_fold(sim, buf, len);
     int64_t dst = addr_index(sim, to, to_len);
     if (dst < 0) {
         sim->stats.dropped_down++;
@@ -640,6 +675,66 @@ static void cb_log(void *ud, enum gossip_log_level level, const char *msg)
     struct node *nd = ud;
     if ((int)level <= nd->sim->log_level)
         fprintf(stderr, "t=%" PRIu64 " node=%u log%d: %s\n", nd->sim->now, nd->index, (int)level, msg);
+}
+
+/* The oracle's wrappers: every callback a node makes is folded into the
+ * trace hash (member events through their trace line), then forwarded to
+ * the callbacks the node was configured with. */
+static void oracle_member(void *ud, enum gossip_event event, const struct gossip_member *m)
+{
+    struct node *nd = ud;
+    if (nd->user_cb.member)
+        nd->user_cb.member(nd->user_cb.ud, event, m);
+}
+
+static void oracle_role(void *ud, const char *role, bool held)
+{
+    struct node *nd = ud;
+    sim_t *sim = nd->sim;
+    hash_fold_u64(sim, 0x524f4c45u); /* "ROLE" */
+    hash_fold_u64(sim, sim->now);
+    hash_fold_u64(sim, nd->index);
+    hash_fold(sim, role, strlen(role));
+    hash_fold_u64(sim, held);
+    if (nd->user_cb.role)
+        nd->user_cb.role(nd->user_cb.ud, role, held);
+}
+
+static void oracle_user_event(void *ud, uint64_t origin, const void *data, size_t len)
+{
+    struct node *nd = ud;
+    sim_t *sim = nd->sim;
+    hash_fold_u64(sim, 0x55534552u); /* "USER" */
+    hash_fold_u64(sim, sim->now);
+    hash_fold_u64(sim, nd->index);
+    hash_fold_u64(sim, origin);
+    hash_fold_u64(sim, len);
+    hash_fold(sim, data, len);
+    if (nd->user_cb.user_event)
+        nd->user_cb.user_event(nd->user_cb.ud, origin, data, len);
+}
+
+static void oracle_log(void *ud, enum gossip_log_level level, const char *msg)
+{
+    struct node *nd = ud;
+    sim_t *sim = nd->sim;
+    /* A stream of its own: log lines are written at once, datagrams when
+     * an entry point hands its outbox to the socket, so only the order
+     * within each stream is the library's behaviour. */
+    uint64_t h = sim->log_hash;
+    uint8_t b[24];
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(sim->now >> (8 * i));
+        b[8 + i] = (uint8_t)((uint64_t)nd->index >> (8 * i));
+        b[16 + i] = (uint8_t)((uint64_t)level >> (8 * i));
+    }
+    for (size_t i = 0; i < sizeof b; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    for (const char *p = msg; *p; p++)
+        h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+    sim->log_hash = h;
+    if (nd->user_cb.log)
+        nd->user_cb.log(nd->user_cb.ud, level, msg);
 }
 
 /* ---------------------------------------------------------------- nodes */
@@ -733,6 +828,12 @@ int sim_start(sim_t *sim, unsigned i)
     cfg.hooks.send = hook_send;
     if (sim->opt.configure)
         sim->opt.configure(sim->opt.ud, sim, i, &cfg);
+    nd->user_cb = cfg.cb;
+    cfg.cb.ud = nd;
+    cfg.cb.member = oracle_member;
+    cfg.cb.role = oracle_role;
+    cfg.cb.user_event = oracle_user_event;
+    cfg.cb.log = oracle_log;
 
     view_clear_row(sim, i);
     rc = gossip_create(&nd->g, &cfg);
@@ -1069,6 +1170,11 @@ sim_t *sim_create(const struct sim_options *opt)
         return NULL;
     }
     sim->trace_hash = 0xcbf29ce484222325ULL;
+    sim->log_hash = 0xcbf29ce484222325ULL;
+    /* Test code, one thread: a process-wide counter names each simulator
+     * of a test program in the oracle record. */
+    static unsigned serials;
+    sim->serial = serials++;
     sim->loss = opt->loss;
     sim->latency_ms = opt->latency_ms;
     sim->jitter_ms = opt->jitter_ms;
@@ -1098,10 +1204,32 @@ sim_t *sim_create(const struct sim_options *opt)
     return sim;
 }
 
+/* The oracle's record: with env GOSSIP_SIM_ORACLE=FILE every simulator
+ * appends "<program> <k> seed=<seed> hash=<hash> log=<hash>" to FILE when
+ * destroyed
+ * (k counts the simulators of the process, in creation order), so
+ * test/oracle.sh can compare every scenario's hash with test/oracle.txt. */
+static void oracle_record(const sim_t *sim)
+{
+    const char *path = getenv("GOSSIP_SIM_ORACLE");
+    if (!path || !*path)
+        return;
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        fprintf(stderr, "sim: cannot append to %s\n", path);
+        return;
+    }
+    fprintf(f, "%s %u seed=%llu hash=%016llx log=%016llx\n", program_invocation_short_name,
+            sim->serial, (unsigned long long)sim->opt.seed, (unsigned long long)sim->trace_hash,
+            (unsigned long long)sim->log_hash);
+    fclose(f);
+}
+
 void sim_destroy(sim_t *sim)
 {
     if (!sim)
         return;
+    oracle_record(sim);
     while (sim->heap_len > 0) {
         struct event ev = heap_pop(sim);
         if (ev.kind == EV_DELIVER)

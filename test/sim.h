@@ -196,7 +196,11 @@ const struct sim_event *sim_events(const sim_t *sim, size_t *n);
 
 /* The trace: one line "t=<ms> node=<i> member=<j> event=<name>" per member
  * event, and "t=<ms> sim ..." lines for what the simulator did (crash,
- * restart, partition...).  Hash = FNV-1a 64 of all of it. */
+ * restart, partition...).  Hash = FNV-1a 64 of all of it, and of every
+ * datagram sent (time, sender, destination, bytes) and every role and
+ * cluster-event callback, in the order they happen: the byte-exact oracle
+ * of test/oracle.sh.  Log callbacks are hashed apart (their order relative
+ * to datagrams is not behaviour). */
 const char *sim_trace(const sim_t *sim, size_t *len); /* NULL unless keep_trace */
 uint64_t sim_trace_hash(const sim_t *sim);
 /* Append a free-form note to the trace (it enters the hash). */
