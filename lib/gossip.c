@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <openssl/rand.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,35 +30,6 @@ static uint64_t now_ms(const struct gossip *g)
     return g->cfg.hooks.now_ms ? g->cfg.hooks.now_ms(g->cfg.hooks.ctx) : clock_ms(CLOCK_MONOTONIC);
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-/* xoshiro256**, seeded once from RAND_bytes: protocol choices need speed,
- * not secrecy (nothing secret is derived from it). */
-uint64_t g_random(struct gossip *g)
-{
-    if (g->cfg.hooks.random) {
-        uint64_t v;
-        g->cfg.hooks.random(g->cfg.hooks.ctx, &v, sizeof(v));
-        return v;
-    }
-    uint64_t *s = g->rng, r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return r;
-}
-
-uint32_t g_random_below(struct gossip *g, uint32_t n)
-{
-    return n ? (uint32_t)(((g_random(g) >> 32) * (uint64_t)n) >> 32) : 0;
-}
-
 /* ---- lifecycle --------------------------------------------------------------- */
 
 static int self_address(struct gossip *g)
@@ -76,9 +46,9 @@ static int self_address(struct gossip *g)
 static void schedule_start(struct gossip *g)
 {
     uint64_t hb = g->cfg.heartbeat_ms;
-    g->next_probe = g->now + g_random_below(g, (uint32_t)hb) + 1; /* desynchronise nodes */
+    g->next_probe = g->now + rng_below(&g->rng, (uint32_t)hb) + 1; /* desynchronise nodes */
     g->next_gossip = UINT64_MAX;
-    g->next_sync = g->now + g->cfg.sync_interval_ms / 2 + g_random_below(g, g->cfg.sync_interval_ms);
+    g->next_sync = g->now + g->cfg.sync_interval_ms / 2 + rng_below(&g->rng, g->cfg.sync_interval_ms);
     g->last_sync_ms = g->now;
     g->next_reconnect = g->now + g->cfg.reconnect_interval_ms;
     g->next_join = g->now;
@@ -109,7 +79,7 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
     g->fd = -1;
     g->self_id = g->cfg.node_id;
     g->now = now_ms(g);
-    if (!g->cfg.hooks.random && RAND_bytes((unsigned char *)g->rng, sizeof(g->rng)) != 1) {
+    if (rng_init(&g->rng, g->cfg.hooks.random, g->cfg.hooks.ctx) < 0) {
         rc = GOSSIP_ECRYPTO;
         goto fail;
     }
@@ -118,7 +88,7 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
         uint64_t wall = g->cfg.hooks.wall_ms ? g->cfg.hooks.wall_ms(g->cfg.hooks.ctx) : clock_ms(CLOCK_REALTIME);
         /* later starts get larger generations; the low bits keep two starts
          * in the same millisecond apart */
-        g->generation = (wall << 16) | (g_random(g) & 0xffffu);
+        g->generation = (wall << 16) | (rng_next(&g->rng) & 0xffffu);
     }
     if ((rc = self_address(g)) < 0)
         goto fail;

@@ -14,6 +14,7 @@
 
 #include "crypto.h"
 #include "gossip.h"
+#include "rng.h"
 #include "wire.h"
 
 /* A peer address in one comparable form: IPv4 as family 4 with the address
@@ -192,7 +193,7 @@ struct gossip {
     struct crypto crypto;
     struct members members;
     struct dissem dq;
-    uint64_t rng[4];
+    struct rng rng;
 
     /* failure detector */
     uint64_t *probe_order;     /* member ids, shuffled round robin */
@@ -274,9 +275,6 @@ struct gossip {
 /* Drop reasons (rate-limited warnings), as counted in struct gossip_stats. */
 enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_FULL, DR_LIMIT };
 
-/* gossip.c: chance (the random hook or a per-handle PRNG) */
-uint64_t g_random(struct gossip *g);
-uint32_t g_random_below(struct gossip *g, uint32_t n);
 
 /* deliver.c: what reaches the host, delivered at the end of each entry point */
 void g_log(struct gossip *g, enum gossip_log_level lvl, const char *fmt, ...)

@@ -50,7 +50,7 @@ static void reconnect_tick(struct gossip *g)
     g->next_reconnect = g->now + g->cfg.reconnect_interval_ms;
     uint32_t n = g->members.n;
     if (g->members.n_dead > 0 && n > 0) {
-        uint32_t start = g_random_below(g, n);
+        uint32_t start = rng_below(&g->rng, n);
         for (uint32_t k = 0; k < n; k++) {
             struct member *m = &g->members.v[(start + k) % n];
             if (m->state != GOSSIP_FAILED)
@@ -112,10 +112,10 @@ static void sync_tick(struct gossip *g)
     if (!g->early_sync && g->now - g->last_sync_ms < iv / 2) {
         /* scheduled when the view was smaller (at start, before the join
          * brought thousands of members): not due yet at its present size */
-        g->next_sync = g->last_sync_ms + iv / 2 + g_random_below(g, spread);
+        g->next_sync = g->last_sync_ms + iv / 2 + rng_below(&g->rng, spread);
         return;
     }
-    g->next_sync = g->now + iv / 2 + g_random_below(g, spread);
+    g->next_sync = g->now + iv / 2 + rng_below(&g->rng, spread);
     /* The early exchange after joining repairs the joins a forming cluster
      * missed: two nodes that joined through different seeds within moments
      * of each other, each seed's view taken before the other's news came.
@@ -132,7 +132,7 @@ static void sync_tick(struct gossip *g)
     }
     uint32_t n = g->members.n;
     for (unsigned tries = 0; tries < 8 && n > 0; tries++) {
-        const struct member *m = &g->members.v[g_random_below(g, n)];
+        const struct member *m = &g->members.v[rng_below(&g->rng, n)];
         if (m->state != GOSSIP_ALIVE)
             continue;
         gaddr_t to = m->addr;

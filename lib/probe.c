@@ -196,7 +196,7 @@ void probe_add_member(struct gossip *g, uint64_t id)
         g->probe_cap = cap;
     }
     /* a random position, so a newcomer is probed within one round */
-    uint32_t at = g_random_below(g, g->probe_n + 1);
+    uint32_t at = rng_below(&g->rng, g->probe_n + 1);
     g->probe_order[g->probe_n++] = g->probe_order[at];
     g->probe_order[at] = id;
 }
@@ -216,7 +216,7 @@ static void reshuffle(struct gossip *g)
     for (uint32_t i = 0; i < g->probe_n; i++)
         g->probe_order[i] = g->members.v[i].id;
     for (uint32_t i = g->probe_n; i > 1; i--) {
-        uint32_t j = g_random_below(g, i);
+        uint32_t j = rng_below(&g->rng, i);
         uint64_t t = g->probe_order[i - 1];
         g->probe_order[i - 1] = g->probe_order[j];
         g->probe_order[j] = t;
@@ -286,7 +286,7 @@ static void probe_indirect(struct gossip *g)
         k = 16;
     uint32_t n = g->members.n;
     for (unsigned tries = 0; sent < k && n > 1 && tries < 4 * k + 8; tries++) {
-        const struct member *h = &g->members.v[g_random_below(g, n)];
+        const struct member *h = &g->members.v[rng_below(&g->rng, n)];
         if (h->state != GOSSIP_ALIVE || h->id == target)
             continue;
         bool dup = false;
@@ -405,7 +405,7 @@ void probe_on_suspicion(struct gossip *g, uint64_t id)
 {
     size_t n = g_alive_count(g);
     uint64_t want = (uint64_t)g->cfg.suspicion_confirmations + 1;
-    if (g->leaving || g->urgent_n >= MAX_URGENT || (n > want && g_random_below(g, (uint32_t)n) >= want))
+    if (g->leaving || g->urgent_n >= MAX_URGENT || (n > want && rng_below(&g->rng, (uint32_t)n) >= want))
         return;
     g->urgent[g->urgent_n++] = id;
     if (g->probe.phase == PROBE_IDLE)

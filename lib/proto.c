@@ -89,7 +89,7 @@ static void add_ae_sample(struct gossip *g, struct wire_writer *w, uint64_t skip
 {
     uint32_t n = g->members.n;
     for (unsigned k = 0, tries = 0; k < g->cfg.ae_records && n > 0 && tries < 2 * g->cfg.ae_records; tries++) {
-        const struct member *m = &g->members.v[g_random_below(g, n)];
+        const struct member *m = &g->members.v[rng_below(&g->rng, n)];
         if (m->state == GOSSIP_FAILED || m->id == skip)
             continue;
         struct wire_member wm;
@@ -408,7 +408,7 @@ static void apply_record(struct gossip *g, const struct wire_member *rec, const 
         /* a new life may start with an empty view (a seed node has no seeds
          * to ask): a few members, about three in the whole cluster, fill it */
         uint32_t n = (uint32_t)g_alive_count(g);
-        if (g->n_recover < MAX_RECOVER && (n <= 3 || g_random_below(g, n) < 3))
+        if (g->n_recover < MAX_RECOVER && (n <= 3 || rng_below(&g->rng, n) < 3))
             g->recover[g->n_recover++] = m->id;
     } else if (changed) {
         g_emit_member(g, GOSSIP_EVENT_UPDATE, m);
@@ -662,7 +662,7 @@ void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t l
         /* one early exchange with a random member: whatever joined while we
          * did (a cluster forming at once) and missed us both is repaired in
          * seconds instead of at the first regular exchange */
-        g->next_sync = g->now + 2ull * g->cfg.heartbeat_ms + g_random_below(g, g->cfg.heartbeat_ms);
+        g->next_sync = g->now + 2ull * g->cfg.heartbeat_ms + rng_below(&g->rng, g->cfg.heartbeat_ms);
         g->early_sync = true;
         g->view_ms = g->now;
         g->roles_dirty = true; /* roles with a list may now fail over */
