@@ -1,71 +1,16 @@
 /*
- * Everything that reaches the host: log lines (with per-reason rate limits
- * for dropped datagrams), member and cluster events, and role changes
- * computed from the view (with the quorum lease).  Events are queued while
- * the library works and delivered by g_deliver() at the end of each entry
- * point, so callbacks see a consistent state and never nest.
+ * Member and cluster events and role changes for the host (see
+ * deliver.h): queued while the library works, delivered by g_deliver() at
+ * the end of each entry point.
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "deliver.h"
+#include "message.h"
 #include "roles.h"
-
-/* ---- logging --------------------------------------------------------------- */
-
-__attribute__((format(printf, 3, 0)))
-static void vlog(const struct gossip_callbacks *cb, enum gossip_log_level lvl, const char *fmt, va_list ap)
-{
-    if (!cb->log)
-        return;
-    char msg[256];
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    cb->log(cb->ud, lvl, msg);
-}
-
-void g_log(struct gossip *g, enum gossip_log_level lvl, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vlog(&g->cfg.cb, lvl, fmt, ap);
-    va_end(ap);
-}
-
-#define WARN_EVERY_MS 10000u
-
-bool g_drop(struct gossip *g, uint64_t *counter, unsigned reason)
-{
-    ++*counter;
-    /* one line per reason per ten seconds, with the count of the silent ones */
-    if (reason >= 16 || !g->cfg.cb.log)
-        return false;
-    if (g->warn_ms[reason] && g->now < g->warn_ms[reason] + WARN_EVERY_MS) {
-        g->warn_suppressed[reason]++;
-        return false;
-    }
-    g->warn_ms[reason] = g->now ? g->now : 1;
-    return true;
-}
-
-void g_drop_log(struct gossip *g, unsigned reason, const char *fmt, ...)
-{
-    char msg[256];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    /* a key we do not hold is a configuration error (a missed rotation),
-     * not noise on the port */
-    enum gossip_log_level lvl = reason == DR_KEY ? GOSSIP_LOG_ERROR : GOSSIP_LOG_WARN;
-    if (reason < 16 && g->warn_suppressed[reason])
-        g_log(g, lvl, "%s (and %llu more like it)", msg, (unsigned long long)g->warn_suppressed[reason]);
-    else
-        g_log(g, lvl, "%s", msg);
-    if (reason < 16)
-        g->warn_suppressed[reason] = 0;
-}
 
 /* ---- events ------------------------------------------------------------------ */
 
@@ -123,11 +68,6 @@ void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len
     e->origin = origin;
     e->data = copy;
     e->len = len;
-}
-
-size_t g_alive_count(const struct gossip *g)
-{
-    return (size_t)(g->members.n - g->members.n_dead) + (g->self_state <= GOSSIP_SUSPECT);
 }
 
 /* ---- roles ----------------------------------------------------------------- */
@@ -197,7 +137,7 @@ void roles_quorum_tick(struct gossip *g)
             continue;
         struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
         gaddr_t to = m->addr;
-        proto_send(g, &to, &hdr, NULL, false);
+        msg_send(g, &to, &hdr, NULL, false);
     }
     g->roles_dirty = true;
 }

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "dissem.h"
 
 void dissem_free(struct dissem *d)
 {
@@ -157,9 +157,9 @@ static bool in_picks(const uint32_t *pick, uint32_t k, uint32_t i)
 }
 #define MIN_RECORD 29 /* the smallest member record: IPv4, alive, no metadata */
 
-void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64_t skip_id)
+void dissem_pack(struct dissem *d, const struct members *table, const struct wire_member *self,
+                 struct wire_writer *w, unsigned limit, uint64_t skip_id)
 {
-    struct dissem *d = &g->dq;
     if (d->n == 0)
         return;
     if (d->pick_cap < d->n) {
@@ -197,15 +197,15 @@ void dissem_pack(struct gossip *g, struct wire_writer *w, unsigned limit, uint64
         if (it->is_event || it->id == skip_id)
             continue;
         struct wire_member wm;
-        if (it->id == g->self_id) {
-            self_to_wire(g, &wm);
+        if (it->id == self->id) {
+            wm = *self;
         } else {
-            const struct member *m = members_get(&g->members, it->id);
+            const struct member *m = members_get(table, it->id);
             if (!m) {
                 it->transmits = (uint16_t)limit; /* reaped: drop below */
                 continue;
             }
-            member_to_wire(g, m, &wm);
+            member_to_wire(m, &wm);
         }
         if (wire_member_size(&wm) + reserve > wire_room(w))
             continue;

@@ -1,8 +1,9 @@
 /*
- * Public entry points: handle lifecycle, the loop calls, timers, and the
- * delivery of events to the host.  Every entry point that can change state
- * ends in deliver(): callbacks see a consistent library and never run
- * inside another callback.
+ * Public entry points: handle lifecycle, the loop calls, metadata, cluster
+ * events, queries, reconfiguration.  Each entry point that can change
+ * state ends in finish(): the outbox is sealed and sent (send.c), then
+ * events reach the host (deliver.c), so callbacks see a consistent library
+ * and never run inside another callback.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,8 +14,17 @@
 #include <time.h>
 
 #include "config_int.h"
-#include "internal.h"
+#include "core.h"
+#include "deliver.h"
+#include "dispatch.h"
+#include "log.h"
+#include "maintain.h"
+#include "merge.h"
+#include "message.h"
+#include "open.h"
 #include "roles.h"
+#include "send.h"
+#include "udp.h"
 
 /* ---- time and chance ----------------------------------------------------- */
 
@@ -28,6 +38,29 @@ static uint64_t clock_ms(clockid_t id)
 static uint64_t now_ms(const struct gossip *g)
 {
     return g->cfg.hooks.now_ms ? g->cfg.hooks.now_ms(g->cfg.hooks.ctx) : clock_ms(CLOCK_MONOTONIC);
+}
+
+/* Datagrams the outbox holds before the transmit step runs early: most
+ * calls send a handful; a full-view reply streams through. */
+#define OUTBOX_DATAGRAMS 16
+/* Batches of UDP_BATCH datagrams read per gossip_on_readable() call. */
+#define RX_MAX_BATCHES 8
+
+/* The end of every entry point that can change state: what the protocol
+ * wrote goes out, then the host hears what happened. */
+static void finish(struct gossip *g)
+{
+    transmit(g);
+    g_deliver(g);
+}
+
+/* One datagram from the network or the host: opened, then acted on. */
+static void receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t len)
+{
+    struct inbound in;
+    enum open_verdict v = open_datagram(g, from, buf, len, &in);
+    if (v != OPEN_DROP)
+        dispatch(g, &in, v);
 }
 
 /* ---- lifecycle --------------------------------------------------------------- */
@@ -100,13 +133,14 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
     if ((rc = members_init(&g->members)) < 0)
         goto fail;
     g->buf_len = g->cfg.max_datagram + 1;
-    g->txbuf = malloc(g->buf_len);
     g->rxbuf = malloc(g->buf_len);
     g->seen = calloc(g->cfg.max_pending_events, sizeof(*g->seen));
-    if (!g->txbuf || !g->rxbuf || !g->seen) {
+    if (!g->rxbuf || !g->seen || outbox_init(&g->out, g->cfg.max_datagram, OUTBOX_DATAGRAMS) < 0) {
         rc = GOSSIP_ENOMEM;
         goto fail;
     }
+    g->out.drain = transmit_drain;
+    g->out.drain_ctx = g;
     if (!g->cfg.hooks.send && (rc = udp_open(g)) < 0) {
         int e = errno;
         char ebuf[128];
@@ -147,7 +181,7 @@ void gossip_destroy(gossip_t *g)
     for (uint32_t i = 0; g->seen && i < g->seen_n; i++)
         free(g->seen[i].data);
     free(g->seen);
-    free(g->txbuf);
+    outbox_free(&g->out);
     free(g->rxbuf);
     free(g);
 }
@@ -164,8 +198,17 @@ int gossip_on_readable(gossip_t *g)
     if (!g)
         return GOSSIP_EINVAL;
     g->now = now_ms(g);
-    int rc = udp_drain(g);
-    g_deliver(g);
+    int rc = 0;
+    struct udp_rx rx;
+    for (int round = 0; round < RX_MAX_BATCHES; round++) {
+        if ((rc = udp_recv_batch(g, &rx)) < 0)
+            break;
+        for (unsigned i = 0; i < rx.n; i++)
+            receive(g, &rx.from[i], rx.buf[i], rx.len[i]);
+        if (!rx.more)
+            break;
+    }
+    finish(g);
     return rc;
 }
 
@@ -182,8 +225,8 @@ int gossip_feed(gossip_t *g, const struct sockaddr *from, socklen_t from_len, co
     size_t n = len < g->buf_len ? len : g->buf_len;
     if (n) /* buf may be NULL when len is 0: memcpy(dst, NULL, 0) is UB */
         memcpy(g->rxbuf, buf, n);
-    proto_receive(g, &a, g->rxbuf, n);
-    g_deliver(g);
+    receive(g, &a, g->rxbuf, n);
+    finish(g);
     return 0;
 }
 
@@ -193,7 +236,7 @@ int gossip_tick(gossip_t *g)
         return GOSSIP_EINVAL;
     g->now = now_ms(g);
     maintain_run(g);
-    g_deliver(g);
+    finish(g);
     return 0;
 }
 
@@ -232,15 +275,15 @@ int gossip_leave(gossip_t *g)
         if (m->state > GOSSIP_SUSPECT)
             continue;
         gaddr_t to = m->addr;
-        proto_send(g, &to, &hdr, NULL, true);
+        msg_send(g, &to, &hdr, NULL, true);
         told++;
     }
     g->leave_sends += told;
-    proto_gossip_round(g);
+    msg_gossip_round(g);
     g->last_gossip = g->now;
     g->next_gossip = g->now + g->cfg.gossip_interval_ms;
     g->roles_dirty = true;
-    g_deliver(g);
+    finish(g);
     return 0;
 }
 
@@ -268,7 +311,7 @@ int gossip_set_meta(gossip_t *g, const void *data, size_t len)
     g->self_changed_ms = g->now;
     int rc = dissem_member(&g->dq, g->self_id);
     g->next_gossip = g->now;
-    g_deliver(g);
+    finish(g);
     return rc;
 }
 
@@ -291,7 +334,7 @@ int gossip_broadcast(gossip_t *g, const void *data, size_t len)
     (void)event_remember(g, g->self_id, id, data, len);
     g->next_gossip = g->now;
     g_emit_user(g, g->self_id, data, len);
-    g_deliver(g);
+    finish(g);
     return 0;
 }
 
@@ -358,8 +401,8 @@ int gossip_member_restore(gossip_t *g, const struct gossip_member *m)
         addr_is_unspecified(&r.addr) || r.addr.port == 0)
         return GOSSIP_EADDR;
     g->now = now_ms(g);
-    int rc = proto_restore_record(g, &r);
-    g_deliver(g);
+    int rc = merge_restore(g, &r);
+    finish(g);
     return rc;
 }
 
@@ -468,7 +511,7 @@ int gossip_reconfigure(gossip_t *g, const struct gossip_config *user)
     if (hb_changed && g->next_probe > g->now + eff.heartbeat_ms)
         g->next_probe = g->now + eff.heartbeat_ms;
     g->roles_dirty = true;
-    g_deliver(g);
+    finish(g);
     return 0;
 }
 

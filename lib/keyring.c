@@ -15,7 +15,8 @@
 
 #include <openssl/crypto.h>
 
-#include "internal.h"
+#include "core.h"
+#include "log.h"
 
 /* Index of the installed key with this id, or -1. */
 static int key_index(const struct gossip *g, uint32_t id)

@@ -6,7 +6,13 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "maintain.h"
+
+#include "deliver.h"
+#include "log.h"
+#include "merge.h"
+#include "message.h"
+#include "probe.h"
 
 static bool address_is_member(const struct gossip *g, const gaddr_t *a)
 {
@@ -20,7 +26,7 @@ static bool address_is_member(const struct gossip *g, const gaddr_t *a)
 
 static void send_join(struct gossip *g, const gaddr_t *seed)
 {
-    proto_send_sync(g, seed, true, 0);
+    msg_send_sync(g, seed, true, 0);
 }
 
 /* Until a seed answers, ask every seed each heartbeat. */
@@ -58,7 +64,7 @@ static void reconnect_tick(struct gossip *g)
             /* carry its failure, so that a live one refutes at once */
             struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
             gaddr_t to = m->addr;
-            proto_send(g, &to, &hdr, m, true);
+            msg_send(g, &to, &hdr, m, true);
             break;
         }
     }
@@ -137,7 +143,7 @@ static void sync_tick(struct gossip *g)
             continue;
         gaddr_t to = m->addr;
         g->stats.syncs++;
-        proto_send_sync(g, &to, true, recent_ms);
+        msg_send_sync(g, &to, true, recent_ms);
         return;
     }
 }
@@ -149,7 +155,7 @@ static void recover_tick(struct gossip *g)
         if (m && m->state == GOSSIP_ALIVE) {
             gaddr_t to = m->addr;
             g->stats.syncs++;
-            proto_send_sync(g, &to, true, 0);
+            msg_send_sync(g, &to, true, 0);
         }
     }
     g->n_recover = 0;
@@ -190,7 +196,7 @@ void maintain_run(struct gossip *g)
     if (g->dq.n == 0) {
         g->next_gossip = UINT64_MAX;
     } else if (g->now >= g->next_gossip) {
-        proto_gossip_round(g);
+        msg_gossip_round(g);
         g->last_gossip = g->now;
         /* The first wave of an epidemic (each node relaying to `fanout`
          * peers at once) misses a node or two; while updates are young the

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "members.h"
+#include "gossip.h"
 
 static uint32_t id_hash(uint64_t id)
 {
@@ -138,4 +139,27 @@ bool update_overrides(uint8_t new_state, uint64_t new_gen, uint32_t new_ver,
     int c = incarnation_cmp(new_gen, new_ver, cur_gen, cur_ver);
     /* the enum order is the precedence: left > failed > suspect > alive */
     return c > 0 || (c == 0 && new_state > cur_state);
+}
+
+void member_to_wire(const struct member *m, struct wire_member *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = m->id;
+    w->generation = m->generation;
+    w->version = m->version;
+    w->state = m->state;
+    w->from = m->from;
+    w->addr = m->addr;
+    w->meta_len = m->meta_len;
+    w->meta = m->meta;
+}
+
+void member_accept_datagram(struct member *m, uint64_t session, uint64_t counter, uint64_t now)
+{
+    m->heard_ms = now;
+    if (session > m->rx_session) {
+        m->rx_session = session;
+        m->rx = (struct replay_window){0};
+    }
+    replay_commit(&m->rx, counter);
 }

@@ -8,7 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "probe.h"
+
+#include "deliver.h"
+#include "message.h"
 
 /* ---- local health (Lifeguard) ------------------------------------------ */
 
@@ -253,7 +256,7 @@ static void send_ping(struct gossip *g, struct member *m, uint32_t seq)
                            .flags = suspect ? WIRE_F_SUSPECT : 0};
     gaddr_t to = m->addr;
     /* a suspect learns of its suspicion from the probe itself and refutes */
-    proto_send(g, &to, &hdr, suspect ? m : NULL, true);
+    msg_send(g, &to, &hdr, suspect ? m : NULL, true);
 }
 
 static void probe_start(struct gossip *g)
@@ -296,7 +299,7 @@ static void probe_indirect(struct gossip *g)
             continue;
         used[sent++] = h->id;
         gaddr_t to = h->addr;
-        proto_send(g, &to, &req, NULL, false);
+        msg_send(g, &to, &req, NULL, false);
         g->stats.indirect_probes++;
     }
     /* the direct path gets a second chance too: one lost datagram must not
@@ -365,7 +368,7 @@ void probe_on_ping_req(struct gossip *g, const gaddr_t *from, const struct wire_
     g->stats.indirect_requests++;
     struct wire_msg ping = {.type = WIRE_PING, .seq = r->seq, .target = msg->target};
     gaddr_t to = msg->target_addr;
-    proto_send(g, &to, &ping, NULL, false);
+    msg_send(g, &to, &ping, NULL, false);
 }
 
 bool relay_on_ack(struct gossip *g, uint32_t seq)
@@ -376,7 +379,7 @@ bool relay_on_ack(struct gossip *g, uint32_t seq)
             r->used = false;
             struct wire_msg ack = {.type = WIRE_ACK, .seq = r->their_seq};
             gaddr_t to = r->requester;
-            proto_send(g, &to, &ack, NULL, false);
+            msg_send(g, &to, &ack, NULL, false);
             return true;
         }
     }
@@ -391,7 +394,7 @@ static void relays_expire(struct gossip *g)
             r->used = false;
             struct wire_msg nack = {.type = WIRE_NACK, .seq = r->their_seq};
             gaddr_t to = r->requester;
-            proto_send(g, &to, &nack, NULL, false);
+            msg_send(g, &to, &nack, NULL, false);
             g->stats.nacks_sent++;
         }
     }

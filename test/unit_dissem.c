@@ -164,7 +164,9 @@ static size_t pack(gossip_t *g, size_t cap, unsigned limit, uint64_t skip)
     assert_true(cap <= sizeof(pbuf));
     memset(pbuf, 0xee, sizeof(pbuf));
     assert_int_equal(wire_begin(&w, pbuf, cap, &hdr), 0);
-    dissem_pack(g, &w, limit, skip);
+    struct wire_member self;
+    self_to_wire(g, &self);
+    dissem_pack(&g->dq, &g->members, &self, &w, limit, skip);
     size_t len = wire_finish(&w);
     assert_true(len <= cap);
     assert_int_equal(pbuf[cap], 0xee); /* nothing written past the capacity */
@@ -213,7 +215,7 @@ static void test_order_newest_first(void **state)
 
     /* room for two records only: fewest transmits first, then newest */
     struct wire_member one;
-    member_to_wire(g, members_get(&g->members, BASE), &one);
+    member_to_wire(members_get(&g->members, BASE), &one);
     size_t rsz = wire_member_size(&one);
     pack(g, 8 + 2 * rsz, 100, UINT64_MAX);
     assert_int_equal(out_msg.n_members, 2);
@@ -409,7 +411,7 @@ static void test_small_event_not_starved(void **state)
     struct wire_member self;
     self_to_wire(g, &self);
     assert_int_equal(wire_add_member(&w, &self), 0);
-    dissem_pack(g, &w, retransmit_limit(g), SELF);
+    dissem_pack(&g->dq, &g->members, &self, &w, retransmit_limit(g), SELF);
     assert_int_equal(wire_decode(pbuf, wire_finish(&w), &out_msg), 0);
     assert_int_equal(out_msg.n_events, 1);
     finish(g);

@@ -1,0 +1,212 @@
+/*
+ * The handle: the state the protocol core shares (struct gossip and the
+ * records it holds).  Every module of the core and the shell includes it;
+ * what each module does with it is declared in that module's own header.
+ * Pure value types (members, dissemination queue, outbox, wire, crypto,
+ * addresses, chance) live in headers of their own, below this one.
+ */
+#ifndef GOSSIP_CORE_H
+#define GOSSIP_CORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "addr.h"
+#include "crypto.h"
+#include "dissem.h"
+#include "gossip.h"
+#include "members.h"
+#include "outbox.h"
+#include "rng.h"
+#include "wire.h"
+
+/* Suspicion timer (Lifeguard): starts at max, shrinks as independent
+ * confirmations arrive. */
+#define SUSP_MAX_CONFIRM 8
+struct suspicion {
+    uint64_t member;
+    uint64_t start_ms;
+    uint64_t deadline_ms;
+    uint32_t min_ms, max_ms;
+    uint8_t n_confirm;        /* accusers beyond the first */
+    uint8_t k;                /* confirmations that reach min_ms */
+    uint64_t accusers[SUSP_MAX_CONFIRM];
+    bool verified;            /* this node probed the member itself */
+    bool used;
+};
+
+/* An indirect probe this node runs for somebody else. */
+struct relay {
+    uint32_t seq;             /* our ping to the target */
+    uint32_t their_seq;       /* the requester's seq */
+    uint64_t deadline_ms;
+    gaddr_t requester;
+    bool used;
+};
+#define MAX_RELAYS 32
+
+struct probe_state {
+    uint64_t target;
+    uint32_t seq;
+    uint64_t sent_ms;
+    uint64_t deadline_ms;
+    unsigned expected_nacks, nacks;
+    bool second_round;        /* the indirect phase runs again before an accusation */
+    enum { PROBE_IDLE, PROBE_DIRECT, PROBE_INDIRECT } phase;
+};
+
+/* Event waiting for delivery to the host's callbacks. */
+struct pending_event {
+    enum { PE_MEMBER, PE_ROLE, PE_USER } kind;
+    enum gossip_event event;
+    struct gossip_member m;   /* snapshot; meta resolved at delivery */
+    uint64_t origin;          /* PE_USER */
+    uint8_t *data;            /* PE_USER, owned */
+    size_t len;
+    unsigned role;            /* PE_ROLE: index in cfg.roles */
+    bool held;
+};
+
+/* Event ids seen from one origin: ids only grow per origin, so a window
+ * like the datagram replay window decides "seen" however many are in
+ * flight.  Kept for the few members that broadcast, not in every record. */
+#define MAX_EVENT_ORIGINS 64
+struct event_origin {
+    uint64_t origin;
+    uint64_t used_ms;         /* for replacing the least recently used */
+    struct replay_window w;
+};
+
+/* Remembered cluster events, for exactly-once delivery. */
+struct seen_event {
+    uint64_t origin, event_id;
+    uint64_t at_ms;           /* first seen */
+    uint8_t *data;            /* kept while young, for the full-view exchange */
+    uint16_t len;
+};
+
+struct gossip {
+    struct gossip_config cfg;  /* effective: every derived default filled */
+    uint64_t self_id;
+    uint64_t generation;
+    uint32_t version;
+    uint8_t self_state;
+    uint64_t self_changed_ms;  /* our record last changed (start, refutation, metadata) */
+/* longer than the longest suspicion a refutation has to beat in clusters of
+ * thousands (4 x 1 x log10(n+1) heartbeats) */
+#define SELF_NEWS_HEARTBEATS 16
+    uint8_t self_meta[255];
+    uint8_t self_meta_len;
+    gaddr_t self_addr;         /* advertised; ip all zero = "use my source address" */
+
+    int fd;                    /* -1 with a send hook */
+    int sock_family;           /* AF_INET or AF_INET6 */
+    struct crypto crypto;
+    struct members members;
+    struct dissem dq;
+    struct rng rng;
+
+    /* failure detector */
+    uint64_t *probe_order;     /* member ids, shuffled round robin */
+    uint32_t probe_n, probe_cap, probe_pos, gossip_pos;
+    struct probe_state probe;
+    uint32_t seq;
+#define MAX_URGENT 4
+    uint64_t urgent[MAX_URGENT];   /* suspects to probe out of turn */
+    unsigned urgent_n;
+    struct relay relays[MAX_RELAYS];
+    struct suspicion *susp;
+    uint32_t n_susp, cap_susp;
+    unsigned awareness;
+
+    /* timers (monotonic ms) */
+    uint64_t now;
+    uint64_t next_probe, next_gossip, next_sync, next_reconnect, next_join, next_reap;
+    uint64_t last_gossip;
+    bool joined;               /* a seed or member has answered */
+    unsigned join_attempts;
+    bool have_view;            /* a full view (SYNC) arrived, or we started the cluster */
+    uint64_t view_deadline;    /* no seeds: when silence means we are the first */
+    bool early_sync;           /* the next full-view exchange is the one after joining */
+    uint64_t view_ms;          /* when the first full view arrived */
+    uint64_t last_sync_ms;     /* the last regular full-view exchange (or the start) */
+    uint64_t who_next_ms;      /* rate limit of ask_who() */
+    uint64_t absorb_until;     /* taking in our first full view: do not re-announce it */
+    bool leaving;
+    unsigned leave_sends;
+
+    /* cluster events */
+    struct event_origin origins[MAX_EVENT_ORIGINS];
+    struct seen_event *seen;
+    uint32_t seen_n, seen_pos;
+    uint64_t event_seq;
+
+    /* roles */
+    uint32_t roles_held;       /* bit i: cfg.roles[i] held */
+    bool roles_dirty, roles_started;
+    bool quorum_candidate;     /* a QUORUM role is ours if the lease holds */
+    uint64_t next_quorum;
+
+    /* host delivery */
+    struct pending_event *pe;
+    uint32_t pe_n, pe_cap;
+    bool delivering;
+
+    /* duplicate-id detection (proto.c) */
+    uint32_t conflict_seq;
+    uint64_t conflict_next_ms, conflict_reported;
+    bool superseded;           /* a newer process with our id runs: stop accusing */
+
+    /* members back from failed: push-pull with them once */
+#define MAX_RECOVER 8
+    uint64_t recover[MAX_RECOVER];
+    unsigned n_recover;
+    unsigned seed_pos;
+
+    /* sessions of reaped members: their old datagrams stay replays */
+#define MAX_TOMBS 64
+    struct { uint64_t id, session, next_ms; uint32_t seq; } tombs[MAX_TOMBS];
+    unsigned tomb_pos;
+
+    struct wire_msg rxmsg;     /* decoded datagram; too large for the stack of an embedder */
+
+    /* rate-limited warnings per drop reason */
+    uint64_t warn_ms[16];
+    uint64_t warn_suppressed[16];
+
+    struct gossip_stats stats;
+    uint64_t over_limit_warned; /* g_drop's counter for over-limit warnings */
+    struct gossip_stats rate_base; /* counters at the start of the rate window */
+    uint64_t rate_start_ms;
+    struct outbox out;         /* plaintext waiting for the transmit step (send.c) */
+    uint8_t *rxbuf;
+    size_t buf_len;
+    void *udp;                 /* recvmmsg batch (udp.c) */
+};
+
+/* Drop reasons (rate-limited warnings), as counted in struct gossip_stats. */
+enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_FULL, DR_LIMIT };
+
+/* This node's own record as it goes on the wire. */
+static inline void self_to_wire(const struct gossip *g, struct wire_member *w)
+{
+    memset(w, 0, sizeof(*w));
+    w->id = g->self_id;
+    w->generation = g->generation;
+    w->version = g->version;
+    w->state = g->self_state;
+    w->from = g->self_id;
+    w->addr = g->self_addr;
+    w->meta_len = g->self_meta_len;
+    w->meta = g->self_meta_len ? g->self_meta : NULL;
+}
+
+/* Members that count as live (alive + suspect), self included. */
+static inline size_t g_alive_count(const struct gossip *g)
+{
+    return (size_t)(g->members.n - g->members.n_dead) + (g->self_state <= GOSSIP_SUSPECT);
+}
+
+#endif

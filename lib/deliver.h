@@ -1,0 +1,23 @@
+/*
+ * What reaches the host's callbacks: member events, cluster events and
+ * role changes, queued while the library works and delivered by
+ * g_deliver() at the end of each entry point (after the transmit step), so
+ * callbacks see a consistent state and never nest.  Roles are computed
+ * here from the view (roles.c decides, this keeps the quorum lease).
+ */
+#ifndef GOSSIP_DELIVER_H
+#define GOSSIP_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *m);
+void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len);
+void g_deliver(struct gossip *g);
+/* Keep the quorum lease fresh: ping the members not heard from lately. */
+void roles_quorum_tick(struct gossip *g);
+void addr_fill_member(const gaddr_t *a, struct gossip_member *out);
+
+#endif

@@ -1,0 +1,101 @@
+/*
+ * An opened message acted on (see dispatch.h).  What its records mean is
+ * merge.c's business, the failure detector's answers probe.c's; this file
+ * only routes, answers and keeps the joining state.
+ */
+#include "dispatch.h"
+
+#include "merge.h"
+#include "message.h"
+#include "probe.h"
+
+/* A member that speaks to us without our knowing it: its join passed us by
+ * (gossip misses a pair now and then, about e^-limit of them, and in a big
+ * cluster nothing else would tell us soon: its probes reach us once in n
+ * periods, the full-view exchange once in hours).  Ask it for its record;
+ * the ack brings it.  At most one question per tenth of a heartbeat, and
+ * none while the table is full. */
+static void ask_who(struct gossip *g, const gaddr_t *from, uint64_t sender)
+{
+    if (g->now < g->who_next_ms || g->members.n >= g->cfg.max_members)
+        return;
+    g->who_next_ms = g->now + g->cfg.heartbeat_ms / 10;
+    struct wire_msg ping = {.type = WIRE_PING, .flags = WIRE_F_WHO, .seq = ++g->seq, .target = sender};
+    msg_send(g, from, &ping, NULL, false);
+}
+
+void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verdict)
+{
+    const gaddr_t *from = &in->from;
+    const struct env_header *h = &in->h;
+    if (verdict == OPEN_STALE_ELSEWHERE) {
+        conflict_show_record(g, from, in->m);
+        return;
+    }
+    const struct wire_msg *msg = in->msg;
+    if (verdict == OPEN_SELF_ID) {
+        conflict_on_self_id(g, from, h, msg);
+        return;
+    }
+    struct member *m = in->m;
+    int tomb = m ? -1 : tomb_find(g, h->sender, h->session);
+    if (tomb >= 0 && !tomb_passes(g, (unsigned)tomb, from, msg))
+        return;
+    /* authentic and well-formed: the counter is used up */
+    if (m)
+        member_accept_datagram(m, h->session, h->counter, g->now);
+    g->joined = true;
+    if (!g->have_view && msg->type == WIRE_SYNC) {
+        g->have_view = true;
+        g->absorb_until = g->now + g->cfg.heartbeat_ms;
+        /* one early exchange with a random member: whatever joined while we
+         * did (a cluster forming at once) and missed us both is repaired in
+         * seconds instead of at the first regular exchange */
+        g->next_sync = g->now + 2ull * g->cfg.heartbeat_ms + rng_below(&g->rng, g->cfg.heartbeat_ms);
+        g->early_sync = true;
+        g->view_ms = g->now;
+        g->roles_dirty = true; /* roles with a list may now fail over */
+    }
+
+    enum record_source source = msg->type == WIRE_SYNC ? FROM_VIEW : FROM_GOSSIP;
+    for (unsigned i = 0; i < msg->n_members; i++)
+        merge_record(g, &msg->members[i], from, h->sender, source);
+    if (!m && (m = members_get(&g->members, h->sender)) != NULL)
+        member_accept_datagram(m, h->session, h->counter, g->now);
+    for (unsigned i = 0; i < msg->n_events; i++)
+        merge_event(g, &msg->events[i]);
+
+    switch (msg->type) {
+    case WIRE_PING:
+        if (!m && !g->have_view && g->n_recover < MAX_RECOVER)
+            g->recover[g->n_recover++] = h->sender; /* it knows a cluster we do not: pull its view */
+        if ((msg->flags & WIRE_F_ANY) || msg->target == g->self_id) {
+            /* our own record rides along while it can matter: a prober that
+             * suspects us, or missed our last change (a refutation, a
+             * restart, new metadata) is repaired by the answer; in a quiet
+             * cluster the ack stays small */
+            bool recent = g->now - g->self_changed_ms < SELF_NEWS_HEARTBEATS * (uint64_t)g->cfg.heartbeat_ms;
+            struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
+            msg_send(g, from, &ack, NULL, recent || (msg->flags & (WIRE_F_SUSPECT | WIRE_F_WHO)));
+        }
+        break;
+    case WIRE_ACK:
+        if (!relay_on_ack(g, msg->seq))
+            probe_on_ack(g, msg->seq);
+        break;
+    case WIRE_PING_REQ:
+        probe_on_ping_req(g, from, msg);
+        break;
+    case WIRE_NACK:
+        probe_on_nack(g, msg->seq);
+        break;
+    case WIRE_SYNC:
+        if (msg->flags & WIRE_F_REPLY)
+            msg_send_sync(g, from, false, (msg->flags & WIRE_F_RECENT) ? msg->seq : 0);
+        break;
+    default:
+        break;
+    }
+    if (!m && g->have_view)
+        ask_who(g, from, h->sender);
+}

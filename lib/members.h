@@ -1,0 +1,78 @@
+/*
+ * The member table and what a member record is: its compact in-memory
+ * form, its precedence rules (incarnation order, state order), its wire
+ * form, and the replay window of its sender sessions.  Pure data: no
+ * handle, no datagrams, no events.
+ */
+#ifndef GOSSIP_MEMBERS_H
+#define GOSSIP_MEMBERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "crypto.h"
+#include "wire.h"
+
+/* One member record.  Kept compact (it is multiplied by the cluster size on
+ * every node): 104 bytes on LP64, metadata outside. */
+struct member {
+    uint64_t id;
+    uint64_t generation;
+    uint64_t from;            /* accuser of a suspect/failed state */
+    uint64_t state_ms;        /* local time of the last state change */
+    uint64_t rx_session;      /* sender session whose counters rx tracks */
+    uint64_t heard_ms;        /* last authentic datagram from it (quorum lease) */
+    struct replay_window rx;
+    uint32_t version;
+    uint32_t susp;            /* index + 1 in the suspicion pool, 0 = none */
+    gaddr_t addr;             /* 20 bytes */
+    uint8_t state;
+    uint8_t meta_len;
+    uint8_t *meta;
+};
+
+/* Member table: dense array (iteration, random choice) plus an
+ * open-addressing index by id. */
+struct members {
+    struct member *v;
+    uint32_t n, cap;
+    uint32_t *slot;           /* 0 = empty, else tag and index + 1 (below); power-of-two size */
+    uint32_t slot_mask;
+    uint32_t n_dead;          /* failed + left, for the reaper */
+};
+
+/* A slot holds index + 1 in its low 25 bits (max-members is at most 2^24)
+ * and 7 bits of the id's hash above them, so a probe that meets another
+ * id's slot is rejected from the slot alone, without touching that record's
+ * cache line.  The position comes from the low bits of the hash, the tag
+ * from the top, so the two never overlap (at most 2^25 slots). */
+#define MEMBER_SLOT_INDEX_BITS 25
+#define MEMBER_SLOT_INDEX(s) ((s) & ((1u << MEMBER_SLOT_INDEX_BITS) - 1))
+#define MEMBER_SLOT_TAG(h) ((h) >> MEMBER_SLOT_INDEX_BITS)
+
+int members_init(struct members *t);
+void members_free(struct members *t);
+struct member *members_get(const struct members *t, uint64_t id);
+/* Adds a zeroed record with this id; NULL on allocation failure.  Pointers
+ * into the table are invalidated by add and remove. */
+struct member *members_add(struct members *t, uint64_t id);
+void members_remove(struct members *t, uint64_t id);
+
+/* Incarnation order: <0, 0, >0. */
+int incarnation_cmp(uint64_t gen_a, uint32_t ver_a, uint64_t gen_b, uint32_t ver_b);
+/* Does an update (state, gen, ver) override the current (state, gen, ver)?
+ * Higher incarnation wins; at equal incarnation left > failed > suspect > alive. */
+bool update_overrides(uint8_t new_state, uint64_t new_gen, uint32_t new_ver,
+                      uint8_t cur_state, uint64_t cur_gen, uint32_t cur_ver);
+
+/* The record as it goes on the wire (meta points into the member). */
+void member_to_wire(const struct member *m, struct wire_member *w);
+
+/* An authentic datagram of `session` with `counter` from this member was
+ * accepted at `now`: it is heard (the quorum lease), a newer session
+ * starts a fresh replay window, and the counter is used up. */
+void member_accept_datagram(struct member *m, uint64_t session, uint64_t counter, uint64_t now);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * The outbox: plaintext messages waiting to be sealed and sent, in the
+ * order the protocol produced them.  The protocol core writes payloads
+ * here and never touches a key or a socket; the transmit step (send.c)
+ * seals each entry in place and hands it to the socket or the send hook,
+ * at the end of every entry point, before any callback runs.
+ *
+ * Each entry is laid out as the envelope will be: header room, payload,
+ * tag room, so sealing needs no copy.  The arena is allocated once at
+ * create (the receive path allocates nothing); when it is full the outbox
+ * hands what it holds to its drain function first (the transmit step,
+ * registered by the handle), so order is kept and memory stays bounded
+ * however large a burst (a full-view reply) is.
+ */
+#ifndef GOSSIP_OUTBOX_H
+#define GOSSIP_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct outbox_entry {
+    gaddr_t to;
+    uint32_t off;      /* envelope start in the arena */
+    uint32_t pt_len;   /* payload bytes at off + ENV_HDR_LEN */
+};
+
+struct outbox {
+    uint8_t *arena;
+    size_t cap, used;
+    size_t max_datagram;       /* sealed bytes one entry may take */
+    struct outbox_entry *v;
+    unsigned n, max;
+    void (*drain)(void *ctx);  /* empties the outbox (seal and send), order kept */
+    void *drain_ctx;
+};
+
+/* Room for `slots` datagrams of max_datagram sealed bytes.  0 or GOSSIP_ENOMEM. */
+int outbox_init(struct outbox *o, size_t max_datagram, unsigned slots);
+void outbox_free(struct outbox *o);
+
+/* Where the next payload goes (at most *cap bytes); drains first when the
+ * arena or the entry list is full. */
+uint8_t *outbox_reserve(struct outbox *o, size_t *cap);
+/* The payload written at the reserved place (pt_len bytes) goes to `to`. */
+void outbox_commit(struct outbox *o, const gaddr_t *to, size_t pt_len);
+
+/* Entry i's envelope buffer and its capacity (header + payload + tag). */
+uint8_t *outbox_envelope(const struct outbox *o, unsigned i, size_t *cap);
+/* Entry i's plaintext payload (for tests of the protocol core). */
+const uint8_t *outbox_payload(const struct outbox *o, unsigned i, size_t *len);
+
+/* Forget every entry (after the transmit step, or to discard). */
+void outbox_clear(struct outbox *o);
+
+#endif

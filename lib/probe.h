@@ -1,0 +1,31 @@
+/*
+ * The failure detector: SWIM probes in shuffled round robin, indirect
+ * probes with Lifeguard nacks, local health (awareness), suspicion timers
+ * that shrink with independent confirmations, and member state changes.
+ */
+#ifndef GOSSIP_PROBE_H
+#define GOSSIP_PROBE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core.h"
+
+void probe_tick(struct gossip *g);
+uint64_t probe_next_deadline(const struct gossip *g);
+void probe_on_ack(struct gossip *g, uint32_t seq);
+void probe_on_nack(struct gossip *g, uint32_t seq);
+void probe_on_ping_req(struct gossip *g, const gaddr_t *from, const struct wire_msg *msg);
+/* An ack for an indirect probe we run for somebody: relayed (true). */
+bool relay_on_ack(struct gossip *g, uint32_t seq);
+void probe_add_member(struct gossip *g, uint64_t id);
+/* Somebody else suspects `id`: maybe probe it out of turn. */
+void probe_on_suspicion(struct gossip *g, uint64_t id);
+void suspicion_start(struct gossip *g, struct member *m, uint64_t accuser);
+void suspicion_confirm(struct gossip *g, struct member *m, uint64_t accuser);
+void suspicion_stop(struct gossip *g, struct member *m);
+void awareness_apply(struct gossip *g, int delta);
+/* Change a member's state (counted, reported, roles recomputed). */
+void member_set_state(struct gossip *g, struct member *m, uint8_t state, uint64_t from);
+
+#endif
