@@ -87,6 +87,31 @@ struct seen_event {
     uint16_t len;
 };
 
+/* How far this node is into the cluster; it only moves forward. */
+enum join_phase {
+    PHASE_JOINING,  /* asking the seeds every heartbeat; nobody has answered */
+    PHASE_JOINED,   /* somebody answered (or no seeds: we may be the first); no full view yet */
+    PHASE_VIEW_NEW, /* the first full view arrived; the early exchange after joining is due */
+    PHASE_MEMBER,   /* a view and that exchange done, or we started the cluster */
+};
+
+/* Whether the node is on its way out.  Leaving outranks superseded. */
+enum ending {
+    END_NONE,
+    END_SUPERSEDED, /* a newer process with our id runs: stop probing and accusing */
+    END_LEAVING,    /* gossip_leave(): announce, answer, accuse nobody */
+};
+
+/* The lifecycle in one place, instead of six flags and timestamps. */
+struct lifecycle {
+    enum join_phase phase;
+    enum ending end;
+    unsigned join_attempts;
+    uint64_t view_deadline;   /* PHASE_JOINED without seeds: silence until then means we are first */
+    uint64_t view_ms;         /* when the first full view arrived */
+    uint64_t absorb_until;    /* taking in that view: do not re-announce it */
+};
+
 struct gossip {
     struct gossip_config cfg;  /* effective: every derived default filled */
     uint64_t self_id;
@@ -125,16 +150,9 @@ struct gossip {
     uint64_t now;
     uint64_t next_probe, next_gossip, next_sync, next_reconnect, next_join, next_reap;
     uint64_t last_gossip;
-    bool joined;               /* a seed or member has answered */
-    unsigned join_attempts;
-    bool have_view;            /* a full view (SYNC) arrived, or we started the cluster */
-    uint64_t view_deadline;    /* no seeds: when silence means we are the first */
-    bool early_sync;           /* the next full-view exchange is the one after joining */
-    uint64_t view_ms;          /* when the first full view arrived */
+    struct lifecycle life;
     uint64_t last_sync_ms;     /* the last regular full-view exchange (or the start) */
     uint64_t who_next_ms;      /* rate limit of ask_who() */
-    uint64_t absorb_until;     /* taking in our first full view: do not re-announce it */
-    bool leaving;
     unsigned leave_sends;
 
     /* cluster events */
@@ -157,7 +175,6 @@ struct gossip {
     /* duplicate-id detection (proto.c) */
     uint32_t conflict_seq;
     uint64_t conflict_next_ms, conflict_reported;
-    bool superseded;           /* a newer process with our id runs: stop accusing */
 
     /* members back from failed: push-pull with them once */
 #define MAX_RECOVER 8
@@ -201,6 +218,27 @@ static inline void self_to_wire(const struct gossip *g, struct wire_member *w)
     w->addr = g->self_addr;
     w->meta_len = g->self_meta_len;
     w->meta = g->self_meta_len ? g->self_meta : NULL;
+}
+
+static inline bool lc_joined(const struct gossip *g)
+{
+    return g->life.phase >= PHASE_JOINED;
+}
+
+static inline bool lc_has_view(const struct gossip *g)
+{
+    return g->life.phase >= PHASE_VIEW_NEW;
+}
+
+static inline bool lc_leaving(const struct gossip *g)
+{
+    return g->life.end == END_LEAVING;
+}
+
+/* Probing and accusing: neither leaving nor superseded. */
+static inline bool lc_active(const struct gossip *g)
+{
+    return g->life.end == END_NONE;
 }
 
 /* Members that count as live (alive + suspect), self included. */

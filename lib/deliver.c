@@ -155,7 +155,7 @@ static void roles_update(struct gossip *g)
         bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
         /* alone in our view before joining, failover would pick us: a role
          * with a list waits until we know the cluster, unless we are listed */
-        if (h && !g->have_view && r->n_nodes && !listed(r, g->self_id))
+        if (h && !lc_has_view(g) && r->n_nodes && !listed(r, g->self_id))
             h = false;
         if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
             candidate = true;

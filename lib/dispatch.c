@@ -44,16 +44,16 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
     /* authentic and well-formed: the counter is used up */
     if (m)
         member_accept_datagram(m, h->session, h->counter, g->now);
-    g->joined = true;
-    if (!g->have_view && msg->type == WIRE_SYNC) {
-        g->have_view = true;
-        g->absorb_until = g->now + g->cfg.heartbeat_ms;
+    if (g->life.phase < PHASE_JOINED)
+        g->life.phase = PHASE_JOINED;
+    if (!lc_has_view(g) && msg->type == WIRE_SYNC) {
+        g->life.phase = PHASE_VIEW_NEW;
+        g->life.absorb_until = g->now + g->cfg.heartbeat_ms;
         /* one early exchange with a random member: whatever joined while we
          * did (a cluster forming at once) and missed us both is repaired in
          * seconds instead of at the first regular exchange */
         g->next_sync = g->now + 2ull * g->cfg.heartbeat_ms + rng_below(&g->rng, g->cfg.heartbeat_ms);
-        g->early_sync = true;
-        g->view_ms = g->now;
+        g->life.view_ms = g->now;
         g->roles_dirty = true; /* roles with a list may now fail over */
     }
 
@@ -67,7 +67,7 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
 
     switch (msg->type) {
     case WIRE_PING:
-        if (!m && !g->have_view && g->n_recover < MAX_RECOVER)
+        if (!m && !lc_has_view(g) && g->n_recover < MAX_RECOVER)
             g->recover[g->n_recover++] = h->sender; /* it knows a cluster we do not: pull its view */
         if ((msg->flags & WIRE_F_ANY) || msg->target == g->self_id) {
             /* our own record rides along while it can matter: a prober that
@@ -96,6 +96,6 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
     default:
         break;
     }
-    if (!m && g->have_view)
+    if (!m && lc_has_view(g))
         ask_who(g, from, h->sender);
 }

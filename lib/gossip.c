@@ -152,8 +152,8 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
     /* without seeds we start the cluster, unless somebody already knows us
      * (a restarted seed node, found by the others' probes within a few
      * heartbeats): alone after five quiet heartbeats */
-    g->joined = g->cfg.n_seeds == 0;
-    g->view_deadline = g->joined ? g->now + 5ull * g->cfg.heartbeat_ms : UINT64_MAX;
+    g->life.phase = g->cfg.n_seeds == 0 ? PHASE_JOINED : PHASE_JOINING;
+    g->life.view_deadline = lc_joined(g) ? g->now + 5ull * g->cfg.heartbeat_ms : UINT64_MAX;
     g->roles_dirty = true;
     g->rate_start_ms = g->now;
     g->self_changed_ms = g->now;
@@ -257,10 +257,10 @@ int gossip_leave(gossip_t *g)
 {
     if (!g)
         return GOSSIP_EINVAL;
-    if (g->leaving)
+    if (lc_leaving(g))
         return 0;
     g->now = now_ms(g);
-    g->leaving = true;
+    g->life.end = END_LEAVING;
     g->self_state = GOSSIP_LEFT;
     g->version++;
     g->probe.phase = PROBE_IDLE;
@@ -289,7 +289,7 @@ int gossip_leave(gossip_t *g)
 
 bool gossip_leave_done(const gossip_t *g)
 {
-    if (!g || !g->leaving)
+    if (!g || !lc_leaving(g))
         return false;
     return g->leave_sends >= g->cfg.gossip_fanout || dissem_transmits(&g->dq, g->self_id) < 0 ||
            g_alive_count(g) <= 1;
@@ -301,7 +301,7 @@ int gossip_set_meta(gossip_t *g, const void *data, size_t len)
         return GOSSIP_EINVAL;
     if (len > g->cfg.max_meta)
         return GOSSIP_ETOOBIG;
-    if (g->leaving)
+    if (lc_leaving(g))
         return GOSSIP_ESTATE;
     g->now = now_ms(g);
     if (len)
@@ -321,7 +321,7 @@ int gossip_broadcast(gossip_t *g, const void *data, size_t len)
         return GOSSIP_EINVAL;
     if (len > g->cfg.max_event)
         return GOSSIP_ETOOBIG;
-    if (g->leaving)
+    if (lc_leaving(g))
         return GOSSIP_ESTATE;
     if (g->dq.n_events >= g->cfg.max_pending_events)
         return GOSSIP_EFULL;
@@ -392,7 +392,7 @@ int gossip_member_restore(gossip_t *g, const struct gossip_member *m)
         return GOSSIP_EINVAL;
     if (m->meta_len > g->cfg.max_meta)
         return GOSSIP_ETOOBIG;
-    if (g->leaving)
+    if (lc_leaving(g))
         return GOSSIP_ESTATE;
     struct wire_member r = {.id = m->id, .generation = m->generation, .version = m->version,
                             .state = GOSSIP_ALIVE, .meta_len = (uint8_t)m->meta_len, .meta = m->meta};

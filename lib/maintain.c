@@ -35,11 +35,11 @@ static void join_tick(struct gossip *g)
     g->next_join = g->now + g->cfg.heartbeat_ms;
     /* silence from every seed: wrong addresses, or a key they do not hold
      * (they cannot answer what they cannot open) -- say which key we use */
-    if (++g->join_attempts == 5 || g->join_attempts % 60 == 0)
+    if (++g->life.join_attempts == 5 || g->life.join_attempts % 60 == 0)
         g_log(g, GOSSIP_LOG_ERROR,
               "no seed has answered after %u attempts: check the seed addresses and that the seeds "
               "hold key id %08x, which this node seals with",
-              g->join_attempts, g->crypto.keys[0].id);
+              g->life.join_attempts, g->crypto.keys[0].id);
     for (unsigned i = 0; i < g->cfg.n_seeds; i++) {
         gaddr_t a;
         if (addr_parse(g->cfg.seeds[i], g->cfg.bind_port, &a) == 0 && !addr_equal(&a, &g->self_addr))
@@ -115,7 +115,7 @@ static void sync_tick(struct gossip *g)
     uint64_t chunks = ((uint64_t)g->members.n + per_chunk) / (per_chunk ? per_chunk : 1);
     uint64_t iv = g->cfg.sync_interval_ms * (chunks ? chunks : 1);
     uint32_t spread = (uint32_t)(iv < UINT32_MAX ? iv : UINT32_MAX);
-    if (!g->early_sync && g->now - g->last_sync_ms < iv / 2) {
+    if (g->life.phase != PHASE_VIEW_NEW && g->now - g->last_sync_ms < iv / 2) {
         /* scheduled when the view was smaller (at start, before the join
          * brought thousands of members): not due yet at its present size */
         g->next_sync = g->last_sync_ms + iv / 2 + rng_below(&g->rng, spread);
@@ -129,10 +129,10 @@ static void sync_tick(struct gossip *g)
      * missing, so only that is exchanged: a few datagrams, where the full
      * view would cost as much as the join itself in a large cluster. */
     uint32_t recent_ms = 0;
-    if (g->early_sync) {
-        uint64_t since = g->now - g->view_ms + 2ull * g->cfg.heartbeat_ms;
+    if (g->life.phase == PHASE_VIEW_NEW) {
+        uint64_t since = g->now - g->life.view_ms + 2ull * g->cfg.heartbeat_ms;
         recent_ms = since < UINT32_MAX ? (uint32_t)since : UINT32_MAX;
-        g->early_sync = false;
+        g->life.phase = PHASE_MEMBER;
     } else {
         g->last_sync_ms = g->now;
     }
@@ -184,10 +184,10 @@ static void rates_tick(struct gossip *g)
 void maintain_run(struct gossip *g)
 {
     rates_tick(g);
-    if (!g->joined && g->now >= g->next_join)
+    if (!lc_joined(g) && g->now >= g->next_join)
         join_tick(g);
-    if (!g->have_view && g->now >= g->view_deadline) {
-        g->have_view = true;
+    if (!lc_has_view(g) && g->now >= g->life.view_deadline) {
+        g->life.phase = PHASE_MEMBER;
         g->roles_dirty = true;
     }
     probe_tick(g);
@@ -210,7 +210,7 @@ void maintain_run(struct gossip *g)
     } else if (g->next_gossip == UINT64_MAX) {
         g->next_gossip = g->now + g->cfg.gossip_interval_ms;
     }
-    if (!g->leaving) {
+    if (!lc_leaving(g)) {
         if (g->now >= g->next_sync)
             sync_tick(g);
         if (g->now >= g->next_reconnect)
@@ -224,7 +224,7 @@ void maintain_run(struct gossip *g)
 
 uint64_t maintain_next_deadline(const struct gossip *g)
 {    uint64_t t = probe_next_deadline(g);
-    if (!g->joined && g->next_join < t)
+    if (!lc_joined(g) && g->next_join < t)
         t = g->next_join;
     if (g->dq.n > 0 && g->next_gossip < t)
         t = g->next_gossip;
@@ -232,7 +232,7 @@ uint64_t maintain_next_deadline(const struct gossip *g)
         t = g->now;
     if (g->n_recover)
         t = g->now;
-    if (!g->leaving) {
+    if (!lc_leaving(g)) {
         if (g->next_sync < t)
             t = g->next_sync;
         if (g->next_reconnect < t)
@@ -242,7 +242,7 @@ uint64_t maintain_next_deadline(const struct gossip *g)
         t = g->next_reap;
     if (g->quorum_candidate && g->next_quorum < t)
         t = g->next_quorum;
-    if (!g->have_view && g->view_deadline < t)
-        t = g->view_deadline;
+    if (!lc_has_view(g) && g->life.view_deadline < t)
+        t = g->life.view_deadline;
     return t;
 }

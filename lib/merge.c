@@ -52,7 +52,7 @@ static void apply_self_record(struct gossip *g, const struct wire_member *r, con
             conflict_challenge(g, from);
         return;
     }
-    if (r->generation < g->generation || g->leaving || r->state == GOSSIP_ALIVE)
+    if (r->generation < g->generation || lc_leaving(g) || r->state == GOSSIP_ALIVE)
         return; /* our previous life, or nothing to refute */
     if (r->version >= g->version) {
         /* Lifeguard: refute at once with a higher incarnation; being
@@ -159,7 +159,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
          * What is still news in it came first as gossip (msg_send_sync
          * sends the sender's queue ahead of the view) and is relayed as
          * such; the sender's own record is news too. */
-        if (source == FROM_GOSSIP || (source == FROM_VIEW && (r->id == sender || g->now >= g->absorb_until)))
+        if (source == FROM_GOSSIP || (source == FROM_VIEW && (r->id == sender || g->now >= g->life.absorb_until)))
             queue_fresh(g, r->id);
         return;
     }
@@ -333,7 +333,8 @@ void conflict_on_self_id(struct gossip *g, const gaddr_t *from, const struct env
             if (h->session > g->generation) {
                 /* the cluster follows the newer life; accusing everybody
                  * from here would only add noise */
-                g->superseded = true;
+                if (g->life.end == END_NONE)
+                    g->life.end = END_SUPERSEDED;
                 g_log(g, GOSSIP_LOG_ERROR, "node id %llu: a newer process took over; this one stops probing",
                       (unsigned long long)g->self_id);
             }

@@ -138,7 +138,7 @@ void msg_gossip_round(struct gossip *g)
     uint32_t n = g->probe_n;
     unsigned sent = 0;
     unsigned fanout = g->cfg.gossip_fanout;
-    if (g->leaving)
+    if (lc_leaving(g))
         fanout *= 2;
     for (uint32_t tries = 0; sent < fanout && tries < n && g->dq.n > 0; tries++) {
         if (g->gossip_pos >= n)
@@ -150,7 +150,7 @@ void msg_gossip_round(struct gossip *g)
         struct wire_msg hdr = {.type = WIRE_GOSSIP};
         gaddr_t to = m->addr;
         msg_send(g, &to, &hdr, NULL, false);
-        if (g->leaving)
+        if (lc_leaving(g))
             g->leave_sends++;
     }
 }

@@ -152,7 +152,7 @@ static void suspicion_expire(struct gossip *g)
         if (!s->used || g->now < s->deadline_ms)
             continue;
         struct member *m = members_get(&g->members, s->member);
-        if (m && m->state == GOSSIP_SUSPECT && !s->verified && !g->leaving) {
+        if (m && m->state == GOSSIP_SUSPECT && !s->verified && !lc_leaving(g)) {
             /* Only hearsay so far: one direct look before declaring it dead.
              * A live member answers with its refutation (a missed update
              * must not become a false failure); a dead one costs us one
@@ -334,7 +334,7 @@ static void probe_failed(struct gossip *g)
     if (delta > 0)
         awareness_apply(g, delta);
     struct member *m = members_get(&g->members, g->probe.target);
-    if (m && !g->leaving && !g->superseded)
+    if (m && lc_active(g))
         accuse(g, m);
 }
 
@@ -408,7 +408,7 @@ void probe_on_suspicion(struct gossip *g, uint64_t id)
 {
     size_t n = g_alive_count(g);
     uint64_t want = (uint64_t)g->cfg.suspicion_confirmations + 1;
-    if (g->leaving || g->urgent_n >= MAX_URGENT || (n > want && rng_below(&g->rng, (uint32_t)n) >= want))
+    if (lc_leaving(g) || g->urgent_n >= MAX_URGENT || (n > want && rng_below(&g->rng, (uint32_t)n) >= want))
         return;
     g->urgent[g->urgent_n++] = id;
     if (g->probe.phase == PROBE_IDLE)
@@ -425,13 +425,13 @@ void probe_tick(struct gossip *g)
     suspicion_expire(g);
     /* a probe fails only at its own deadline: after a stall the overdue
      * next probe waits rather than cut the current one short */
-    if (g->now >= g->next_probe && !g->leaving && !g->superseded && g->probe.phase == PROBE_IDLE)
+    if (g->now >= g->next_probe && lc_active(g) && g->probe.phase == PROBE_IDLE)
         probe_start(g);
 }
 
 uint64_t probe_next_deadline(const struct gossip *g)
 {
-    uint64_t t = g->leaving || g->superseded ? UINT64_MAX : g->next_probe;
+    uint64_t t = !lc_active(g) ? UINT64_MAX : g->next_probe;
     if (g->probe.phase != PROBE_IDLE && g->probe.deadline_ms < t)
         t = g->probe.deadline_ms;
     for (unsigned i = 0; i < MAX_RELAYS; i++)

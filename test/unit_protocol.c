@@ -1055,7 +1055,7 @@ static void test_unknown_sender_asked(void **state)
     hc_start_all(hc, 2);
     hc_run(hc, 3000);
     struct gossip *g = hc->node[0].g;
-    assert_true(g->have_view);
+    assert_true(lc_has_view(g));
     struct forger *f = forger_new(0x7007, 77, 7);
     hc_dlist_free(&hc->rec);
     hc->recording = true;
