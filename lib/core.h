@@ -110,6 +110,7 @@ struct lifecycle {
     uint64_t view_deadline;   /* PHASE_JOINED without seeds: silence until then means we are first */
     uint64_t view_ms;         /* when the first full view arrived */
     uint64_t absorb_until;    /* taking in that view: do not re-announce it */
+    uint64_t early_sync_ms;   /* PHASE_VIEW_NEW: when the early exchange runs */
 };
 
 struct gossip {

@@ -139,6 +139,11 @@ void roles_quorum_tick(struct gossip *g)
         gaddr_t to = m->addr;
         msg_send(g, &to, &hdr, NULL, false);
     }
+    roles_recompute(g);
+}
+
+void roles_recompute(struct gossip *g)
+{
     g->roles_dirty = true;
 }
 

@@ -18,6 +18,9 @@ void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len
 void g_deliver(struct gossip *g);
 /* Keep the quorum lease fresh: ping the members not heard from lately. */
 void roles_quorum_tick(struct gossip *g);
+/* The view or the role table changed: recompute roles at delivery
+ * (roles_dirty belongs to deliver.c). */
+void roles_recompute(struct gossip *g);
 void addr_fill_member(const gaddr_t *a, struct gossip_member *out);
 
 #endif

@@ -5,6 +5,7 @@
  */
 #include "dispatch.h"
 
+#include "deliver.h"
 #include "merge.h"
 #include "message.h"
 #include "probe.h"
@@ -52,9 +53,9 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
         /* one early exchange with a random member: whatever joined while we
          * did (a cluster forming at once) and missed us both is repaired in
          * seconds instead of at the first regular exchange */
-        g->next_sync = g->now + 2ull * g->cfg.heartbeat_ms + rng_below(&g->rng, g->cfg.heartbeat_ms);
+        g->life.early_sync_ms = g->now + 2ull * g->cfg.heartbeat_ms + rng_below(&g->rng, g->cfg.heartbeat_ms);
         g->life.view_ms = g->now;
-        g->roles_dirty = true; /* roles with a list may now fail over */
+        roles_recompute(g); /* roles with a list may now fail over */
     }
 
     enum record_source source = msg->type == WIRE_SYNC ? FROM_VIEW : FROM_GOSSIP;

@@ -22,6 +22,7 @@
 #include "merge.h"
 #include "message.h"
 #include "open.h"
+#include "probe.h"
 #include "roles.h"
 #include "send.h"
 #include "udp.h"
@@ -74,18 +75,6 @@ static int self_address(struct gossip *g)
     g->self_addr.port = g->cfg.advertise_port ? g->cfg.advertise_port : g->cfg.bind_port;
     /* a wildcard advertises "wherever my datagrams come from" (all-zero ip) */
     return 0;
-}
-
-static void schedule_start(struct gossip *g)
-{
-    uint64_t hb = g->cfg.heartbeat_ms;
-    g->next_probe = g->now + rng_below(&g->rng, (uint32_t)hb) + 1; /* desynchronise nodes */
-    g->next_gossip = UINT64_MAX;
-    g->next_sync = g->now + g->cfg.sync_interval_ms / 2 + rng_below(&g->rng, g->cfg.sync_interval_ms);
-    g->last_sync_ms = g->now;
-    g->next_reconnect = g->now + g->cfg.reconnect_interval_ms;
-    g->next_join = g->now;
-    g->next_reap = g->now + 10 * hb;
 }
 
 int gossip_create(gossip_t **out, const struct gossip_config *user)
@@ -152,12 +141,8 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
     /* without seeds we start the cluster, unless somebody already knows us
      * (a restarted seed node, found by the others' probes within a few
      * heartbeats): alone after five quiet heartbeats */
-    g->life.phase = g->cfg.n_seeds == 0 ? PHASE_JOINED : PHASE_JOINING;
-    g->life.view_deadline = lc_joined(g) ? g->now + 5ull * g->cfg.heartbeat_ms : UINT64_MAX;
-    g->roles_dirty = true;
-    g->rate_start_ms = g->now;
     g->self_changed_ms = g->now;
-    schedule_start(g);
+    maintain_start(g);
     *out = g;
     return 0;
 fail:
@@ -279,10 +264,8 @@ int gossip_leave(gossip_t *g)
         told++;
     }
     g->leave_sends += told;
-    msg_gossip_round(g);
-    g->last_gossip = g->now;
-    g->next_gossip = g->now + g->cfg.gossip_interval_ms;
-    g->roles_dirty = true;
+    msg_gossip_round_now(g);
+    roles_recompute(g);
     finish(g);
     return 0;
 }
@@ -310,7 +293,7 @@ int gossip_set_meta(gossip_t *g, const void *data, size_t len)
     g->version++;
     g->self_changed_ms = g->now;
     int rc = dissem_member(&g->dq, g->self_id);
-    g->next_gossip = g->now;
+    msg_gossip_now(g);
     finish(g);
     return rc;
 }
@@ -332,7 +315,7 @@ int gossip_broadcast(gossip_t *g, const void *data, size_t len)
     if (rc < 0)
         return rc;
     (void)event_remember(g, g->self_id, id, data, len);
-    g->next_gossip = g->now;
+    msg_gossip_now(g);
     g_emit_user(g, g->self_id, data, len);
     finish(g);
     return 0;
@@ -508,9 +491,9 @@ int gossip_reconfigure(gossip_t *g, const struct gossip_config *user)
                 held |= 1u << j;
     g->roles_held = held;
     g->cfg = eff;
-    if (hb_changed && g->next_probe > g->now + eff.heartbeat_ms)
-        g->next_probe = g->now + eff.heartbeat_ms;
-    g->roles_dirty = true;
+    if (hb_changed)
+        probe_heartbeat_changed(g);
+    roles_recompute(g);
     finish(g);
     return 0;
 }

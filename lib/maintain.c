@@ -4,6 +4,7 @@
  * reaping, merging with returning members, traffic rates and the quorum
  * lease (the failure detector's own timers are in probe.c).
  */
+#include <stdbool.h>
 #include <string.h>
 
 #include "maintain.h"
@@ -100,7 +101,7 @@ static void reap_tick(struct gossip *g)
         g->members.n_dead--;
         dissem_forget_member(&g->dq, id);
         members_remove(&g->members, id);
-        g->roles_dirty = true;
+        roles_recompute(g);
     }
 }
 
@@ -181,68 +182,121 @@ static void rates_tick(struct gossip *g)
     g->rate_start_ms = g->now;
 }
 
+void maintain_start(struct gossip *g)
+{
+    /* without seeds we start the cluster, unless somebody already knows us
+     * (a restarted seed node, found by the others' probes within a few
+     * heartbeats): alone after five quiet heartbeats */
+    g->life.phase = g->cfg.n_seeds == 0 ? PHASE_JOINED : PHASE_JOINING;
+    g->life.view_deadline = lc_joined(g) ? g->now + 5ull * g->cfg.heartbeat_ms : UINT64_MAX;
+    roles_recompute(g);
+    g->rate_start_ms = g->now;
+    probe_schedule_first(g);
+    msg_gossip_start(g);
+    g->next_sync = g->now + g->cfg.sync_interval_ms / 2 + rng_below(&g->rng, g->cfg.sync_interval_ms);
+    g->last_sync_ms = g->now;
+    g->next_reconnect = g->now + g->cfg.reconnect_interval_ms;
+    g->next_join = g->now;
+    g->next_reap = g->now + 10ull * g->cfg.heartbeat_ms;
+}
+
+/* No seed has answered yet: ask them every heartbeat. */
+static uint64_t join_due(const struct gossip *g)
+{
+    return lc_joined(g) ? UINT64_MAX : g->next_join;
+}
+
+/* Started without seeds: five quiet heartbeats, then we are the cluster. */
+static uint64_t view_wait_due(const struct gossip *g)
+{
+    return lc_has_view(g) ? UINT64_MAX : g->life.view_deadline;
+}
+
+static void view_wait_end(struct gossip *g)
+{
+    g->life.phase = PHASE_MEMBER;
+    roles_recompute(g);
+}
+
+static uint64_t recover_due(const struct gossip *g)
+{
+    return g->n_recover ? g->now : UINT64_MAX;
+}
+
+/* The early exchange after joining, then the regular one; none while leaving. */
+static uint64_t sync_due(const struct gossip *g)
+{
+    if (lc_leaving(g))
+        return UINT64_MAX;
+    return g->life.phase == PHASE_VIEW_NEW ? g->life.early_sync_ms : g->next_sync;
+}
+
+static uint64_t reconnect_due(const struct gossip *g)
+{
+    return lc_leaving(g) ? UINT64_MAX : g->next_reconnect;
+}
+
+static uint64_t reap_due(const struct gossip *g)
+{
+    return g->next_reap;
+}
+
+static uint64_t quorum_due(const struct gossip *g)
+{
+    return g->quorum_candidate ? g->next_quorum : UINT64_MAX;
+}
+
+/* Rides on the ticks that happen anyway (the probe timer alone ticks
+ * several times a window): closing a window is no reason to wake. */
+static uint64_t rates_due(const struct gossip *g)
+{
+    (void)g;
+    return UINT64_MAX;
+}
+
+/*
+ * Every timer of gossip_tick(), in the order a tick runs them.  `due` is
+ * the one guard: a tick runs a timer when now has reached its due time,
+ * and gossip_next_timeout_ms() reports the earliest due time, so a
+ * deadline the host is told about is always one a tick acts on (two
+ * hand-mirrored copies of these guards are how a 0 timeout with nothing
+ * to do arose).  `every_tick` timers run at each tick and check their own
+ * state (the failure detector's own table, the gossip pacing, the rate
+ * window); their due time still wakes the loop.
+ */
+struct timer {
+    uint64_t (*due)(const struct gossip *g);
+    void (*run)(struct gossip *g);
+    bool every_tick;
+};
+
+static const struct timer timers[] = {
+    {rates_due, rates_tick, true},
+    {join_due, join_tick, false},
+    {view_wait_due, view_wait_end, false},
+    {probe_next_deadline, probe_tick, true},
+    {recover_due, recover_tick, false},
+    {msg_gossip_due, msg_gossip_tick, true},
+    {sync_due, sync_tick, false},
+    {reconnect_due, reconnect_tick, false},
+    {reap_due, reap_tick, false},
+    {quorum_due, roles_quorum_tick, false},
+};
+
 void maintain_run(struct gossip *g)
 {
-    rates_tick(g);
-    if (!lc_joined(g) && g->now >= g->next_join)
-        join_tick(g);
-    if (!lc_has_view(g) && g->now >= g->life.view_deadline) {
-        g->life.phase = PHASE_MEMBER;
-        g->roles_dirty = true;
-    }
-    probe_tick(g);
-    if (g->n_recover)
-        recover_tick(g);
-    if (g->dq.n == 0) {
-        g->next_gossip = UINT64_MAX;
-    } else if (g->now >= g->next_gossip) {
-        msg_gossip_round(g);
-        g->last_gossip = g->now;
-        /* The first wave of an epidemic (each node relaying to `fanout`
-         * peers at once) misses a node or two; while updates are young the
-         * next wave follows in a quarter interval instead of a whole one.
-         * The transmit limit is unchanged: only the pacing differs. */
-        uint32_t gap = g->cfg.gossip_interval_ms;
-        for (uint32_t i = 0; i < g->dq.n && gap == g->cfg.gossip_interval_ms; i++)
-            if (g->dq.v[i].transmits < 2 * g->cfg.gossip_fanout)
-                gap /= 4;
-        g->next_gossip = g->dq.n ? g->now + (gap ? gap : 1) : UINT64_MAX;
-    } else if (g->next_gossip == UINT64_MAX) {
-        g->next_gossip = g->now + g->cfg.gossip_interval_ms;
-    }
-    if (!lc_leaving(g)) {
-        if (g->now >= g->next_sync)
-            sync_tick(g);
-        if (g->now >= g->next_reconnect)
-            reconnect_tick(g);
-    }
-    if (g->now >= g->next_reap)
-        reap_tick(g);
-    if (g->quorum_candidate && g->now >= g->next_quorum)
-        roles_quorum_tick(g);
+    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
+        if (timers[i].every_tick || g->now >= timers[i].due(g))
+            timers[i].run(g);
 }
 
 uint64_t maintain_next_deadline(const struct gossip *g)
-{    uint64_t t = probe_next_deadline(g);
-    if (!lc_joined(g) && g->next_join < t)
-        t = g->next_join;
-    if (g->dq.n > 0 && g->next_gossip < t)
-        t = g->next_gossip;
-    if (g->dq.n > 0 && g->next_gossip == UINT64_MAX)
-        t = g->now;
-    if (g->n_recover)
-        t = g->now;
-    if (!lc_leaving(g)) {
-        if (g->next_sync < t)
-            t = g->next_sync;
-        if (g->next_reconnect < t)
-            t = g->next_reconnect;
+{
+    uint64_t t = UINT64_MAX;
+    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
+        uint64_t d = timers[i].due(g);
+        if (d < t)
+            t = d;
     }
-    if (g->next_reap < t)
-        t = g->next_reap;
-    if (g->quorum_candidate && g->next_quorum < t)
-        t = g->next_quorum;
-    if (!lc_has_view(g) && g->life.view_deadline < t)
-        t = g->life.view_deadline;
     return t;
 }

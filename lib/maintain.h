@@ -10,6 +10,9 @@
 
 #include "core.h"
 
+/* Arm every timer at create (next_sync, next_reconnect, next_join,
+ * next_reap and the rate window belong to maintain.c). */
+void maintain_start(struct gossip *g);
 void maintain_run(struct gossip *g);
 uint64_t maintain_next_deadline(const struct gossip *g);
 

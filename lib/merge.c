@@ -60,7 +60,7 @@ static void apply_self_record(struct gossip *g, const struct wire_member *r, con
         g->version = r->version + 1;
         g->self_changed_ms = g->now;
         dissem_member(&g->dq, g->self_id);
-        g->next_gossip = g->now;
+        msg_gossip_now(g);
         g->stats.refutations++;
         awareness_apply(g, 1);
     }
@@ -68,13 +68,8 @@ static void apply_self_record(struct gossip *g, const struct wire_member *r, con
 
 static void queue_fresh(struct gossip *g, uint64_t id)
 {
-    if (dissem_member(&g->dq, id) == 0) {
-        /* spread news at once, but no faster than a tenth of the interval */
-        uint64_t soonest = g->last_gossip + g->cfg.gossip_interval_ms / 10;
-        uint64_t at = soonest > g->now ? soonest : g->now;
-        if (at < g->next_gossip)
-            g->next_gossip = at;
-    }
+    if (dissem_member(&g->dq, id) == 0)
+        msg_gossip_soon(g);
 }
 
 void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t *from,
@@ -148,7 +143,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
         copy_meta(m, r, &ignored);
         probe_add_member(g, m->id);
         g->stats.joins++;
-        g->roles_dirty = true;
+        roles_recompute(g);
         g_emit_member(g, GOSSIP_EVENT_JOIN, m);
         if (state == GOSSIP_SUSPECT) {
             member_set_state(g, m, GOSSIP_SUSPECT, accuser);
@@ -288,7 +283,7 @@ void merge_event(struct gossip *g, const struct wire_event *e)
         return;
     if (g->dq.n_events < g->cfg.max_pending_events)
         (void)dissem_event(&g->dq, e->origin, e->event_id, e->data, e->len);
-    g->next_gossip = g->now;
+    msg_gossip_now(g);
     g_emit_user(g, e->origin, e->data, e->len);
 }
 

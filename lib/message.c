@@ -130,6 +130,62 @@ void msg_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint3
     } while ((i < n || e < g->seen_n) && chunks <= n + g->seen_n);
 }
 
+/* ---- when gossip rounds run: next_gossip and last_gossip are written here only */
+
+void msg_gossip_start(struct gossip *g)
+{
+    g->next_gossip = UINT64_MAX;
+}
+
+void msg_gossip_now(struct gossip *g)
+{
+    g->next_gossip = g->now;
+}
+
+void msg_gossip_soon(struct gossip *g)
+{
+    /* spread news at once, but no faster than a tenth of the interval */
+    uint64_t soonest = g->last_gossip + g->cfg.gossip_interval_ms / 10;
+    uint64_t at = soonest > g->now ? soonest : g->now;
+    if (at < g->next_gossip)
+        g->next_gossip = at;
+}
+
+uint64_t msg_gossip_due(const struct gossip *g)
+{
+    if (g->dq.n == 0)
+        return UINT64_MAX;
+    return g->next_gossip == UINT64_MAX ? g->now : g->next_gossip;
+}
+
+void msg_gossip_tick(struct gossip *g)
+{
+    if (g->dq.n == 0) {
+        g->next_gossip = UINT64_MAX;
+    } else if (g->now >= g->next_gossip) {
+        msg_gossip_round(g);
+        g->last_gossip = g->now;
+        /* The first wave of an epidemic (each node relaying to `fanout`
+         * peers at once) misses a node or two; while updates are young the
+         * next wave follows in a quarter interval instead of a whole one.
+         * The transmit limit is unchanged: only the pacing differs. */
+        uint32_t gap = g->cfg.gossip_interval_ms;
+        for (uint32_t i = 0; i < g->dq.n && gap == g->cfg.gossip_interval_ms; i++)
+            if (g->dq.v[i].transmits < 2 * g->cfg.gossip_fanout)
+                gap /= 4;
+        g->next_gossip = g->dq.n ? g->now + (gap ? gap : 1) : UINT64_MAX;
+    } else if (g->next_gossip == UINT64_MAX) {
+        g->next_gossip = g->now + g->cfg.gossip_interval_ms;
+    }
+}
+
+void msg_gossip_round_now(struct gossip *g)
+{
+    msg_gossip_round(g);
+    g->last_gossip = g->now;
+    g->next_gossip = g->now + g->cfg.gossip_interval_ms;
+}
+
 /* Targets come from the shuffled probe order with a cursor of their own:
  * consecutive rounds reach distinct peers, so an update leaves far fewer
  * members uninformed than random picks with replacement would. */

@@ -30,6 +30,19 @@ void msg_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint3
  * peers get the queue. */
 void msg_gossip_round(struct gossip *g);
 
+/* When gossip rounds run (next_gossip and last_gossip belong to message.c). */
+void msg_gossip_start(struct gossip *g);
+/* Fresh urgent news (a suspicion, a refutation, a failure): a round now. */
+void msg_gossip_now(struct gossip *g);
+/* News to spread: a round now, but no faster than a tenth of the interval. */
+void msg_gossip_soon(struct gossip *g);
+/* The gossip timer: due while updates are queued; the tick runs a round
+ * and paces the next (a quarter interval while updates are young). */
+uint64_t msg_gossip_due(const struct gossip *g);
+void msg_gossip_tick(struct gossip *g);
+/* A round right away, the next one an interval later (gossip_leave()). */
+void msg_gossip_round_now(struct gossip *g);
+
 /* How long a cluster event's payload is kept for the full-view exchange. */
 uint64_t event_keep_ms(const struct gossip *g);
 

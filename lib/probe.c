@@ -45,7 +45,7 @@ void member_set_state(struct gossip *g, struct member *m, uint8_t state, uint64_
     m->state = state;
     m->from = (state == GOSSIP_SUSPECT || state == GOSSIP_FAILED) ? from : 0;
     m->state_ms = g->now;
-    g->roles_dirty = true;
+    roles_recompute(g);
     static const enum gossip_event ev[] = {GOSSIP_EVENT_ALIVE, GOSSIP_EVENT_SUSPECT, GOSSIP_EVENT_FAILED,
                                            GOSSIP_EVENT_LEFT};
     if (state == GOSSIP_FAILED)
@@ -168,7 +168,7 @@ static void suspicion_expire(struct gossip *g)
         m->susp = 0;
         member_set_state(g, m, GOSSIP_FAILED, g->self_id);
         (void)dissem_member(&g->dq, m->id);
-        g->next_gossip = g->now;
+        msg_gossip_now(g);
     }
 }
 
@@ -180,7 +180,7 @@ static void accuse(struct gossip *g, struct member *m)
         member_set_state(g, m, GOSSIP_SUSPECT, g->self_id);
         suspicion_start(g, members_get(&g->members, id), g->self_id);
         (void)dissem_member(&g->dq, id);
-        g->next_gossip = g->now;
+        msg_gossip_now(g);
     } else if (m->state == GOSSIP_SUSPECT) {
         suspicion_confirm(g, m, g->self_id);
     }
@@ -257,6 +257,17 @@ static void send_ping(struct gossip *g, struct member *m, uint32_t seq)
     gaddr_t to = m->addr;
     /* a suspect learns of its suspicion from the probe itself and refutes */
     msg_send(g, &to, &hdr, suspect ? m : NULL, true);
+}
+
+void probe_schedule_first(struct gossip *g)
+{
+    g->next_probe = g->now + rng_below(&g->rng, g->cfg.heartbeat_ms) + 1; /* desynchronise nodes */
+}
+
+void probe_heartbeat_changed(struct gossip *g)
+{
+    if (g->next_probe > g->now + g->cfg.heartbeat_ms)
+        g->next_probe = g->now + g->cfg.heartbeat_ms;
 }
 
 static void probe_start(struct gossip *g)

@@ -11,6 +11,11 @@
 
 #include "core.h"
 
+/* The first probe within a heartbeat of the start, at a random moment;
+ * after a heartbeat change, the next within the new heartbeat.
+ * (next_probe belongs to probe.c.) */
+void probe_schedule_first(struct gossip *g);
+void probe_heartbeat_changed(struct gossip *g);
 void probe_tick(struct gossip *g);
 uint64_t probe_next_deadline(const struct gossip *g);
 void probe_on_ack(struct gossip *g, uint32_t seq);
