@@ -426,30 +426,70 @@ void probe_on_suspicion(struct gossip *g, uint64_t id)
         g->next_probe = g->now;
 }
 
+/* The failure detector's timers, each with the one guard that both the
+ * tick and the reported deadline use.  A new probe starts only when the
+ * last one is over: after a stall, or while awareness stretches a probe
+ * past its period, the overdue start waits for the running probe instead
+ * of cutting it short -- and is not reported as due meanwhile (reporting
+ * it had hosts spin on a 0 timeout for the rest of the probe). */
+static uint64_t relays_due(const struct gossip *g)
+{
+    uint64_t t = UINT64_MAX;
+    for (unsigned i = 0; i < MAX_RELAYS; i++)
+        if (g->relays[i].used && g->relays[i].deadline_ms < t)
+            t = g->relays[i].deadline_ms;
+    return t;
+}
+
+static uint64_t direct_due(const struct gossip *g)
+{
+    return g->probe.phase == PROBE_DIRECT ? g->probe.deadline_ms : UINT64_MAX;
+}
+
+static uint64_t indirect_due(const struct gossip *g)
+{
+    return g->probe.phase == PROBE_INDIRECT ? g->probe.deadline_ms : UINT64_MAX;
+}
+
+static uint64_t suspicions_due(const struct gossip *g)
+{
+    uint64_t t = UINT64_MAX;
+    for (uint32_t i = 0; i < g->n_susp; i++)
+        if (g->susp[i].used && g->susp[i].deadline_ms < t)
+            t = g->susp[i].deadline_ms;
+    return t;
+}
+
+static uint64_t start_due(const struct gossip *g)
+{
+    return lc_active(g) && g->probe.phase == PROBE_IDLE ? g->next_probe : UINT64_MAX;
+}
+
+static const struct {
+    uint64_t (*due)(const struct gossip *g);
+    void (*run)(struct gossip *g);
+} probe_timers[] = {
+    {relays_due, relays_expire},
+    {direct_due, probe_indirect},
+    {indirect_due, probe_failed},
+    {suspicions_due, suspicion_expire},
+    {start_due, probe_start},
+};
+
 void probe_tick(struct gossip *g)
 {
-    relays_expire(g);
-    if (g->probe.phase == PROBE_DIRECT && g->now >= g->probe.deadline_ms)
-        probe_indirect(g);
-    if (g->probe.phase == PROBE_INDIRECT && g->now >= g->probe.deadline_ms)
-        probe_failed(g);
-    suspicion_expire(g);
-    /* a probe fails only at its own deadline: after a stall the overdue
-     * next probe waits rather than cut the current one short */
-    if (g->now >= g->next_probe && lc_active(g) && g->probe.phase == PROBE_IDLE)
-        probe_start(g);
+    for (size_t i = 0; i < sizeof(probe_timers) / sizeof(probe_timers[0]); i++)
+        if (g->now >= probe_timers[i].due(g))
+            probe_timers[i].run(g);
 }
 
 uint64_t probe_next_deadline(const struct gossip *g)
 {
-    uint64_t t = !lc_active(g) ? UINT64_MAX : g->next_probe;
-    if (g->probe.phase != PROBE_IDLE && g->probe.deadline_ms < t)
-        t = g->probe.deadline_ms;
-    for (unsigned i = 0; i < MAX_RELAYS; i++)
-        if (g->relays[i].used && g->relays[i].deadline_ms < t)
-            t = g->relays[i].deadline_ms;
-    for (uint32_t i = 0; i < g->n_susp; i++)
-        if (g->susp[i].used && g->susp[i].deadline_ms < t)
-            t = g->susp[i].deadline_ms;
+    uint64_t t = UINT64_MAX;
+    for (size_t i = 0; i < sizeof(probe_timers) / sizeof(probe_timers[0]); i++) {
+        uint64_t d = probe_timers[i].due(g);
+        if (d < t)
+            t = d;
+    }
     return t;
 }
