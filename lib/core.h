@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "crypto.h"
+#include "window.h"
 #include "dissem.h"
 #include "gossip.h"
 #include "members.h"

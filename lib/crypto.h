@@ -1,7 +1,8 @@
 /*
  * The sealed envelope around every datagram: versioned clear header,
- * AES-256-GCM with per-sender session keys and counter nonces, replay
- * windows, and the keyring.  Knows nothing about members or messages.
+ * AES-256-GCM with per-sender session keys and counter nonces, and the
+ * keyring (replay windows are window.h's).  Knows nothing about members
+ * or messages; only open.c, send.c and the keyring calls use it.
  *
  * Envelope (all integers big-endian), ENV_HDR_LEN = 30 bytes of header:
  *   0  u8   format version (ENV_VERSION = 1)
@@ -60,11 +61,6 @@ struct env_header {
     uint64_t counter;
 };
 
-/* WireGuard-style sliding window over one session's counters. */
-struct replay_window {
-    uint64_t top;  /* highest counter accepted; 0 = none yet */
-    uint64_t bits; /* bit i set: counter top - i was accepted */
-};
 
 struct crypto_key {
     uint8_t key[GOSSIP_KEY_LEN];
@@ -127,9 +123,5 @@ int crypto_open(struct crypto *c, const struct env_header *h, uint8_t *buf, size
  * find peers that share a slot). */
 unsigned crypto_cache_index(uint32_t key_id, uint64_t sender, uint64_t session);
 
-/* true if counter ctr is new for this window (not seen, not older than 64 behind top). */
-bool replay_check(const struct replay_window *w, uint64_t ctr);
-/* Record ctr as seen (call only after replay_check() and successful open). */
-void replay_commit(struct replay_window *w, uint64_t ctr);
 
 #endif

@@ -7,7 +7,7 @@
 #define GOSSIP_DISPATCH_H
 
 #include "core.h"
-#include "open.h"
+#include "inbound.h"
 
 void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verdict);
 

@@ -12,6 +12,7 @@
 #include "deliver.h"
 #include "dispatch.h"
 #include "dissem.h"
+#include "inbound.h"
 #include "log.h"
 #include "maintain.h"
 #include "members.h"
@@ -23,6 +24,7 @@
 #include "rng.h"
 #include "send.h"
 #include "udp.h"
+#include "window.h"
 #include "wire.h"
 
 #endif

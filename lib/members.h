@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "crypto.h"
+#include "window.h"
 #include "wire.h"
 
 /* One member record.  Kept compact (it is multiplied by the cluster size on

@@ -102,7 +102,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
     gaddr_t addr = r->addr;
     if (addr_is_unspecified(&addr)) {
         /* "wherever I speak from": only the member itself can say that */
-        if (r->id == sender) {
+        if (from && r->id == sender) {
             uint16_t port = addr.port;
             addr = *from;
             addr.port = port;

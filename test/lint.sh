@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Static analysis of the library: cppcheck over lib/ and include/, then
-# clang-tidy over lib/*.c with the checked-in .clang-tidy.  Any finding
+# Static analysis of the library: the layer check (test/layers.py: no
+# include or call runs the wrong way, no cycle), cppcheck over lib/ and
+# include/, then clang-tidy over lib/*.c with the checked-in .clang-tidy.  Any finding
 # fails the run; `make test-lint` runs it through test/run-tests.sh, so it
 # lands in the `make check` summary.
 #   test/lint.sh [FILE.c...]    (default: lib/*.c)
@@ -39,6 +40,12 @@ if [ $# -gt 0 ]; then files=("$@"); else files=(lib/*.c); fi
 cflags=(-std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Wall -Wextra -Wshadow -Wstrict-prototypes
         -Wmissing-prototypes -Wpointer-arith -Wformat=2 -Wvla)
 fail=0
+
+# --- layers: the file graph of lib/ runs one way (test/layers.py) -----------
+echo "== layers"
+if [ $# -eq 0 ]; then
+  if ! python3 test/layers.py; then fail=1; fi
+fi
 
 # --- cppcheck ----------------------------------------------------------------
 cpp_opts=(--enable=warning,style,performance,portability --std=c11 --library=posix

@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 
 #include "crypto.h"
+#include "window.h"
 
 #define BUF_CAP 4096
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the full receive path (gossip_feed -> proto_receive:
+ * libFuzzer target: the full receive path (gossip_feed -> open_datagram -> dispatch:
  * envelope, replay windows, open, decode, limits, apply) and the state
  * machine behind it, on one handle with a known key.
  *
