@@ -174,7 +174,7 @@ struct gossip {
     uint32_t pe_n, pe_cap;
     bool delivering;
 
-    /* duplicate-id detection (proto.c) */
+    /* duplicate-id detection (merge.c) */
     uint32_t conflict_seq;
     uint64_t conflict_next_ms, conflict_reported;
 

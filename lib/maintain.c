@@ -1,8 +1,10 @@
 /*
- * The timers behind gossip_tick(): joining through the seeds, gossip
- * rounds, the full-view exchange, reconnection of failed members and seeds,
- * reaping, merging with returning members, traffic rates and the quorum
- * lease (the failure detector's own timers are in probe.c).
+ * The timers behind gossip_tick(), in one table whose guards also give
+ * gossip_next_timeout_ms(): joining through the seeds, the wait of a node
+ * without seeds, the failure detector (probe.c's own table), merging with
+ * returning members, gossip rounds (paced by message.c), the full-view
+ * exchange, reconnection of failed members and seeds, reaping, traffic
+ * rates and the quorum lease.
  */
 #include <stdbool.h>
 #include <string.h>

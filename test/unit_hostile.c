@@ -607,13 +607,13 @@ static void test_unknown_version_logged_once(void **state)
  * address.  The real owner and the impostor must both learn of the
  * conflict.
  *
- * Regression (lib/proto.c, apply_record + proto_receive; fixed by telling
+ * Regression (then lib/proto.c, apply_record + proto_receive, now merge.c and open.c; fixed by telling
  * the old address about the new life): this test failed before.  The
  * impostor's join SYNC reaches node 0; its self record has a higher
  * generation, so apply_record() takes it as a restart of node 2 (ALIVE
  * event, address switched to the impostor's 10.0.0.9), and node 1 follows
  * by gossip.  From then on every datagram of the real node 2 (session =
- * its older generation) is dropped by proto_receive() as "replayed or
+ * its older generation) is dropped by open_datagram() as "replayed or
  * stale", and nobody sends anything to 10.0.0.3 any more, so the real
  * owner never sees a record of its id with another generation and
  * conflict_challenge() never runs.  Result: silent takeover: no CONFLICT
