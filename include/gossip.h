@@ -7,10 +7,16 @@
  * struct gossip_config, and never calls back into the host from inside a
  * callback: callbacks run at the end of gossip_tick(), gossip_on_readable(),
  * gossip_feed() and the other calls that change state, after the library's
- * state is consistent.  A callback may call any query function and
- * gossip_set_meta()/gossip_broadcast()/gossip_leave(); events those cause are
- * delivered before the outer call returns.  It must not call
- * gossip_destroy().
+ * state is consistent.  A member, role or event callback may call any query
+ * function and gossip_set_meta(), gossip_broadcast(), gossip_leave(),
+ * gossip_member_restore() and gossip_reconfigure(); events those cause are
+ * delivered before the outer call returns.  gossip_tick(),
+ * gossip_on_readable() and gossip_feed() from a callback return
+ * GOSSIP_EBUSY and do nothing.  gossip_destroy() from a callback takes
+ * effect when the callback returns: no callback runs after it and the
+ * outer call returns without touching the handle.  A log callback may call
+ * the query functions only (anything else returns GOSSIP_EBUSY: the
+ * library is in the middle of its work).
  *
  * Two handles in one process share nothing.
  *
@@ -75,6 +81,7 @@ enum gossip_error {
     GOSSIP_ECONFIG = -12,  /* configuration text is invalid; see the error message */
     GOSSIP_EIO = -13,      /* a file could not be read; errno is kept */
     GOSSIP_ERANGE = -14,   /* value out of range */
+    GOSSIP_EBUSY = -15,    /* called from inside a callback where that is not allowed */
 };
 
 /* A static, human-readable name for an error code; never NULL. */
@@ -301,8 +308,11 @@ void gossip_destroy(gossip_t *g);
 /* The UDP socket to watch for readability, or -1 with a send hook. */
 int gossip_fd(const gossip_t *g);
 
-/* Drain the socket (a bounded batch per call) and process what arrived.
- * Returns 0, or a negative error only for a socket failure that is not
+/* Read the socket until it is empty (EAGAIN) or a budget of 128 datagrams
+ * is used up, and process what arrived.  Returns 0 when the socket was
+ * drained, 1 when the budget ran out and more may be waiting (an
+ * edge-triggered loop, EPOLLET, must call again: no new wakeup comes for
+ * those), or a negative error only for a socket failure that is not
  * per-datagram (EAGAIN, EINTR and ICMP errors are absorbed). */
 int gossip_on_readable(gossip_t *g);
 
@@ -410,6 +420,12 @@ struct gossip_stats {
      * larger limits: a configuration mismatch, logged, never a reason to
      * lose the membership news in the same datagram. */
     uint64_t over_limit;
+    /* Callbacks that could not be queued for lack of memory (member and
+     * cluster events; a role change is retried instead, and
+     * gossip_role_held() keeps agreeing with what was reported).  Non-zero:
+     * the host's picture may be behind; gossip_member_foreach() reads the
+     * view afresh. */
+    uint64_t events_lost;
 };
 
 int gossip_stats_get(const gossip_t *g, struct gossip_stats *out);

@@ -112,6 +112,7 @@ struct lifecycle {
     uint64_t view_ms;         /* when the first full view arrived */
     uint64_t absorb_until;    /* taking in that view: do not re-announce it */
     uint64_t early_sync_ms;   /* PHASE_VIEW_NEW: when the early exchange runs */
+    bool ticked;              /* gossip_tick() has run: roles are reported from then on */
 };
 
 struct gossip {
@@ -172,7 +173,9 @@ struct gossip {
     /* host delivery */
     struct pending_event *pe;
     uint32_t pe_n, pe_cap;
-    bool delivering;
+    bool delivering;           /* g_deliver() runs callbacks */
+    bool busy;                 /* an entry point works (gossip.c enter()/finish()) */
+    bool destroy_requested;    /* gossip_destroy() from a callback: freed at the end of the call */
 
     /* duplicate-id detection (merge.c) */
     uint32_t conflict_seq;

@@ -39,8 +39,12 @@ void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *
     if (!g->cfg.cb.member)
         return;
     struct pending_event *e = pe_push(g);
-    if (!e)
+    if (!e) {
+        /* no memory to tell the host: counted, so a host can notice its
+         * view may be behind and read it again (gossip_member_foreach()) */
+        g->stats.events_lost++;
         return;
+    }
     e->kind = PE_MEMBER;
     e->event = ev;
     e->m.id = m->id;
@@ -61,6 +65,7 @@ void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len
     struct pending_event *e = copy ? pe_push(g) : NULL;
     if (!e) {
         free(copy);
+        g->stats.events_lost++;
         return;
     }
     memcpy(copy, data, len);
@@ -149,9 +154,15 @@ void roles_recompute(struct gossip *g)
 
 static void roles_update(struct gossip *g)
 {
-    g->roles_dirty = false;
     size_t n;
     struct roles_member *view = roles_view(g, &n);
+    if (!view && roles_need_view(g)) {
+        /* no memory for the view: deciding from our record alone could
+         * take a duty another node holds; keep the roles as they are and
+         * decide again at the next delivery */
+        return;
+    }
+    g->roles_dirty = false;
     struct roles_member self_only = {g->self_id, g->self_state};
     uint32_t held = 0;
     bool candidate = false;
@@ -175,17 +186,26 @@ static void roles_update(struct gossip *g)
     g->quorum_candidate = candidate;
     uint32_t changed = g->roles_started ? held ^ g->roles_held : held;
     g->roles_started = true;
-    g->roles_held = held;
+    /* A change counts as made only once its callback is queued: if the
+     * queue cannot grow, the role keeps its reported state (so
+     * gossip_role_held() still agrees with what the host was told) and
+     * the change is tried again at the next delivery. */
+    uint32_t reported = g->cfg.cb.role ? 0 : changed;
     for (unsigned i = 0; i < g->cfg.n_roles && g->cfg.cb.role; i++) {
         if (!(changed & (1u << i)))
             continue;
         struct pending_event *e = pe_push(g);
-        if (!e)
+        if (!e) {
+            g->stats.events_lost++;
+            g->roles_dirty = true;
             break;
+        }
         e->kind = PE_ROLE;
         e->role = i;
         e->held = (held >> i) & 1u;
+        reported |= 1u << i;
     }
+    g->roles_held = (g->roles_held & ~reported) | (held & reported);
 }
 
 void g_deliver(struct gossip *g)
@@ -193,9 +213,18 @@ void g_deliver(struct gossip *g)
     if (g->delivering)
         return; /* the outer delivery loop picks these up */
     g->delivering = true;
-    if (g->roles_dirty)
+    /* roles are reported from the first tick on, as documented: a call
+     * right after create (set_meta, restore) must not fire them before the
+     * host is ready, and gossip_role_held() says 0 until then, in step */
+    if (g->roles_dirty && g->life.ticked)
         roles_update(g);
     for (uint32_t i = 0; i < g->pe_n; i++) {
+        if (g->destroy_requested) {
+            /* gossip_destroy() from a callback: nothing more is delivered */
+            for (uint32_t k = i; k < g->pe_n; k++)
+                free(g->pe[k].data);
+            break;
+        }
         struct pending_event e = g->pe[i]; /* callbacks may grow g->pe */
         switch (e.kind) {
         case PE_MEMBER: {
@@ -215,7 +244,7 @@ void g_deliver(struct gossip *g)
             free(e.data);
             break;
         }
-        if (g->roles_dirty)
+        if (g->roles_dirty && g->life.ticked && !g->destroy_requested)
             roles_update(g);
     }
     g->pe_n = 0;

@@ -47,12 +47,44 @@ static uint64_t now_ms(const struct gossip *g)
 /* Batches of UDP_BATCH datagrams read per gossip_on_readable() call. */
 #define RX_MAX_BATCHES 8
 
+/*
+ * Entry points that change state run one at a time.  While one works
+ * (busy) nothing may enter, not even from a log callback; while it
+ * delivers, a member, role or event callback may call the calls that
+ * gossip_callbacks(3) allows (set_meta, broadcast, leave, restore,
+ * reconfigure, the queries), but not the loop calls: a tick, a read or a
+ * feed inside a callback is refused with GOSSIP_EBUSY instead of running
+ * half-way into the delivery loop.
+ */
+static int enter(struct gossip *g, bool loop_call)
+{
+    if (g->busy || (loop_call && g->delivering))
+        return GOSSIP_EBUSY;
+    g->busy = true;
+    g->now = now_ms(g);
+    return 0;
+}
+
+/* An entry point that changed nothing after all. */
+static void leave_unchanged(struct gossip *g)
+{
+    g->busy = false;
+}
+
 /* The end of every entry point that can change state: what the protocol
- * wrote goes out, then the host hears what happened. */
+ * wrote goes out, then the host hears what happened.  A gossip_destroy()
+ * from a callback takes effect here, once the outermost delivery is over:
+ * no callback runs after it, and the caller's call returns without
+ * touching the handle again. */
 static void finish(struct gossip *g)
 {
     transmit(g);
+    g->busy = false;
     g_deliver(g);
+    if (g->destroy_requested && !g->delivering) {
+        g->destroy_requested = false;
+        gossip_destroy(g);
+    }
 }
 
 /* One datagram from the network or the host: opened, then acted on. */
@@ -154,6 +186,13 @@ void gossip_destroy(gossip_t *g)
 {
     if (!g)
         return;
+    if (g->busy || g->delivering) {
+        /* from a callback: the entry point that runs it frees the handle
+         * when its delivery is over (finish()), and nothing is delivered
+         * after this callback */
+        g->destroy_requested = true;
+        return;
+    }
     udp_close(g);
     crypto_free(&g->crypto);
     members_free(&g->members);
@@ -182,9 +221,10 @@ int gossip_on_readable(gossip_t *g)
 {
     if (!g)
         return GOSSIP_EINVAL;
-    g->now = now_ms(g);
-    int rc = 0;
-    struct udp_rx rx;
+    int rc = enter(g, true);
+    if (rc < 0)
+        return rc;
+    struct udp_rx rx = {.more = false};
     for (int round = 0; round < RX_MAX_BATCHES; round++) {
         if ((rc = udp_recv_batch(g, &rx)) < 0)
             break;
@@ -194,7 +234,10 @@ int gossip_on_readable(gossip_t *g)
             break;
     }
     finish(g);
-    return rc;
+    /* 1: the budget ran out before the socket said EAGAIN, so more may be
+     * waiting; an edge-triggered loop gets no new wakeup for them and must
+     * call again (level-triggered loops are woken anyway). */
+    return rc < 0 ? rc : rx.more ? 1 : 0;
 }
 
 int gossip_feed(gossip_t *g, const struct sockaddr *from, socklen_t from_len, const void *buf, size_t len)
@@ -204,7 +247,9 @@ int gossip_feed(gossip_t *g, const struct sockaddr *from, socklen_t from_len, co
     gaddr_t a;
     if (addr_from_sockaddr(from, from_len, &a) < 0)
         return GOSSIP_EINVAL;
-    g->now = now_ms(g);
+    int rc = enter(g, true);
+    if (rc < 0)
+        return rc;
     /* opened in place, so the caller's buffer is copied first; anything too
      * large is counted as oversize without reading it */
     size_t n = len < g->buf_len ? len : g->buf_len;
@@ -219,7 +264,10 @@ int gossip_tick(gossip_t *g)
 {
     if (!g)
         return GOSSIP_EINVAL;
-    g->now = now_ms(g);
+    int rc = enter(g, true);
+    if (rc < 0)
+        return rc;
+    g->life.ticked = true; /* roles are reported from the first tick on */
     maintain_run(g);
     finish(g);
     return 0;
@@ -244,7 +292,9 @@ int gossip_leave(gossip_t *g)
         return GOSSIP_EINVAL;
     if (lc_leaving(g))
         return 0;
-    g->now = now_ms(g);
+    int rc = enter(g, false);
+    if (rc < 0)
+        return rc;
     g->life.end = END_LEAVING;
     g->self_state = GOSSIP_LEFT;
     g->version++;
@@ -286,13 +336,15 @@ int gossip_set_meta(gossip_t *g, const void *data, size_t len)
         return GOSSIP_ETOOBIG;
     if (lc_leaving(g))
         return GOSSIP_ESTATE;
-    g->now = now_ms(g);
+    int rc = enter(g, false);
+    if (rc < 0)
+        return rc;
     if (len)
         memcpy(g->self_meta, data, len);
     g->self_meta_len = (uint8_t)len;
     g->version++;
     g->self_changed_ms = g->now;
-    int rc = dissem_member(&g->dq, g->self_id);
+    rc = dissem_member(&g->dq, g->self_id);
     msg_gossip_now(g);
     finish(g);
     return rc;
@@ -308,12 +360,17 @@ int gossip_broadcast(gossip_t *g, const void *data, size_t len)
         return GOSSIP_ESTATE;
     if (g->dq.n_events >= g->cfg.max_pending_events)
         return GOSSIP_EFULL;
-    g->now = now_ms(g);
-    /* ids start at the generation, so they never repeat across restarts */
-    uint64_t id = g->generation + ++g->event_seq;
-    int rc = dissem_event(&g->dq, g->self_id, id, data, len);
+    int rc = enter(g, false);
     if (rc < 0)
         return rc;
+    /* ids start at the generation, so they never repeat across restarts */
+    uint64_t id = g->generation + g->event_seq + 1;
+    rc = dissem_event(&g->dq, g->self_id, id, data, len);
+    if (rc < 0) {
+        leave_unchanged(g);
+        return rc;
+    }
+    g->event_seq++;
     (void)event_remember(g, g->self_id, id, data, len);
     msg_gossip_now(g);
     g_emit_user(g, g->self_id, data, len);
@@ -383,8 +440,10 @@ int gossip_member_restore(gossip_t *g, const struct gossip_member *m)
         addr_from_sockaddr((const struct sockaddr *)&m->addr, m->addr_len, &r.addr) < 0 ||
         addr_is_unspecified(&r.addr) || r.addr.port == 0)
         return GOSSIP_EADDR;
-    g->now = now_ms(g);
-    int rc = merge_restore(g, &r);
+    int rc = enter(g, false);
+    if (rc < 0)
+        return rc;
+    rc = merge_restore(g, &r);
     finish(g);
     return rc;
 }
@@ -478,9 +537,12 @@ int gossip_reconfigure(gossip_t *g, const struct gossip_config *user)
     }
     eff.max_datagram = g->cfg.max_datagram;
     eff.max_pending_events = g->cfg.max_pending_events; /* sizes the dedup ring */
-    g->now = now_ms(g);
-    if (crypto_set_keys(&g->crypto, (const uint8_t(*)[GOSSIP_KEY_LEN])eff.keys, eff.n_keys) < 0)
+    if ((rc = enter(g, false)) < 0)
+        return rc;
+    if (crypto_set_keys(&g->crypto, (const uint8_t(*)[GOSSIP_KEY_LEN])eff.keys, eff.n_keys) < 0) {
+        leave_unchanged(g);
         return GOSSIP_ECRYPTO;
+    }
     bool hb_changed = eff.heartbeat_ms != g->cfg.heartbeat_ms;
     /* held-role bits are by position: carry them over by name (a role that
      * is gone is simply no longer reported) */

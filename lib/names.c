@@ -22,6 +22,7 @@ const char *gossip_strerror(int err)
     case GOSSIP_ECONFIG: return "invalid configuration";
     case GOSSIP_EIO: return "input/output error";
     case GOSSIP_ERANGE: return "value out of range";
+    case GOSSIP_EBUSY: return "not allowed from inside this callback";
     default: return "unknown error";
     }
 }
