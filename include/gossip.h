@@ -360,9 +360,12 @@ int gossip_member_foreach(const gossip_t *g,
  * cluster.  Only an ALIVE record of another member is taken, by the same
  * rule as gossip (a newer generation or version wins; an older or equal
  * record changes nothing and still returns 0).  It is reported through
- * the member callback like a gossiped one (JOIN for a new member) but not
- * passed on: every member announces itself.  The member is probed like any
- * other, so a stale record ends in a FAILED event after a suspicion.
+ * the member callback like a gossiped one (JOIN for a new member) but kept
+ * local (not gossiped, sampled or sent in a full view, nor its suspicion or
+ * failure) until the network confirms it: an authentic datagram from the
+ * member, or a record of it from another member.  The member is probed
+ * like any other, so a stale record ends in a local FAILED event after a
+ * suspicion, and a live one spreads once it has answered.
  * Seeds are still asked while the node has not heard from anybody.
  * GOSSIP_EINVAL (own id, not ALIVE, meta NULL with a length), GOSSIP_EADDR
  * (no usable address and port), GOSSIP_ETOOBIG (meta above max_meta),

@@ -201,8 +201,9 @@ void dissem_pack(struct dissem *d, const struct members *table, const struct wir
             wm = *self;
         } else {
             const struct member *m = members_get(table, it->id);
-            if (!m) {
-                it->transmits = (uint16_t)limit; /* reaped: drop below */
+            if (!m || (m->flags & MEMBER_UNCONFIRMED)) {
+                /* reaped, or known from the host only (kept local): drop below */
+                it->transmits = (uint16_t)limit;
                 continue;
             }
             member_to_wire(m, &wm);

@@ -157,6 +157,7 @@ void member_to_wire(const struct member *m, struct wire_member *w)
 void member_accept_datagram(struct member *m, uint64_t session, uint64_t counter, uint64_t now)
 {
     m->heard_ms = now;
+    m->flags &= (uint8_t)~MEMBER_UNCONFIRMED;
     if (session > m->rx_session) {
         m->rx_session = session;
         m->rx = (struct replay_window){0};

@@ -31,8 +31,16 @@ struct member {
     gaddr_t addr;             /* 20 bytes */
     uint8_t state;
     uint8_t meta_len;
+    uint8_t flags;            /* MEMBER_* */
     uint8_t *meta;
 };
+
+/* Known only from the host (gossip_member_restore()), not yet from the
+ * member itself nor from another member: kept local.  A saved view may be
+ * stale; passing it on would make every node learn, probe and fail a dead
+ * node.  Cleared by any authentic datagram from the member and by any
+ * record of it from the network. */
+#define MEMBER_UNCONFIRMED 0x01u
 
 /* Member table: dense array (iteration, random choice) plus an
  * open-addressing index by id. */
@@ -72,8 +80,9 @@ bool update_overrides(uint8_t new_state, uint64_t new_gen, uint32_t new_ver,
 void member_to_wire(const struct member *m, struct wire_member *w);
 
 /* An authentic datagram of `session` with `counter` from this member was
- * accepted at `now`: it is heard (the quorum lease), a newer session
- * starts a fresh replay window, and the counter is used up. */
+ * accepted at `now`: it is heard (the quorum lease, and it is confirmed),
+ * a newer session starts a fresh replay window, and the counter is used
+ * up. */
 void member_accept_datagram(struct member *m, uint64_t session, uint64_t counter, uint64_t now);
 
 #endif

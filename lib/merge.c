@@ -139,6 +139,8 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
         m->addr = addr;
         m->state = GOSSIP_ALIVE;
         m->state_ms = g->now;
+        if (source == FROM_HOST)
+            m->flags |= MEMBER_UNCONFIRMED;
         bool ignored = false;
         copy_meta(m, r, &ignored);
         probe_add_member(g, m->id);
@@ -159,6 +161,8 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
         return;
     }
 
+    if (source != FROM_HOST)
+        m->flags &= (uint8_t)~MEMBER_UNCONFIRMED; /* the network knows it too */
     if (!update_overrides(state, r->generation, r->version, m->state, m->generation, m->version)) {
         if (state == GOSSIP_SUSPECT && m->state == GOSSIP_SUSPECT &&
             incarnation_cmp(r->generation, r->version, m->generation, m->version) == 0)

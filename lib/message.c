@@ -46,7 +46,7 @@ static void add_ae_sample(struct gossip *g, struct wire_writer *w, uint64_t skip
     uint32_t n = g->members.n;
     for (unsigned k = 0, tries = 0; k < g->cfg.ae_records && n > 0 && tries < 2 * g->cfg.ae_records; tries++) {
         const struct member *m = &g->members.v[rng_below(&g->rng, n)];
-        if (m->state == GOSSIP_FAILED || m->id == skip)
+        if (m->state == GOSSIP_FAILED || m->id == skip || (m->flags & MEMBER_UNCONFIRMED))
             continue;
         struct wire_member wm;
         member_to_wire(m, &wm);
@@ -108,7 +108,7 @@ void msg_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint3
         }
         for (; i < n; i++) {
             const struct member *m = &g->members.v[i];
-            if (recent_ms && g->now - m->state_ms > recent_ms)
+            if ((recent_ms && g->now - m->state_ms > recent_ms) || (m->flags & MEMBER_UNCONFIRMED))
                 continue;
             member_to_wire(m, &wm);
             if (wire_add_member(&w, &wm) < 0)
