@@ -113,6 +113,12 @@ struct lifecycle {
     uint64_t absorb_until;    /* taking in that view: do not re-announce it */
     uint64_t early_sync_ms;   /* PHASE_VIEW_NEW: when the early exchange runs */
     bool ticked;              /* gossip_tick() has run: roles are reported from then on */
+    /* Roles a node holds only by failover (not listed) wait until its view
+     * has settled: a heartbeat after the early exchange after joining
+     * (whose answer repairs what the first view missed), so a cold start
+     * never takes a duty to hand it back a moment later. */
+    uint64_t failover_ms;
+    bool failover_open;       /* failover_ms passed (maintain.c's timer) */
 };
 
 struct gossip {
@@ -233,6 +239,12 @@ static inline bool lc_joined(const struct gossip *g)
 static inline bool lc_has_view(const struct gossip *g)
 {
     return g->life.phase >= PHASE_VIEW_NEW;
+}
+
+/* May this node take a role by failover (its listed holders not live)? */
+static inline bool lc_may_fail_over(const struct gossip *g)
+{
+    return g->life.failover_open;
 }
 
 static inline bool lc_leaving(const struct gossip *g)

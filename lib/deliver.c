@@ -170,8 +170,9 @@ static void roles_update(struct gossip *g)
         const struct gossip_role *r = &g->cfg.roles[i];
         bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
         /* alone in our view before joining, failover would pick us: a role
-         * with a list waits until we know the cluster, unless we are listed */
-        if (h && !lc_has_view(g) && r->n_nodes && !listed(r, g->self_id))
+         * with a list waits until we know the cluster and that knowledge
+         * has settled (lc_may_fail_over()), unless we are listed */
+        if (h && r->n_nodes && !listed(r, g->self_id) && !lc_may_fail_over(g))
             h = false;
         if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
             candidate = true;

@@ -54,6 +54,7 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
          * did (a cluster forming at once) and missed us both is repaired in
          * seconds instead of at the first regular exchange */
         g->life.early_sync_ms = g->now + 2ull * g->cfg.heartbeat_ms + rng_below(&g->rng, g->cfg.heartbeat_ms);
+        g->life.failover_ms = g->life.early_sync_ms + g->cfg.heartbeat_ms;
         g->life.view_ms = g->now;
         roles_recompute(g); /* roles with a list may now fail over */
     }

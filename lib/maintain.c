@@ -217,6 +217,19 @@ static uint64_t view_wait_due(const struct gossip *g)
 static void view_wait_end(struct gossip *g)
 {
     g->life.phase = PHASE_MEMBER;
+    g->life.failover_ms = g->now; /* we are the cluster: nothing to wait for */
+    roles_recompute(g);
+}
+
+/* The view has settled: roles may now move here by failover. */
+static uint64_t failover_due(const struct gossip *g)
+{
+    return lc_has_view(g) && !g->life.failover_open ? g->life.failover_ms : UINT64_MAX;
+}
+
+static void failover_open(struct gossip *g)
+{
+    g->life.failover_open = true;
     roles_recompute(g);
 }
 
@@ -276,6 +289,7 @@ static const struct timer timers[] = {
     {rates_due, rates_tick, true},
     {join_due, join_tick, false},
     {view_wait_due, view_wait_end, false},
+    {failover_due, failover_open, false},
     {probe_next_deadline, probe_tick, true},
     {recover_due, recover_tick, false},
     {msg_gossip_due, msg_gossip_tick, true},
