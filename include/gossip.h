@@ -18,7 +18,10 @@
  * the query functions only (anything else returns GOSSIP_EBUSY: the
  * library is in the middle of its work).
  *
- * Two handles in one process share nothing.
+ * Two handles in one process share nothing.  A handle belongs to one
+ * thread at a time (no locks inside: calls on one handle must not overlap);
+ * different handles may be used from different threads at once.  After
+ * fork() use a handle in one process only (see libgossip(7)).
  *
  * Errors are negative GOSSIP_E* codes; gossip_strerror() names them.
  * Problems with single datagrams (wrong key, truncated, replayed, unknown
@@ -221,21 +224,24 @@ struct gossip_config {
     unsigned indirect_checks;            /* k helpers for indirect probes; default 3 */
     double suspicion_mult;               /* min suspicion = mult * log10(n+1) * heartbeat (floor 1 heartbeat); default 1 */
     double suspicion_max_mult;           /* max suspicion = this * min; default 4 */
-    unsigned suspicion_confirmations;    /* confirmations to reach the min; default 2, at most 7 count */
+    unsigned suspicion_confirmations;    /* confirmations to reach the min; default 2, at most 7 count, and
+                                          * at most live members - 2 (2 nodes: the min at once) */
     double retransmit_mult;              /* each update sent ~ mult * log10(n+1) + 1 times; default 4 */
     uint32_t gossip_interval_ms;         /* gossip rounds while updates are queued; default heartbeat/5 */
     unsigned gossip_fanout;              /* peers per gossip round; default 3 */
     uint32_t sync_interval_ms;           /* full-view exchange, per datagram the view takes; default 60 x heartbeat */
     unsigned ae_records;                 /* random member records carried in each ping; default 2 */
     uint32_t reconnect_interval_ms;      /* re-probe one failed member or seed; default 5 x heartbeat */
-    uint32_t reap_ms;                    /* forget failed/left members after; default 3600 x heartbeat */
+    uint32_t reap_ms;                    /* forget failed/left members after (swept every 10 heartbeats);
+                                          * default 3600 x heartbeat */
     unsigned awareness_max;              /* local health: probe period stretches up to (1+this)x; default 8 */
     unsigned max_datagram;               /* sealed datagram bytes; default 1232 (1280-byte IPv6 path) */
     unsigned max_members;                /* bound of the member table; default 65536 */
     unsigned max_meta;                   /* metadata bytes per member; default 128, at most 255 */
     unsigned max_event;                  /* cluster event payload bytes; default 512 */
     unsigned max_pending_events;         /* queued + remembered cluster events; default 256 */
-    uint64_t generation;                 /* 0 = from hooks.wall_ms at create (always increases over restarts) */
+    uint64_t generation;                 /* 0 = at create: hooks.wall_ms << 16 | 16 random bits (grows
+                                          * over restarts while the wall clock does) */
 
     struct gossip_callbacks cb;
     struct gossip_hooks hooks;
@@ -381,8 +387,9 @@ int gossip_set_meta(gossip_t *g, const void *data, size_t len);
  * max_pending_events are queued. */
 int gossip_broadcast(gossip_t *g, const void *data, size_t len);
 
-/* 1 if this node holds `role` now, 0 if not, GOSSIP_ENOTFOUND for an
- * undeclared role. */
+/* 1 if this node holds `role` now, 0 if not (also before the first
+ * gossip_tick()), GOSSIP_ENOTFOUND for an undeclared role, GOSSIP_EINVAL
+ * for a NULL handle or name. */
 int gossip_role_held(const gossip_t *g, const char *role);
 
 /* Who holds `role` in this node's view: writes up to `max` ids to `ids`

@@ -482,7 +482,7 @@ static int role_index(const struct gossip *g, const char *role)
 
 int gossip_role_held(const gossip_t *g, const char *role)
 {
-    if (!g)
+    if (!g || !role)
         return GOSSIP_EINVAL;
     int i = role_index(g, role);
     if (i < 0)
@@ -493,7 +493,7 @@ int gossip_role_held(const gossip_t *g, const char *role)
 
 int gossip_role_holders(const gossip_t *g, const char *role, uint64_t *ids, size_t max)
 {
-    if (!g || (!ids && max))
+    if (!g || !role || (!ids && max))
         return GOSSIP_EINVAL;
     int i = role_index(g, role);
     if (i < 0)

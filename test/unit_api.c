@@ -519,7 +519,8 @@ static void test_roles(void **state)
         assert_int_equal(gossip_role_holders(g, "purge.stores", NULL, 0), 3);
         assert_int_equal(gossip_role_held(g, "no.such.role"), GOSSIP_ENOTFOUND);
         assert_int_equal(gossip_role_holders(g, "no.such.role", ids, 8), GOSSIP_ENOTFOUND);
-        assert_int_equal(gossip_role_held(g, NULL), GOSSIP_ENOTFOUND);
+        assert_int_equal(gossip_role_held(g, NULL), GOSSIP_EINVAL);
+        assert_int_equal(gossip_role_holders(g, NULL, NULL, 0), GOSSIP_EINVAL);
         /* role callback: purge.stores announced once; the last word on
          * db.primary matches gossip_role_held().  (A node that has not yet
          * heard of the listed node may take db.primary over for a moment
