@@ -189,6 +189,11 @@ const struct wire_member *ch_record(const struct wire_msg *m, uint64_t id)
     return NULL;
 }
 
+void ch_rec_clear(struct ch *ch)
+{
+    ch_list_free(&ch->rec);
+}
+
 /* ---- in ---------------------------------------------------------------- */
 
 void ch_dispatch(struct ch *ch, unsigned idx, const gaddr_t *from, uint64_t sender, uint64_t session,

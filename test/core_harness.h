@@ -179,6 +179,8 @@ void ch_capture(struct ch *ch, unsigned idx);
 const struct wire_msg *ch_decode(struct ch *ch, const struct ch_out *o);
 /* The record about id in a decoded message, or NULL. */
 const struct wire_member *ch_record(const struct wire_msg *m, uint64_t id);
+/* Forget what was recorded (ch->rec). */
+void ch_rec_clear(struct ch *ch);
 
 /* ---- between nodes --------------------------------------------------------- */
 
