@@ -45,7 +45,7 @@ static struct wire_member rec(uint64_t id, uint32_t version, const char *meta)
 }
 
 /* Hand g a GOSSIP message from PEER carrying these records. */
-static void feed_records(gossip_t *g, const struct wire_member *recs, unsigned n)
+static void feed_records(const gossip_t *g, const struct wire_member *recs, unsigned n)
 {
     assert_true(current && ch_g(current, 0) == g);
     struct wire_msg hdr = {.type = WIRE_GOSSIP};
@@ -83,7 +83,7 @@ static gossip_t *handle_with_members(unsigned n, unsigned max_event)
     return g;
 }
 
-static void finish(gossip_t *g)
+static void finish(const gossip_t *g)
 {
     assert_true(current && ch_g(current, 0) == g);
     ch_free(current);

@@ -1056,6 +1056,55 @@ static void test_sync_interval_follows_view(void **state)
     ch_free(ch);
 }
 
+/* What the plaintext harness claims (core_harness.h): a plaintext cluster
+ * joins, probes, gossips and exchanges views with nothing sealed or opened,
+ * and a burst larger than the outbox (a full view of 1000 records) is
+ * captured whole through the drain, in the order it was written. */
+static void test_harness_seals_nothing(void **state)
+{
+    (void)state;
+    struct ch *ch = ch_cluster(3);
+    ch_start_all(ch, 3);
+    ch_run(ch, 5000);
+    for (unsigned i = 0; i < 3; i++) {
+        const struct gossip *g = ch_g(ch, i);
+        assert_int_equal(g->members.n, 2);
+        assert_true(g->stats.probes > 0);
+        assert_true(g->stats.sent_datagrams == 0 && g->stats.recv_datagrams == 0);
+        assert_true(g->crypto.tx_counter == 0);
+    }
+    assert_true(ch->delivered > 0);
+    assert_int_equal(ch->hc->q.n, 0);
+    ch_free(ch);
+
+    ch = ch_new();
+    hc_config(ch->hc, 0, ID0)->n_seeds = 0;
+    ch_start(ch, 0);
+    struct gossip *g = ch_g(ch, 0);
+    struct ch_peer p = peer_new(0x7007, 77, 7);
+    add_members(g, 1000, &p.addr, g->now);
+    struct wire_msg req = {.type = WIRE_SYNC, .flags = WIRE_F_REPLY};
+    peer_msg(ch, &p, &req, true, NULL, 0, NULL, 0);
+    unsigned syncs = 0, records = 0;
+    for (size_t i = 0; i < ch->q.n; i++) {
+        const struct ch_out *o = &ch->q.v[i];
+        assert_true(addr_equal(&o->addr, &p.addr));
+        assert_int_equal(o->to, HC_MAX);
+        assert_true(o->counter == i + 1);
+        const struct wire_msg *m = ch_decode(ch, o);
+        if (m->type == WIRE_SYNC) {
+            syncs++;
+            records += m->n_members;
+        }
+    }
+    assert_true(syncs > g->out.cap / g->out.max_datagram); /* more than the outbox holds */
+    assert_int_equal(records, 1002);
+    assert_int_equal(g->out.n, 0);
+    assert_true(g->stats.sent_datagrams == 0);
+    assert_int_equal(ch->hc->q.n, 0);
+    ch_free(ch);
+}
+
 /* gossip_member_restore(): applied, reported, and not queued for gossip. */
 static void test_restore_not_relayed(void **state)
 {
@@ -1220,6 +1269,7 @@ int main(void)
         cmocka_unit_test_teardown(test_event_dedup_under_load, teardown),
         cmocka_unit_test_teardown(test_sync_recent_only, teardown),
         cmocka_unit_test_teardown(test_sync_interval_follows_view, teardown),
+        cmocka_unit_test_teardown(test_harness_seals_nothing, teardown),
         cmocka_unit_test_teardown(test_restore_not_relayed, teardown),
         cmocka_unit_test_teardown(test_unknown_sender_asked, teardown),
         cmocka_unit_test_teardown(test_reap_and_rejoin, teardown),
