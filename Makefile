@@ -40,7 +40,7 @@ DEPS_STAMP := build/.deps-ok
 
 .SECONDARY:
 
-.PHONY: all deps check check-fast check-san test-docs test-oracle test-units test-scenarios test-loopback test-keyrotation test-reseed test-netns \
+.PHONY: all deps check check-fast check-san test-docs test-oracle test-epoll test-units test-scenarios test-loopback test-keyrotation test-reseed test-netns \
         demo bench bench-peers install uninstall clean
 
 all: $(DEPS_STAMP) lib/libgossip.a lib/libgossip.so $(EX_BIN) examples-links
@@ -97,7 +97,7 @@ $(B)/test/%.o: test/%.c test/sim.h test/hc.h include/gossip.h | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -c -o $@ $<
 
-$(B)/test/unit_%: test/unit_%.c test/hc.h $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ)
+$(B)/test/unit_%: test/unit_%.c test/hc.h test/core_harness.h test/core_harness.c $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ) $(LDLIBS) -lcmocka -lm
 
@@ -132,6 +132,10 @@ test-oracle: $(B)/test/unit_sim $(SCEN_BIN)
 test-keyrotation: all
 	@test/run-tests.sh keyrotation test/keyrotation_test.py
 
+# examples/epoll-et (edge-triggered epoll) on loopback, burst included.
+test-epoll: all
+	@EPOLL_ET=$(B)/examples/epoll-et test/run-tests.sh epoll test/epoll_et_test.py
+
 test-reseed: all
 	@test/run-tests.sh reseed test/reseed_test.py
 
@@ -140,7 +144,7 @@ check-fast: all test-units test-scenarios test-loopback test-keyrotation test-re
 # The whole suite: plain build, then the same tests under ASan + UBSan.
 check: all
 	@rm -f build/results.txt
-	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-oracle test-loopback test-keyrotation \
+	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-oracle test-loopback test-epoll test-keyrotation \
 	    test-reseed test-netns test-flood test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
