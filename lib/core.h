@@ -88,6 +88,29 @@ struct seen_event {
     uint16_t len;
 };
 
+/* Taking back a QUORUM role that another node holds by failover in our
+ * view (deliver.c).  Our version is raised first, so that our next record
+ * overrides any failure of us the other node may hold; then the role is
+ * taken only once that node has acked a ping that carried the raised
+ * record: processing it made the node let go (its release is decided in
+ * the call that answers), so the two never hold the role at once.  The
+ * failover holder is the one our view names once it is current (below). */
+struct handback {
+    uint64_t peer;            /* the failover holder we wait for; 0 = none */
+    uint32_t seq;             /* our last gate ping to it */
+    uint32_t min_version;     /* our version after the raise */
+    uint32_t sent_version;    /* our version in that ping */
+    uint32_t acked_version;   /* our version in the ping it acked */
+    bool acked;
+    uint64_t next_ms;         /* when to ping again */
+    /* Before anything else our view must be current: members we hold
+     * failed are asked once (a live one refutes) and answers awaited until
+     * verify_until, so that a view still stale from a partition does not
+     * name the wrong failover holder, or none. */
+    uint64_t verify_until;
+    bool verified;
+};
+
 /* How far this node is into the cluster; it only moves forward. */
 enum join_phase {
     PHASE_JOINING,  /* asking the seeds every heartbeat; nobody has answered */
@@ -174,6 +197,7 @@ struct gossip {
     uint32_t roles_held;       /* bit i: cfg.roles[i] held */
     bool roles_dirty, roles_started;
     bool quorum_candidate;     /* a QUORUM role is ours if the lease holds */
+    struct handback handback[GOSSIP_MAX_ROLES];
     uint64_t next_quorum;
 
     /* host delivery */

@@ -117,6 +117,9 @@ static bool listed(const struct gossip_role *r, uint64_t id)
  * cannot declare it failed sooner than probe timeout + indirect timeout +
  * the minimum suspicion (at least one heartbeat) after the cut, which is
  * longer than the lease: the minority holder always lets go first.
+ * Only members live in our view count (see below), and taking a role
+ * over from a node that holds it by failover waits for that node's ack
+ * (handback_gate()).
  */
 static bool quorum_lease(const struct gossip *g)
 {
@@ -126,7 +129,11 @@ static bool quorum_lease(const struct gossip *g)
         if (m->state == GOSSIP_LEFT)
             continue;
         total++;
-        heard += g->now - m->heard_ms < g->cfg.heartbeat_ms;
+        /* only members live in our view count as heard: right after a
+         * partition heals we hear the other side before our view has
+         * taken it back, and a lease from that would let us take a role
+         * its failover holder still has */
+        heard += m->state <= GOSSIP_SUSPECT && g->now - m->heard_ms < g->cfg.heartbeat_ms;
     }
     return 2 * heard > total;
 }
@@ -150,6 +157,117 @@ void roles_quorum_tick(struct gossip *g)
 void roles_recompute(struct gossip *g)
 {
     g->roles_dirty = true;
+}
+
+/* Our holder in a view without us: the node that holds role r by failover
+ * while we are gone, 0 when there is none (or only listed ones: listed
+ * holders may hold together by design), UINT64_MAX when that cannot be
+ * told yet.  A member we have heard from within the lease but still hold
+ * failed means our view has not merged with the other side's yet (a
+ * partition just healed): its failover holder may be one we count as
+ * dead, so we wait until the view agrees with what we hear (or for
+ * memory). */
+static uint64_t failover_holder(const struct gossip *g, const struct gossip_role *r,
+                                const struct roles_member *view, size_t n)
+{
+    for (uint32_t k = 0; k < g->members.n; k++) {
+        const struct member *m = &g->members.v[k];
+        if (m->state == GOSSIP_FAILED && g->now - m->heard_ms < g->cfg.heartbeat_ms)
+            return UINT64_MAX;
+    }
+    struct roles_member *v = malloc(n * sizeof(*v));
+    if (!v)
+        return UINT64_MAX;
+    memcpy(v, view, n * sizeof(*v));
+    v[0].state = GOSSIP_LEFT; /* v[0] is self (roles_view()) */
+    size_t live = 0, counted = 0;
+    for (size_t k = 1; k < n; k++) {
+        counted += v[k].state != GOSSIP_LEFT;
+        live += v[k].state <= GOSSIP_SUSPECT;
+    }
+    if (2 * live <= counted) {
+        /* without us no majority is live: nobody else can hold a QUORUM
+         * role (the lease counts only members live in the holder's view,
+         * so a stale view of ours never gets this far: see quorum_lease()) */
+        free(v);
+        return 0;
+    }
+    uint64_t ids[4];
+    size_t cnt = roles_holders(r, v, n, ids, 4);
+    free(v);
+    for (size_t j = 0; j < cnt && j < 4; j++)
+        if (ids[j] != g->self_id && !listed(r, ids[j]))
+            return ids[j];
+    return 0;
+}
+
+/* May we take QUORUM role i now?  See struct handback. */
+static bool handback_gate(struct gossip *g, unsigned i, struct roles_member *view, size_t n)
+{
+    struct handback *hb = &g->handback[i];
+    if (!hb->verified) {
+        bool any_failed = false;
+        for (uint32_t k = 0; k < g->members.n && !any_failed; k++)
+            any_failed = g->members.v[k].state == GOSSIP_FAILED;
+        if (any_failed && !hb->verify_until) {
+            /* ask every member we hold failed, with its failure attached
+             * (as reconnection does): a live one refutes at once */
+            unsigned asked = 0;
+            for (uint32_t k = 0; k < g->members.n && asked < 16; k++) {
+                const struct member *m = &g->members.v[k];
+                if (m->state != GOSSIP_FAILED)
+                    continue;
+                struct wire_msg ping = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
+                gaddr_t to = m->addr;
+                msg_send(g, &to, &ping, m, true);
+                asked++;
+            }
+            hb->verify_until = g->now + g->cfg.probe_timeout_ms + g->cfg.indirect_timeout_ms;
+        }
+        if (any_failed && g->now < hb->verify_until)
+            return false;
+        hb->verified = true;
+    }
+    uint64_t peer = view ? failover_holder(g, &g->cfg.roles[i], view, n) : 0;
+    if (!peer) {
+        hb->peer = 0;
+        return true;
+    }
+    if (peer == UINT64_MAX)
+        return false;
+    if (hb->peer != peer) {
+        *hb = (struct handback){.peer = peer, .verified = true};
+        g->version++;
+        g->self_changed_ms = g->now;
+        (void)dissem_member(&g->dq, g->self_id);
+        msg_gossip_now(g);
+        hb->min_version = g->version;
+    }
+    if (hb->acked && hb->acked_version >= hb->min_version)
+        return true;
+    const struct member *m = members_get(&g->members, peer);
+    if (m && g->now >= hb->next_ms) {
+        hb->seq = ++g->seq;
+        hb->sent_version = g->version;
+        uint32_t half = g->cfg.heartbeat_ms / 2;
+        hb->next_ms = g->now + (half ? half : 1);
+        struct wire_msg ping = {.type = WIRE_PING, .seq = hb->seq, .target = peer};
+        gaddr_t to = m->addr;
+        msg_send(g, &to, &ping, NULL, true);
+    }
+    return false;
+}
+
+void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
+{
+    for (unsigned i = 0; i < g->cfg.n_roles; i++) {
+        struct handback *hb = &g->handback[i];
+        if (hb->peer == sender && hb->peer && hb->seq == seq) {
+            hb->acked = true;
+            hb->acked_version = hb->sent_version;
+            roles_recompute(g);
+        }
+    }
 }
 
 static void roles_update(struct gossip *g)
@@ -177,6 +295,10 @@ static void roles_update(struct gossip *g)
         if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
             candidate = true;
             h = quorum_lease(g);
+            if (h && !(g->roles_held & (1u << i)))
+                h = handback_gate(g, i, view, n);
+            else if (!h)
+                g->handback[i] = (struct handback){0};
         }
         if (h)
             held |= 1u << i;

@@ -16,6 +16,9 @@
 void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *m);
 void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len);
 void g_deliver(struct gossip *g);
+/* An ack from `sender` to our ping `seq`: maybe the one a QUORUM hand-back
+ * waits for (struct handback). */
+void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq);
 /* Keep the quorum lease fresh: ping the members not heard from lately. */
 void roles_quorum_tick(struct gossip *g);
 /* The view or the role table changed: recompute roles at delivery

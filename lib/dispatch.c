@@ -84,6 +84,7 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
     case WIRE_ACK:
         if (!relay_on_ack(g, msg->seq))
             probe_on_ack(g, msg->seq);
+        roles_on_ack(g, h->sender, msg->seq);
         break;
     case WIRE_PING_REQ:
         probe_on_ping_req(g, from, msg);
