@@ -867,13 +867,13 @@ static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
         return;
     case K_BIND:
     case K_ADVERTISE: {
-        struct sockaddr_storage ss;
-        socklen_t len;
+        const char *why;
         if (!scalar(c, path))
             return;
-        if ((k->kind == K_BIND || s[0]) && config_parse_ip(s, 0, &ss, &len) != 0) {
-            ctx_error(c, GOSSIP_ECONFIG, line,
-                      "%s: \"%s\" is not a numeric IPv4 or IPv6 address", path, s);
+        if ((k->kind == K_BIND || s[0]) && (why = config_addr_problem(s, k->kind == K_BIND ? CONFIG_ADDR_BIND
+                                                             : CONFIG_ADDR_ADVERTISE,
+                                               0)) != NULL) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: \"%s\" %s", path, s, why);
             return;
         }
         set_string(c, path, base + k->off, GOSSIP_ADDR_MAX);

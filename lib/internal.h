@@ -308,12 +308,7 @@ int udp_open(struct gossip *g);
 void udp_close(struct gossip *g);
 int udp_send(struct gossip *g, const gaddr_t *to, const uint8_t *buf, size_t len);
 int udp_drain(struct gossip *g);
-int addr_parse(const char *text, uint16_t default_port, gaddr_t *out);
-int addr_to_sockaddr(const gaddr_t *a, int family, struct sockaddr_storage *ss, socklen_t *len);
-int addr_from_sockaddr(const struct sockaddr *sa, socklen_t len, gaddr_t *out);
-bool addr_equal(const gaddr_t *a, const gaddr_t *b);
-bool addr_is_unspecified(const gaddr_t *a);
-void addr_format(const gaddr_t *a, char *buf, size_t len);
+#include "addr.h"
 
 /* proto.c: receive path and message sending */
 void proto_receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t len);
