@@ -656,6 +656,216 @@ static void test_value_formats(void **state)
     assert_int_equal(lc.n, 0);
 }
 
+/* --- loader: TOML forms that inih cannot take as written ----------------- */
+
+/* A value over several lines reaches inih as continuation lines with
+ * their own numbers: errors after it keep the file's line numbers. */
+static void test_multiline_values(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    (void)state;
+
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c,
+                          "[cluster]\n"                  /* 1 */
+                          "bind-addr = 10.0.0.1\n"       /* 2 */
+                          "seed-nodes = [\n"             /* 3 */
+                          "   \"10.0.0.5\",   # first\n" /* 4 */
+                          "   ; a semicolon comment\n"   /* 5 */
+                          "\n"                           /* 6 */
+                          "\"10.0.0.6:7\" ]  # last\n"   /* 7: not indented, still inside */
+                          "[cluster.roles.purge]\n"      /* 8 */
+                          "stores = [1,\n"               /* 9 */
+                          "  2\n"                        /* 10 */
+                          "]\n"                          /* 11 */
+                          "[cluster]\nnode-id = 3\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.n_seeds, 2);
+    assert_string_equal(c.seeds[0], "10.0.0.5:1179");
+    assert_string_equal(c.seeds[1], "10.0.0.6:7");
+    assert_role(&c, "purge.stores", (const uint64_t[]){1, 2}, 2, 0);
+    assert_int_equal(lc.n, 0);
+
+    expect_error("[cluster]\nbind-addr = 10.0.0.1\nseed-nodes = [\n  \"10.0.0.5\",\n\n  \"10.0.0.6\"\n]\n"
+                 "bind-port = 70000\n",
+                 GOSSIP_ECONFIG, "gossip.conf:8: cluster.bind-port: 70000 is out of range");
+    /* an error inside a multi-line value names the line of its key */
+    expect_error("[cluster]\nbind-addr = 10.0.0.1\n\nseed-nodes = [\n  \"10.0.0.5\"\n  \"10.0.0.6\"\n]\n",
+                 GOSSIP_ECONFIG, "gossip.conf:4: cluster.seed-nodes: expected ',' or ']'");
+    /* "[1, 2]" and "[1\n2]" differ: a line break separates two elements */
+    expect_error("[cluster]\nbind-addr = 10.0.0.1\n[cluster.roles.purge]\nstores = [1\n2]\n",
+                 GOSSIP_ECONFIG, "gossip.conf:4: cluster.roles.purge.stores: node id 1 2 is not");
+    /* another program's multi-line string and array of arrays over lines,
+     * with section-looking and ';' lines inside: not ours, not errors */
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c,
+                          "[server]\nbanner = '''\n[cluster]\nkey = x ; y\n'''\n"
+                          "listeners = [\n  [ \"imap\", 143 ],\n  { a = 1 },\n]\n"
+                          "[cluster]\nbind-addr = 10.0.0.1\nnode-id = 1\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.n_keys, 1); /* the raw key only: the banner's key line is text */
+    assert_int_equal(lc.n, 0);
+}
+
+/* Quoted keys, ';' in strings, TOML escapes, blanks in headers. */
+static void test_toml_forms(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    (void)state;
+
+    base_cfg(&c, &lc);
+    int rc = load(&c,
+                  "[ cluster ]\n"
+                  "\"bind-addr\" = 10.0.0.1\n"
+                  "'bind-port' = 2000\n"
+                  "\"node-id\"=7\n"
+                  "cluster-label = 'a ;b\\c\"d'\n"
+                  "\"roles\" . \"purge\".stores = [1]\n"
+                  "\"a=b:c;d\" = 1\n"
+                  "[ cluster . \"roles\" . acme ]\n"
+                  "\"renew\" = [5]\n",
+                  err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_string_equal(c.bind_addr, "10.0.0.1");
+    assert_int_equal(c.bind_port, 2000);
+    assert_int_equal(c.node_id, 7);
+    assert_string_equal(c.cluster_label, "a ;b\\c\"d");
+    assert_role(&c, "purge.stores", (const uint64_t[]){1}, 1, 0);
+    assert_role(&c, "acme.renew", (const uint64_t[]){5}, 1, 0);
+    assert_int_equal(lc.n, 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:7: cluster.a=b:c;d: unknown key, ignored"), 1);
+
+    /* ';' in basic strings, with and without a blank before it */
+    const struct {
+        const char *v, *want;
+    } s[] = {{"\"x;y\"", "x;y"},
+             {"\"x ;y ; z\"", "x ;y ; z"},
+             {"'x ;y'", "x ;y"},
+             {"\"caf\\u00e9\"", "caf\xc3\xa9"},
+             {"\"\\U0001F600!\"", "\xf0\x9f\x98\x80!"},
+             {"\"a\\\\;b\"", "a\\;b"}};
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        char text[256];
+        base_cfg(&c, &lc);
+        snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\ncluster-label = %s\n", s[i].v);
+        rc = load(&c, text, err, sizeof err);
+        if (rc != 0 || strcmp(c.cluster_label, s[i].want) != 0)
+            fail_msg("%s: rc %d label \"%s\" %s", s[i].v, rc, c.cluster_label, err);
+    }
+    const char *H = "[cluster]\nbind-addr = 10.0.0.1\n";
+    char t[256];
+    const char *bad[] = {"\"\\u0000\"", "\"\\uD800\"", "\"\\u12\"", "\"\\U00110000\"", "\"\\x41\""};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(t, sizeof t, "%scluster-label = %s\n", H, bad[i]);
+        expect_error(t, GOSSIP_ECONFIG, "gossip.conf:3: cluster.cluster-label:");
+    }
+    /* ':' is not a separator in cluster sections, a key is needed */
+    snprintf(t, sizeof t, "%sbind-port: 2000\n", H);
+    expect_error(t, GOSSIP_ECONFIG, "gossip.conf:3: expected \"key = value\"");
+    snprintf(t, sizeof t, "%s = 5\n", H);
+    expect_error(t, GOSSIP_ECONFIG, "gossip.conf:3: missing key before '='");
+
+    /* other programs' odd lines are theirs: no error, no warning */
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c,
+                          "[[servers;x]]\nname = 1\n[other]\nno equals here\n= 5\n\"k=v\" = [\n1 ]\n"
+                          "[cluster]\nbind-addr = 10.0.0.1\nnode-id = 1\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(lc.n, 0);
+}
+
+/* Lines longer than inih's 200-byte buffer are handed over in pieces:
+ * arrays cut between elements, one long string between two characters. */
+static void test_long_lines(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    static char text[8192];
+    (void)state;
+
+    /* 32 node ids of 20 digits on one 700-byte line */
+    int n = snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\n[cluster.roles.purge]\nstores = [");
+    uint64_t ids[GOSSIP_ROLE_MAX_NODES];
+    for (int i = 0; i < GOSSIP_ROLE_MAX_NODES; i++) {
+        ids[i] = 18446744073709551615ull - (uint64_t)i;
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s%llu", i ? ",   " : "",
+                      (unsigned long long)ids[i]);
+    }
+    snprintf(text + n, sizeof text - (size_t)n, "]   # %0300d\nstores.quorum = true\n", 0);
+    base_cfg(&c, &lc);
+    int rc = load(&c, text, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_role(&c, "purge.stores", ids, GOSSIP_ROLE_MAX_NODES, GOSSIP_ROLE_QUORUM);
+
+    /* one 420-byte passphrase with runs of blanks and a ';': joined back
+     * exactly as written */
+    char pass[480];
+    size_t p = 0;
+    for (int i = 0; p < 420; i++)
+        p += (size_t)snprintf(pass + p, sizeof pass - p, "%s%d", i % 7 == 0 ? "  ; " : " ", i);
+    n = snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\nkey = \"%s\"\nbind-port = 0\n",
+                 pass);
+    (void)n;
+    /* bind-port = 0 fails after the key line: the error's line number
+     * shows the long line counted once */
+    expect_error(text, GOSSIP_ECONFIG, "gossip.conf:4: cluster.bind-port: 0 is out of range");
+    snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\nkey = \"%s\"\n", pass);
+    base_cfg(&c, &lc);
+    rc = load(&c, text, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    uint8_t k[GOSSIP_KEY_LEN];
+    assert_int_equal(crypto_derive_passphrase(pass, k), 0);
+    assert_int_equal(c.n_keys, 1);
+    assert_memory_equal(c.keys[0], k, GOSSIP_KEY_LEN);
+
+    /* a long key path from a long section name */
+    snprintf(text, sizeof text,
+             "[cluster.roles.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\nb = [3]\n"
+             "[cluster]\nbind-addr = 10.0.0.1\n");
+    base_cfg(&c, &lc);
+    rc = load(&c, text, err, sizeof err);
+    /* 47 + 2 characters: one more than a role name may have */
+    assert_int_equal(rc, GOSSIP_ECONFIG);
+    assert_non_null(strstr(err, "gossip.conf:2: cluster.roles.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b: invalid role name"));
+    snprintf(text, sizeof text,
+             "[cluster.roles.aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa]\nb = [3]\n"
+             "[cluster]\nbind-addr = 10.0.0.1\n");
+    base_cfg(&c, &lc);
+    rc = load(&c, text, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_role(&c, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b", (const uint64_t[]){3}, 1, 0);
+
+    /* another program's long single token is no error */
+    n = snprintf(text, sizeof text, "[server]\nblob = ");
+    memset(text + n, 'x', 900);
+    snprintf(text + n + 900, sizeof text - (size_t)n - 900, "\n[cluster]\nbind-addr = 10.0.0.1\n");
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c, text, err, sizeof err), 0);
+    /* ours: a 900-byte token is cut between characters, then refused by
+     * the value grammar for its size, with the right line */
+    n = snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\ncluster-label = ");
+    memset(text + n, 'x', 900);
+    snprintf(text + n + 900, sizeof text - (size_t)n - 900, "\n");
+    expect_error(text, GOSSIP_ECONFIG, "gossip.conf:3: cluster.cluster-label: value too long");
+    /* and a run of blanks too long to cut anywhere */
+    n = snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\ncluster-label = \"a");
+    memset(text + n, ' ', 400);
+    snprintf(text + n + 400, sizeof text - (size_t)n - 400, "b\"\n");
+    expect_error(text, GOSSIP_ECONFIG, "gossip.conf:3: line too long for inih's");
+}
+
 static void test_keyring_and_reload(void **state)
 {
     struct gossip_config c;
@@ -1005,6 +1215,9 @@ int main(void)
         cmocka_unit_test(test_seed_example_fixed),
         cmocka_unit_test(test_full_file),
         cmocka_unit_test(test_value_formats),
+        cmocka_unit_test(test_multiline_values),
+        cmocka_unit_test(test_toml_forms),
+        cmocka_unit_test(test_long_lines),
         cmocka_unit_test(test_keyring_and_reload),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_load_warnings),
