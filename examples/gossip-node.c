@@ -7,8 +7,14 @@
  *
  *   gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]
  *               --key KEY [--key OLDKEY ...] [--heartbeat-ms MS]
- *               [--config FILE] [--check-config] [--advertise ADDR]
+ *               [--config FILE] [--strict] [--advertise ADDR]
  *               [--label NAME] [--role NAME=ID,ID ...] [--view-file FILE] [-v]
+ *   gossip-node --check-config [FILE] [--strict] [other options]
+ *
+ * --check-config prints the effective settings of the file (FILE, or the
+ * one --config names) and the command line, and says whether they are
+ * valid; --strict loads the file with GOSSIP_LOAD_STRICT, so unknown keys
+ * and sections and misspelt names are errors rather than warnings.
  *
  * --view-file keeps the live members in FILE (one "id generation version
  * host port" line each, rewritten at most once a heartbeat after a change
@@ -43,7 +49,7 @@
 /* Command-line settings; each one overrides the config file. */
 struct options {
     const char *config_path;
-    bool check_config, verbose;
+    bool check_config, strict, verbose;
     const char *node_id, *bind, *port, *heartbeat, *advertise, *label, *view_file;
     const char *seeds[MAX_ARGS], *keys[MAX_ARGS], *roles[MAX_ARGS];
     unsigned n_seeds, n_keys, n_roles;
@@ -163,22 +169,27 @@ static void usage(FILE *f)
 {
     fputs("usage: gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]\n"
           "                   --key KEY [--key KEY ...] [--heartbeat-ms MS] [--config FILE]\n"
-          "                   [--check-config] [--advertise ADDR] [--label NAME]\n"
-          "                   [--role NAME=ID,ID ...] [--view-file FILE] [-v]\n", f);
+          "                   [--strict] [--advertise ADDR] [--label NAME]\n"
+          "                   [--role NAME=ID,ID ...] [--view-file FILE] [-v]\n"
+          "       gossip-node --check-config [FILE] [--strict] [options]\n"
+          "  --check-config [FILE]  print the effective settings of FILE (or --config)\n"
+          "                         and the other options, check them, exit 0 if valid\n"
+          "  --strict               load the file strictly: unknown keys and sections,\n"
+          "                         misspelt section names are errors, not warnings\n", f);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
     enum { O_ID = 256, O_BIND, O_PORT, O_SEED, O_KEY, O_HB, O_CONFIG, O_CHECK, O_ADV,
-           O_LABEL, O_ROLE, O_VIEW };
+           O_LABEL, O_ROLE, O_VIEW, O_STRICT };
     static const struct option longopts[] = {
         {"node-id", required_argument, NULL, O_ID}, {"bind", required_argument, NULL, O_BIND},
         {"port", required_argument, NULL, O_PORT}, {"seed", required_argument, NULL, O_SEED},
         {"key", required_argument, NULL, O_KEY}, {"heartbeat-ms", required_argument, NULL, O_HB},
-        {"config", required_argument, NULL, O_CONFIG}, {"check-config", no_argument, NULL, O_CHECK},
+        {"config", required_argument, NULL, O_CONFIG}, {"check-config", optional_argument, NULL, O_CHECK},
         {"advertise", required_argument, NULL, O_ADV}, {"label", required_argument, NULL, O_LABEL},
         {"role", required_argument, NULL, O_ROLE}, {"view-file", required_argument, NULL, O_VIEW},
-        {"help", no_argument, NULL, 'h'},
+        {"strict", no_argument, NULL, O_STRICT}, {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -189,7 +200,12 @@ static int parse_args(int argc, char **argv, struct options *o)
         case O_PORT: o->port = optarg; break;
         case O_HB: o->heartbeat = optarg; break;
         case O_CONFIG: o->config_path = optarg; break;
-        case O_CHECK: o->check_config = true; break;
+        case O_CHECK:
+            o->check_config = true;
+            if (optarg)
+                o->config_path = optarg;
+            break;
+        case O_STRICT: o->strict = true; break;
         case O_ADV: o->advertise = optarg; break;
         case O_LABEL: o->label = optarg; break;
         case O_VIEW: o->view_file = optarg; break;
@@ -208,6 +224,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         default: usage(stderr); return -1;
         }
     }
+    /* gossip-node --check-config FILE */
+    if (o->check_config && !o->config_path && optind + 1 == argc)
+        o->config_path = argv[optind++];
     if (optind < argc) {
         fprintf(stderr, "gossip-node: unexpected argument '%s'\n", argv[optind]);
         return -1;
@@ -323,7 +342,8 @@ static int build_config(const struct options *o, struct app *app, struct gossip_
     uint8_t keys[GOSSIP_MAX_KEYS][GOSSIP_KEY_LEN];
     unsigned n_keys = cfg->n_keys;
     memcpy(keys, cfg->keys, sizeof keys);
-    if (gossip_config_load_file(cfg, o->config_path, err, errlen) < 0)
+    if (gossip_config_load_file_ex(cfg, o->config_path, o->strict ? GOSSIP_LOAD_STRICT : 0, err,
+                                   errlen) < 0)
         return -1;
     if (o->n_keys) {
         memcpy(cfg->keys, keys, sizeof keys);

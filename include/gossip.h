@@ -274,14 +274,35 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
 /* Load the cluster settings of an INI file (the [cluster] and
  * [cluster.roles.*] sections; see gossip.conf(5)) on top of `cfg`, which
  * should come from gossip_config_init().  Other sections are ignored.
- * Warnings (unknown keys, misspelt section names) go to cfg->cb.log.
- * On error, `err` names the file, line and key; returns GOSSIP_ECONFIG (bad
- * content), GOSSIP_EIO (unreadable file) or a validation error. */
+ * Warnings (unknown keys with a "did you mean", misspelt section names)
+ * go to cfg->cb.log; an evidently misspelt role section
+ * ([cluste.roles.purge]) is read as the role section it means, with a
+ * warning.  The file is applied to a copy: on error `cfg` is left
+ * unchanged and `err` names the file, line and key; returns
+ * GOSSIP_ECONFIG (bad content), GOSSIP_EIO (unreadable file) or a
+ * validation error. */
 int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *err, size_t errlen);
 
 /* The same from a NUL-terminated string; `name` is used in messages. */
 int gossip_config_load_string(struct gossip_config *cfg, const char *text, const char *name,
                               char *err, size_t errlen);
+
+/* Flags of the _ex loaders. */
+/* Strict: what the default mode only warns about is an error
+ * (GOSSIP_ECONFIG, with the "did you mean" in `err`): an unknown key or
+ * an unknown section under cluster, a misspelt section name (cluster or
+ * role sections alike), a new role one letter away from a declared one,
+ * a key file that others may read.  For checking a file before use
+ * (gossip-node --check-config --strict). */
+#define GOSSIP_LOAD_STRICT 0x1u
+
+/* gossip_config_load_file() and gossip_config_load_string() with flags
+ * (GOSSIP_LOAD_*; GOSSIP_EINVAL for an unknown one); flags 0 is the same
+ * as the plain calls. */
+int gossip_config_load_file_ex(struct gossip_config *cfg, const char *path, unsigned flags,
+                               char *err, size_t errlen);
+int gossip_config_load_string_ex(struct gossip_config *cfg, const char *text, const char *name,
+                                 unsigned flags, char *err, size_t errlen);
 
 /* Write the effective settings as "key = value" lines (the names of
  * gossip.conf(5), derived defaults resolved, keys shown by key id only) to

@@ -506,7 +506,7 @@ struct ctx {
     char section[MAX_PATH_LEN];  /* the current section, as a plain dotted name */
     char sec_tail[MAX_PATH_LEN]; /* the part of it cut off inih's header: prepended to keys */
     bool sec_ours;               /* its keys are cluster.* keys */
-    bool sec_warned;             /* its name got a "did you mean" warning */
+    bool strict;                 /* GOSSIP_LOAD_STRICT */
     bool pending;                /* the value of the last key goes on on the next line */
     bool pending_ours;           /* ... and it is a key of ours */
     bool drop;                   /* ... and it was not handed to inih, nor is the rest */
@@ -624,37 +624,129 @@ static unsigned osa_distance(const char *a, size_t la, const char *b, size_t lb)
     return d[la][lb];
 }
 
+static unsigned distance(const char *a, size_t la, const char *word)
+{
+    return osa_distance(a, la, word, strlen(word));
+}
+
 static bool near(const char *a, size_t la, const char *word)
 {
-    unsigned dist = osa_distance(a, la, word, strlen(word));
+    unsigned dist = distance(a, la, word);
     return dist >= 1 && dist <= 2;
 }
 
-/* If `sec` looks like a misspelling of "cluster" or "cluster.roles.*",
- * write the corrected name to out and return true. */
-static bool suggest_section(const char *sec, char *out, size_t outlen)
+/* What a section header means to us.  "Evidently misspelt" is a name whose
+ * first two parts are, together, one or two typing mistakes (a missing,
+ * extra, wrong or swapped letter) away from "cluster.roles": its keys can
+ * only be role lists, so the loader reads them as such (in strict mode it
+ * refuses the file).  A name one or two mistakes from "cluster" alone is
+ * only a guess ([clusters] may be another program's): ignored with a
+ * warning, or refused in strict mode. */
+enum sec_kind {
+    SEC_FOREIGN,       /* another program's */
+    SEC_OURS,          /* [cluster], [cluster.roles], [cluster.roles.*] */
+    SEC_OURS_UNKNOWN,  /* [cluster.something-else]: its keys are unknown keys */
+    SEC_ROLE_TYPO,     /* an evidently misspelt [cluster.roles...] */
+    SEC_CLUSTER_TYPO,  /* probably a misspelt [cluster...] */
+};
+
+static enum sec_kind classify_section(const char *sec, char *fixed, size_t fixedlen)
 {
     const char *dot = strchr(sec, '.');
     size_t l1 = dot ? (size_t)(dot - sec) : strlen(sec);
-    bool first_ok = l1 == 7 && strncmp(sec, "cluster", 7) == 0;
+    const char *c2 = dot ? dot + 1 : NULL;
+    const char *dot2 = c2 ? strchr(c2, '.') : NULL;
+    size_t l2 = c2 ? (dot2 ? (size_t)(dot2 - c2) : strlen(c2)) : 0;
+    const char *rest = dot2 ? dot2 : "";
+    unsigned d1 = distance(sec, l1, "cluster");
+    unsigned d2 = c2 ? distance(c2, l2, "roles") : 99;
 
-    if (!first_ok && !near(sec, l1, "cluster"))
-        return false;
-    if (!dot) {
-        snprintf(out, outlen, "cluster");
-        return !first_ok;
+    fixed[0] = '\0';
+    if (d1 == 0) {
+        if (!c2 || d2 == 0)
+            return SEC_OURS;
+        if (d2 <= 2) {
+            snprintf(fixed, fixedlen, "cluster.roles%s", rest);
+            return SEC_ROLE_TYPO;
+        }
+        return SEC_OURS_UNKNOWN;
     }
-    const char *rest = dot + 1;
-    const char *dot2 = strchr(rest, '.');
-    size_t l2 = dot2 ? (size_t)(dot2 - rest) : strlen(rest);
-    bool second_fix = !(l2 == 5 && strncmp(rest, "roles", 5) == 0) && near(rest, l2, "roles");
-    if (first_ok && !second_fix)
-        return false;
-    if (second_fix)
-        snprintf(out, outlen, "cluster.roles%s", dot2 ? dot2 : "");
+    if (d1 > 2)
+        return SEC_FOREIGN;
+    if (c2 && d1 + d2 <= 2) {
+        snprintf(fixed, fixedlen, "cluster.roles%s", rest);
+        return SEC_ROLE_TYPO;
+    }
+    if (c2 && d2 <= 2)
+        snprintf(fixed, fixedlen, "cluster.roles%s", rest);
+    else if (c2)
+        snprintf(fixed, fixedlen, "cluster.%s", c2);
     else
-        snprintf(out, outlen, "cluster.%s", rest);
-    return true;
+        snprintf(fixed, fixedlen, "cluster");
+    return SEC_CLUSTER_TYPO;
+}
+
+/* "did you mean": the known key an unknown one most probably stands for,
+ * or NULL.  Tried in turn: the same key in another case or with '_' for
+ * '-' (node_id); one or two typing mistakes (bind-adr); the longest common
+ * start of at least 4 characters and half the shorter name (bind-adress,
+ * heartbeat-ms, seeds for seed-nodes); the words other tools use (peers,
+ * secret, port). */
+static const char *suggest_key(const char *k)
+{
+    static const struct {
+        const char *word, *key;
+    } aliases[] = {
+        {"peers", "seed-nodes"}, {"members", "seed-nodes"}, {"join", "seed-nodes"},
+        {"secret", "key"},       {"psk", "key"},            {"password", "key"},
+        {"passphrase", "key"},   {"port", "bind-port"},     {"address", "bind-addr"},
+        {"addr", "bind-addr"},   {"listen", "bind-addr"},   {"id", "node-id"},
+        {"name", "cluster-label"}, {"label", "cluster-label"}, {"interval", "heartbeat"},
+    };
+    char norm[MAX_PATH_LEN];
+    size_t n = strlen(k);
+
+    if (n == 0 || n >= sizeof norm)
+        return NULL;
+    for (size_t i = 0; i <= n; i++) {
+        char ch = k[i];
+        if (ch == '_')
+            ch = '-';
+        else if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        norm[i] = ch;
+    }
+    for (size_t i = 0; i < N_KEYDEFS; i++)
+        if (strcmp(norm, keydefs[i].name) == 0)
+            return keydefs[i].name;
+    unsigned best = 99, limit = n >= 5 ? 2 : n >= 3 ? 1 : 0;
+    const char *pick = NULL;
+    for (size_t i = 0; i < N_KEYDEFS; i++) {
+        unsigned d = distance(norm, n, keydefs[i].name);
+        if (d <= limit && d < best) {
+            best = d;
+            pick = keydefs[i].name;
+        }
+    }
+    if (pick)
+        return pick;
+    size_t best_lcp = 3;
+    for (size_t i = 0; i < N_KEYDEFS; i++) {
+        const char *kn = keydefs[i].name;
+        size_t lcp = 0, kl = strlen(kn);
+        while (norm[lcp] && norm[lcp] == kn[lcp])
+            lcp++;
+        if (lcp > best_lcp && 2 * lcp >= (n < kl ? n : kl)) {
+            best_lcp = lcp;
+            pick = kn;
+        }
+    }
+    if (pick)
+        return pick;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcmp(norm, aliases[i].word) == 0)
+            return aliases[i].key;
+    return NULL;
 }
 
 static bool next_physical(struct ctx *c, const char **line, size_t *len)
@@ -966,7 +1058,6 @@ static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
     char q = 0;
     char name[MAX_PATH_LEN], sugg[MAX_PATH_LEN + 16];
 
-    c->sec_warned = false;
     for (end = i; end < n; end++) {
         if (q) {
             if (p[end] == '\\' && q == '"')
@@ -1005,11 +1096,44 @@ static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
         return;
     }
     snprintf(c->section, sizeof c->section, "%s", name);
-    c->sec_ours = is_cluster_path(c->section);
-    c->sec_warned = suggest_section(c->section, sugg, sizeof sugg);
-    if (c->sec_warned)
+    switch (classify_section(name, sugg, sizeof sugg)) {
+    case SEC_FOREIGN:
+    case SEC_OURS:
+        break;
+    case SEC_OURS_UNKNOWN:
+        if (c->strict)
+            ctx_error(c, GOSSIP_ECONFIG, line,
+                      "unknown section [%s] (the cluster sections are [cluster] and "
+                      "[cluster.roles.*])",
+                      name);
+        break;
+    case SEC_ROLE_TYPO:
+        if (c->strict) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "section [%s] is misspelt; did you mean [%s]?", name,
+                      sugg);
+            break;
+        }
+        /* Its keys can only be role lists: left out, they would leave the
+         * roles with no list, held by every node (acme.renew and
+         * metrics.push included).  Read it as what it evidently means. */
+        config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: section [%s] is read as [%s]; fix its name",
+                   c->name, line, name, sugg);
+        snprintf(name, sizeof name, "%s", sugg);
+        snprintf(c->section, sizeof c->section, "%s", sugg);
+        break;
+    case SEC_CLUSTER_TYPO:
+        if (c->strict) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "unknown section [%s]; did you mean [%s]?", name,
+                      sugg);
+            break;
+        }
         config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: section [%s] is ignored; did you mean [%s]?",
-                   c->name, line, c->section, sugg);
+                   c->name, line, name, sugg);
+        break;
+    }
+    if (c->failed)
+        return;
+    c->sec_ours = is_cluster_path(c->section);
 
     /* inih keeps 49 bytes of a section name: cut a longer one at a dot and
      * give the rest to the keys. */
@@ -1232,6 +1356,35 @@ static int find_role(const struct gossip_config *w, const char *name)
     return -1;
 }
 
+/* A role the file names for the first time. */
+static bool declare_role(struct ctx *c, const char *path, const char *name, unsigned line,
+                         unsigned *idx)
+{
+    /* A new role one typing mistake from a declared one (purge.stors) is
+     * probably that one: its list would be lost, and the declared role
+     * held by every node. */
+    for (unsigned i = 0; i < c->work.n_roles && i < GOSSIP_MAX_ROLES; i++) {
+        const char *known = c->work.roles[i].name;
+        if (distance(name, strlen(name), known) != 1)
+            continue;
+        if (c->strict) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: unknown role %s; did you mean %s?", path, name,
+                      known);
+            return false;
+        }
+        config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: %s: declares a new role %s; did you mean %s?",
+                   c->name, line, path, name, known);
+        break;
+    }
+    if (gossip_config_set_role(&c->work, name, NULL, 0, 0) != 0 || c->work.n_roles == 0) {
+        ctx_error(c, GOSSIP_ECONFIG, line, "%s: too many roles (at most %d)", path,
+                  GOSSIP_MAX_ROLES);
+        return false;
+    }
+    *idx = c->work.n_roles - 1;
+    return true;
+}
+
 static void apply_role(struct ctx *c, const char *path, const char *rest)
 {
     char name[MAX_PATH_LEN];
@@ -1258,15 +1411,12 @@ static void apply_role(struct ctx *c, const char *path, const char *rest)
                   path, name, GOSSIP_ROLE_NAME_MAX - 1);
         return;
     }
-    int idx = find_role(&c->work, name);
-    if (idx < 0) {
-        if (gossip_config_set_role(&c->work, name, NULL, 0, 0) != 0) {
-            ctx_error(c, GOSSIP_ECONFIG, line, "%s: too many roles (at most %d)", path,
-                      GOSSIP_MAX_ROLES);
-            return;
-        }
-        idx = (int)c->work.n_roles - 1;
-    }
+    int found = find_role(&c->work, name);
+    unsigned idx;
+    if (found >= 0)
+        idx = (unsigned)found;
+    else if (!declare_role(c, path, name, line, &idx))
+        return;
     struct gossip_role *r = &c->work.roles[idx];
     struct role_seen *seen = &c->roles[idx];
     /* A role the file mentions takes its options from the file: drop
@@ -1310,8 +1460,15 @@ static void apply_role(struct ctx *c, const char *path, const char *rest)
             return;
         }
         if (!parse_u64(v->items[i].text, &nodes[i], c->why, sizeof c->why)) {
-            ctx_error(c, GOSSIP_ECONFIG, line, "%s: node id %s %s (ids are 0..%llu)", path,
-                      v->items[i].text, c->why, (unsigned long long)UINT64_MAX);
+            /* stores.failovr = false: a misspelt option read as a role */
+            const char *last = strrchr(name, '.');
+            char hint[80] = "";
+            if (last && (near(last + 1, strlen(last + 1), "failover") ||
+                         near(last + 1, strlen(last + 1), "quorum")))
+                snprintf(hint, sizeof hint, "; did you mean %.*s.%s?", (int)(last - name), name,
+                         near(last + 1, strlen(last + 1), "failover") ? "failover" : "quorum");
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: node id %s %s (ids are 0..%llu)%s", path,
+                      v->items[i].text, c->why, (unsigned long long)UINT64_MAX, hint);
             return;
         }
         for (unsigned j = 0; j < i; j++)
@@ -1507,12 +1664,17 @@ static void finish_key(struct ctx *c)
     const struct keydef *kd = role ? NULL : keydef_find(k, strlen(k));
     c->any_cluster_key = true;
     if (!role && !kd) {
-        /* Unknown keys warn and do not fail: a newer config may still
-         * be read by an older library.  Keys of a section already
-         * reported as misspelt ([cluster.role.x]) are not repeated. */
-        if (!c->sec_warned)
-            config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: %s: unknown key, ignored", c->name,
-                       c->key_line, path);
+        /* Unknown keys warn and do not fail: a newer config may still be
+         * read by an older library.  In strict mode they are errors. */
+        char hint[96] = "";
+        const char *sugg = suggest_key(k);
+        if (sugg)
+            snprintf(hint, sizeof hint, "; did you mean cluster.%s?", sugg);
+        if (c->strict)
+            ctx_error(c, GOSSIP_ECONFIG, c->key_line, "%s: unknown key%s", path, hint);
+        else
+            config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: %s: unknown key, ignored%s", c->name,
+                       c->key_line, path, hint);
         return;
     }
     if (!parse_value(c->vtext ? c->vtext : "", &c->val, c->why, sizeof c->why)) {
@@ -1556,8 +1718,21 @@ static void begin_key(struct ctx *c, const char *section, const char *name, cons
         snprintf(c->path, sizeof c->path, "%s.%s", section, key);
     else
         snprintf(c->path, sizeof c->path, "%s", key);
-    if (strncmp(c->path, "cluster.", 8) != 0)
-        return; /* another program's key */
+    if (strncmp(c->path, "cluster.", 8) != 0) {
+        /* Another program's key, unless a top-level key's first part is a
+         * misspelt "cluster" (cluste.key = ...). */
+        size_t l1 = strcspn(c->path, ".");
+        if (!section[0] && c->path[l1] == '.' && near(c->path, l1, "cluster")) {
+            if (c->strict)
+                ctx_error(c, GOSSIP_ECONFIG, c->cur_line, "%s: unknown key; did you mean cluster%s?",
+                          c->path, c->path + l1);
+            else
+                config_log(&c->work, GOSSIP_LOG_WARN,
+                           "%s:%u: %s is ignored; did you mean cluster%s?", c->name, c->cur_line,
+                           c->path, c->path + l1);
+        }
+        return;
+    }
     c->open = true;
     c->key_line = c->cur_line;
     c->vtext_len = 0;
@@ -1635,7 +1810,7 @@ static void apply_seeds(struct ctx *c)
 }
 
 static int load(struct gossip_config *cfg, const char *text, size_t size, const char *name,
-                char *err, size_t errlen)
+                unsigned flags, char *err, size_t errlen)
 {
     struct ctx *c;
     int rc;
@@ -1647,6 +1822,7 @@ static int load(struct gossip_config *cfg, const char *text, size_t size, const 
         return GOSSIP_ENOMEM;
     memcpy(&c->work, cfg, sizeof c->work);
     c->name = name;
+    c->strict = flags & GOSSIP_LOAD_STRICT;
     c->text = text;
     c->size = size;
     c->next_line = 1;
@@ -1698,27 +1874,55 @@ static int load(struct gossip_config *cfg, const char *text, size_t size, const 
     return rc;
 }
 
+/* The arguments every loader takes; 0 or GOSSIP_EINVAL with the reason. */
+static int check_args(const struct gossip_config *cfg, const void *src, unsigned flags, char *err,
+                      size_t errlen)
+{
+    const char *why = NULL;
+
+    if (err && errlen > 0)
+        err[0] = '\0';
+    if (!cfg || cfg->size < sizeof *cfg)
+        why = "the configuration is NULL or not initialised with gossip_config_init()";
+    else if (!src)
+        why = "no file name or text";
+    else if (flags & ~(unsigned)GOSSIP_LOAD_STRICT)
+        why = "unknown load flags";
+    if (why && err && errlen > 0)
+        snprintf(err, errlen, "%s", why);
+    return why ? GOSSIP_EINVAL : GOSSIP_OK;
+}
+
+int gossip_config_load_string_ex(struct gossip_config *cfg, const char *text, const char *name,
+                                 unsigned flags, char *err, size_t errlen)
+{
+    int rc = check_args(cfg, text, flags, err, errlen);
+    if (rc != 0)
+        return rc;
+    return load(cfg, text, strlen(text), name ? name : "<string>", flags, err, errlen);
+}
+
 int gossip_config_load_string(struct gossip_config *cfg, const char *text, const char *name,
                               char *err, size_t errlen)
 {
-    if (err && errlen > 0)
-        err[0] = '\0';
-    if (!cfg || !text || cfg->size < sizeof *cfg)
-        return GOSSIP_EINVAL;
-    return load(cfg, text, strlen(text), name ? name : "<string>", err, errlen);
+    return gossip_config_load_string_ex(cfg, text, name, 0, err, errlen);
 }
 
 int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *err, size_t errlen)
+{
+    return gossip_config_load_file_ex(cfg, path, 0, err, errlen);
+}
+
+int gossip_config_load_file_ex(struct gossip_config *cfg, const char *path, unsigned flags,
+                               char *err, size_t errlen)
 {
     FILE *f;
     char *text = NULL;
     size_t len = 0, cap = 0;
     int rc, saved;
 
-    if (err && errlen > 0)
-        err[0] = '\0';
-    if (!cfg || !path || cfg->size < sizeof *cfg)
-        return GOSSIP_EINVAL;
+    if ((rc = check_args(cfg, path, flags, err, errlen)) != 0)
+        return rc;
     f = fopen(path, "re");
     if (!f)
         goto io_error;
@@ -1767,7 +1971,7 @@ int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *e
             snprintf(err, errlen, "%s: contains a NUL byte; not a text file", path);
         return GOSSIP_ECONFIG;
     }
-    rc = load(cfg, text, len, path, err, errlen);
+    rc = load(cfg, text, len, path, flags, err, errlen);
     explicit_bzero(text, len);
     free(text);
     return rc;

@@ -459,18 +459,22 @@ static void test_seed_example_verbatim(void **state)
     assert_int_equal(c.n_seeds, 2);
     assert_string_equal(c.seeds[0], "10.0.0.5:1179");
     assert_string_equal(c.seeds[1], "10.0.0.6:1179");
-    /* the misspelt sections set nothing: the roles keep no node list */
-    assert_role(&c, "purge.stores", NULL, 0, 0);
-    assert_role(&c, "acme.renew", NULL, 0, 0);
+    /* the evidently misspelt [cluste.roles.*] sections are read as the
+     * role sections they mean: no singleton duty is left to every node */
+    assert_role(&c, "purge.stores", (const uint64_t[]){1, 2}, 2, 0);
+    assert_role(&c, "purge.accounts", (const uint64_t[]){1, 2}, 2, 0);
+    assert_role(&c, "acme.renew", (const uint64_t[]){5}, 1, 0);
+    assert_role(&c, "metrics.calculate", (const uint64_t[]){3, 4}, 2, 0);
+    assert_role(&c, "metrics.push", (const uint64_t[]){4}, 1, 0);
+    assert_int_equal(c.n_roles, 5);
 
-    /* one warning per misspelt section, with file, line and the fix */
-    assert_int_equal(log_count(&lc, "did you mean"), 3);
-    assert_int_equal(log_count(&lc, "seed-example.conf:10: section [cluste.roles.purge] is ignored; "
-                                    "did you mean [cluster.roles.purge]?"),
+    /* one warning per misspelt section, with file, line and what was read */
+    assert_int_equal(log_count(&lc, "is read as"), 3);
+    assert_int_equal(log_count(&lc, "seed-example.conf:10: section [cluste.roles.purge] is read as "
+                                    "[cluster.roles.purge]; fix its name"),
                      1);
-    assert_int_equal(log_count(&lc, ":14: section [cluste.roles.acme]"), 1);
-    assert_int_equal(log_count(&lc, ":17: section [cluste.roles.metrics]"), 1);
-    assert_int_equal(log_count(&lc, "[cluster.roles.metrics]?"), 1);
+    assert_int_equal(log_count(&lc, ":14: section [cluste.roles.acme] is read as [cluster.roles.acme]"), 1);
+    assert_int_equal(log_count(&lc, ":17: section [cluste.roles.metrics] is read as [cluster.roles.metrics]"), 1);
     /* and the short passphrase is pointed at too */
     assert_int_equal(log_count(&lc, "seed-example.conf:6: cluster.key: the passphrase is shorter"),
                      1);
@@ -1052,13 +1056,16 @@ static void test_load_warnings(void **state)
                           err, sizeof err),
                      0);
     assert_int_equal(c.node_id, 3);
-    assert_role(&c, "acme.renew", NULL, 0, 0);
+    /* a role section one mistake away is read as meant; a misspelt
+     * [cluster] is only a guess, ignored */
+    assert_role(&c, "acme.renew", (const uint64_t[]){1}, 1, 0);
     assert_int_equal(log_count(&lc, "gossip.conf:1: section [clutser] is ignored; did you mean [cluster]?"), 1);
-    assert_int_equal(log_count(&lc, "gossip.conf:3: section [cluster.role.acme] is ignored; did you mean [cluster.roles.acme]?"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:3: section [cluster.role.acme] is read as [cluster.roles.acme]"), 1);
     assert_int_equal(log_count(&lc, "gossip.conf:5: section [Cluster] is ignored; did you mean [cluster]?"), 1);
-    assert_int_equal(log_count(&lc, "gossip.conf:6: section [cluste.roles] is ignored; did you mean [cluster.roles]?"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:6: section [cluste.roles] is read as [cluster.roles]"), 1);
     assert_int_equal(log_count(&lc, "gossip.conf:8: section [clusters]"), 1);
-    assert_int_equal(log_count(&lc, "gossip.conf:12: cluster.bind-adress: unknown key, ignored"), 1);
+    assert_int_equal(log_count(&lc, "gossip.conf:12: cluster.bind-adress: unknown key, ignored; "
+                                    "did you mean cluster.bind-addr?"), 1);
     assert_int_equal(log_count(&lc, "gossip.conf:14: cluster.extra.thing: unknown key, ignored"), 1);
     assert_int_equal(log_count(&lc, "server"), 0);
     assert_int_equal(lc.n, 7);
@@ -1067,6 +1074,239 @@ static void test_load_warnings(void **state)
     base_cfg(&c, &lc);
     assert_int_equal(load(&c, "[cluster]\nbind-addr = 10.0.0.1\n", err, sizeof err), 0);
     assert_int_equal(log_count(&lc, "cluster.node-id is not set"), 1);
+}
+
+/* --- loader: strict mode and "did you mean" -------------------------------- */
+
+static int load_strict(struct gossip_config *c, const char *text, char *err, size_t errlen)
+{
+    return gossip_config_load_string_ex(c, text, "gossip.conf", GOSSIP_LOAD_STRICT, err, errlen);
+}
+
+static void expect_strict_error(const char *text, const char *needle)
+{
+    struct gossip_config c, before;
+    struct logcap lc;
+    char err[512];
+    base_cfg(&c, &lc);
+    before = c;
+    int rc = load_strict(&c, text, err, sizeof err);
+    if (rc != GOSSIP_ECONFIG || !strstr(err, needle))
+        fail_msg("input:\n%s\nexpected ECONFIG with \"%s\", got %d \"%s\"", text, needle, rc, err);
+    assert_memory_equal(&c, &before, sizeof c); /* left unchanged */
+}
+
+static void test_strict_seed_example(void **state)
+{
+    struct gossip_config c, before;
+    struct logcap lc;
+    char err[512];
+    (void)state;
+
+    /* the mail server's example as printed: refused in strict mode, with
+     * the fix, and the config untouched */
+    gossip_config_init(&c);
+    memset(&lc, 0, sizeof lc);
+    c.cb.log = cap_log;
+    c.cb.ud = &lc;
+    before = c;
+    assert_int_equal(gossip_config_load_file_ex(&c, data_path("seed-example.conf"),
+                                                GOSSIP_LOAD_STRICT, err, sizeof err),
+                     GOSSIP_ECONFIG);
+    assert_non_null(strstr(err, "seed-example.conf:10: section [cluste.roles.purge] is misspelt; "
+                                "did you mean [cluster.roles.purge]?"));
+    assert_memory_equal(&c, &before, sizeof c);
+    /* corrected, it passes strict mode too */
+    int rc = gossip_config_load_file_ex(&c, data_path("seed-example-fixed.conf"), GOSSIP_LOAD_STRICT,
+                                        err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_role(&c, "metrics.push", (const uint64_t[]){4}, 1, 0);
+
+    /* flags 0 is the plain call; unknown flags are refused with a reason */
+    gossip_config_init(&c);
+    assert_int_equal(gossip_config_load_file_ex(&c, data_path("seed-example.conf"), 0, err, sizeof err), 0);
+    assert_role(&c, "acme.renew", (const uint64_t[]){5}, 1, 0);
+    assert_int_equal(gossip_config_load_string_ex(&c, "", "x", 0x80, err, sizeof err), GOSSIP_EINVAL);
+    assert_string_equal(err, "unknown load flags");
+    assert_int_equal(gossip_config_load_file_ex(&c, NULL, 0, err, sizeof err), GOSSIP_EINVAL);
+    assert_string_equal(err, "no file name or text");
+    assert_int_equal(gossip_config_load_file_ex(NULL, "x", 0, err, sizeof err), GOSSIP_EINVAL);
+    assert_non_null(strstr(err, "gossip_config_init"));
+}
+
+static void test_unknown_keys(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512], text[256];
+    (void)state;
+    const char *H = "[cluster]\nbind-addr = 10.0.0.1\nnode-id = 1\n"; /* lines 1-3 */
+
+    /* lenient: a warning with the likely key, and nothing set */
+    base_cfg(&c, &lc);
+    snprintf(text, sizeof text, "%sseeds = [\"10.0.0.5\"]\n", H);
+    assert_int_equal(load(&c, text, err, sizeof err), 0);
+    assert_int_equal(c.n_seeds, 0);
+    assert_int_equal(lc.n, 1);
+    assert_non_null(strstr(lc.line[0], "gossip.conf:4: cluster.seeds: unknown key, ignored; "
+                                       "did you mean cluster.seed-nodes?"));
+    /* strict: an error */
+    expect_strict_error(text, "gossip.conf:4: cluster.seeds: unknown key; did you mean cluster.seed-nodes?");
+
+    const struct {
+        const char *key, *hint;
+    } h[] = {{"node_id", "node-id"},           {"Node-Id", "node-id"},
+             {"heartbeat-ms", "heartbeat"},    {"bind-adress", "bind-addr"},
+             {"bind-adr", "bind-addr"},        {"advertise", "advertise-addr"},
+             {"peers", "seed-nodes"},          {"secret", "key"},
+             {"port", "bind-port"},            {"probe-timout", "probe-timeout"},
+             {"max-metadata", "max-meta"},     {"keys", "key"},
+             {"roles", NULL},                  {"zzz", NULL},
+             {"reap", "reap-time"},            {"suspicion-multiplier", "suspicion-mult"}};
+    for (size_t i = 0; i < sizeof h / sizeof h[0]; i++) {
+        base_cfg(&c, &lc);
+        snprintf(text, sizeof text, "%s%s = 1\n", H, h[i].key);
+        assert_int_equal(load(&c, text, err, sizeof err), 0);
+        assert_int_equal(lc.n, 1);
+        char want[128];
+        if (h[i].hint)
+            snprintf(want, sizeof want, "unknown key, ignored; did you mean cluster.%s?", h[i].hint);
+        else
+            snprintf(want, sizeof want, "unknown key, ignored");
+        if (!strstr(lc.line[0], want) || (!h[i].hint && strstr(lc.line[0], "did you mean")))
+            fail_msg("%s: %s", h[i].key, lc.line[0]);
+    }
+
+    /* a top-level key under a misspelt "cluster" */
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c, "cluste.heartbeat = 5s\n[cluster]\nbind-addr = 10.0.0.1\nnode-id = 1\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(c.heartbeat_ms, 1000);
+    assert_int_equal(log_count(&lc, "gossip.conf:1: cluste.heartbeat is ignored; did you mean "
+                                    "cluster.heartbeat?"),
+                     1);
+    expect_strict_error("cluste.heartbeat = 5s\n[cluster]\nbind-addr = 10.0.0.1\n",
+                        "gossip.conf:1: cluste.heartbeat: unknown key; did you mean cluster.heartbeat?");
+
+    /* unknown sections under cluster, and misspelt cluster sections */
+    expect_strict_error("[cluster]\nbind-addr = 10.0.0.1\n[cluster.extra]\nthing = 1\n",
+                        "gossip.conf:3: unknown section [cluster.extra]");
+    expect_strict_error("[clutser]\nbind-addr = 10.0.0.1\n",
+                        "gossip.conf:1: unknown section [clutser]; did you mean [cluster]?");
+    expect_strict_error("[cluster]\nbind-addr = 10.0.0.1\n[clusters]\n",
+                        "gossip.conf:3: unknown section [clusters]; did you mean [cluster]?");
+    /* other programs' sections and keys stay theirs in strict mode */
+    base_cfg(&c, &lc);
+    int rc = load_strict(&c,
+                         "title = 1\n[server]\nseeds = 4\n[[listeners]]\nport = 1\n"
+                         "[cluster]\nbind-addr = 10.0.0.1\nnode-id = 2\n",
+                         err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_int_equal(lc.n, 0);
+}
+
+/* "Evidently misspelt": the first two parts one or two typing mistakes
+ * from cluster.roles, taken together.  Both sides of that line. */
+static void test_misspelt_role_sections(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512], text[256];
+    (void)state;
+
+    const struct {
+        const char *section;
+        bool read;
+    } t[] = {
+        {"cluste.roles.acme", true},    /* 1 letter missing */
+        {"clutser.roles.acme", true},   /* 2 letters swapped: one mistake */
+        {"cluster.role.acme", true},
+        {"cluster.rolse.acme", true},
+        {"Cluster.Roles.acme", true},   /* two */
+        {"clustr.rols.acme", true},     /* two */
+        {"cluster.rules.acme", true},   /* one */
+        {"clutsre.rloes.acme", false},  /* four: a guess, not evident */
+        {"clstr.rls.acme", false},
+        {"clusterfoo.roles.acme", false}, /* not cluster at all: silent */
+        {"acme", false},
+    };
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        snprintf(text, sizeof text, "[cluster]\nbind-addr = 10.0.0.1\nnode-id = 1\n[%s]\nrenew = [5]\n",
+                 t[i].section);
+        base_cfg(&c, &lc);
+        int rc = load(&c, text, err, sizeof err);
+        if (rc != 0)
+            fail_msg("[%s]: %d %s", t[i].section, rc, err);
+        const struct gossip_role *r = role(&c, "acme.renew");
+        assert_non_null(r);
+        if (t[i].read != (r->n_nodes == 1))
+            fail_msg("[%s]: read %d, want %d", t[i].section, r->n_nodes == 1, t[i].read);
+        char want[128];
+        snprintf(want, sizeof want, "gossip.conf:4: section [%s] is read as [cluster.roles.acme]",
+                 t[i].section);
+        assert_int_equal(log_count(&lc, want), t[i].read ? 1 : 0);
+        /* strict mode refuses every one it would read, and every guess */
+        bool guess = !t[i].read && strncmp(t[i].section, "clusterfoo", 10) != 0 &&
+                     strcmp(t[i].section, "acme") != 0;
+        base_cfg(&c, &lc);
+        rc = load_strict(&c, text, err, sizeof err);
+        if ((rc == GOSSIP_ECONFIG) != (t[i].read || guess))
+            fail_msg("strict [%s]: %d %s", t[i].section, rc, err);
+        if (t[i].read && !strstr(err, "is misspelt; did you mean [cluster.roles.acme]?"))
+            fail_msg("strict [%s]: %s", t[i].section, err);
+        if (guess && !strstr(err, "unknown section"))
+            fail_msg("strict [%s]: %s", t[i].section, err);
+    }
+    /* the guesses are pointed at in the default mode too */
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c, "[clutsre.rloes.acme]\nrenew = [5]\n[cluster]\nbind-addr = 10.0.0.1\n"
+                              "node-id = 1\n",
+                          err, sizeof err),
+                     0);
+    assert_int_equal(log_count(&lc, "gossip.conf:1: section [clutsre.rloes.acme] is ignored; did you "
+                                    "mean [cluster.roles.acme]?"),
+                     1);
+}
+
+static void test_misspelt_roles(void **state)
+{
+    struct gossip_config c;
+    struct logcap lc;
+    char err[512];
+    (void)state;
+    const char *H = "[cluster]\nbind-addr = 10.0.0.1\nnode-id = 1\n[cluster.roles.purge]\n"; /* 1-4 */
+    char text[256];
+
+    /* a new role one letter from a declared one: declared, with a warning
+     * (the list most likely belongs to purge.stores) */
+    snprintf(text, sizeof text, "%sstors = [1]\n", H);
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c, text, err, sizeof err), 0);
+    assert_role(&c, "purge.stors", (const uint64_t[]){1}, 1, 0);
+    assert_role(&c, "purge.stores", NULL, 0, 0);
+    assert_int_equal(log_count(&lc, "gossip.conf:5: cluster.roles.purge.stors: declares a new role "
+                                    "purge.stors; did you mean purge.stores?"),
+                     1);
+    expect_strict_error(text, "gossip.conf:5: cluster.roles.purge.stors: unknown role purge.stors; "
+                              "did you mean purge.stores?");
+    /* new roles further away are just new roles, in both modes */
+    snprintf(text, sizeof text, "%sstores = [1]\n[cluster.roles.metrics]\npull = [2]\n", H);
+    base_cfg(&c, &lc);
+    int rc = load_strict(&c, text, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_role(&c, "metrics.pull", (const uint64_t[]){2}, 1, 0);
+    assert_int_equal(lc.n, 0);
+    /* a misspelt option is read as a role list, and its value says no */
+    snprintf(text, sizeof text, "%sstores = [1]\nstores.failovr = false\n", H);
+    expect_error(text, GOSSIP_ECONFIG, "gossip.conf:6: cluster.roles.purge.stores.failovr: node id "
+                                       "false is not a number (ids are 0..18446744073709551615); "
+                                       "did you mean purge.stores.failover?");
+    snprintf(text, sizeof text, "%sstores = [1]\nstores.qourum = true\n", H);
+    expect_error(text, GOSSIP_ECONFIG, "did you mean purge.stores.quorum?");
 }
 
 /* --- format -------------------------------------------------------------- */
@@ -1221,6 +1461,10 @@ int main(void)
         cmocka_unit_test(test_keyring_and_reload),
         cmocka_unit_test(test_load_errors),
         cmocka_unit_test(test_load_warnings),
+        cmocka_unit_test(test_strict_seed_example),
+        cmocka_unit_test(test_unknown_keys),
+        cmocka_unit_test(test_misspelt_role_sections),
+        cmocka_unit_test(test_misspelt_roles),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_duplicate_key_refused),
