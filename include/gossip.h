@@ -243,7 +243,9 @@ void gossip_config_init(struct gossip_config *cfg);
 /* Append a key to the keyring; the first key added seals.  A key written
  * as standard base64 of exactly 32 bytes (44 characters ending in one '=',
  * e.g. `head -c 32 /dev/urandom | base64`) is used as it is: it already has
- * full entropy.  Anything else is a passphrase, stretched with scrypt
+ * full entropy; blanks and newlines around it are ignored.  Anything else
+ * is a passphrase, taken exactly as given (a warning through cfg->cb.log
+ * when it begins or ends with a blank or newline), stretched with scrypt
  * (N=2^14, r=8, p=1), which takes ~50 ms and
  * 16 MiB of memory once: derive at configuration time, then copy the
  * config.  A passphrase shorter than 16 bytes is accepted with a warning
@@ -253,6 +255,19 @@ int gossip_config_add_key(struct gossip_config *cfg, const char *key);
 
 /* Append an already derived 32-byte key (no KDF). */
 int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSIP_KEY_LEN]);
+
+/* Append the key kept in the file `path` (the key-file setting of
+ * gossip.conf(5)), so that secrets stay off command lines and out of
+ * config files.  Exactly 32 bytes that are not all printable ASCII are the
+ * raw key; anything else is one line of text, its trailing blanks and
+ * newline removed: a base64 key or a passphrase, as for
+ * gossip_config_add_key().  A file that other users may read or write is
+ * accepted with a warning through cfg->cb.log (refused by the strict
+ * loader).  GOSSIP_EIO when it cannot be read (errno kept), GOSSIP_EINVAL
+ * when it is not a key file (empty, several lines, NUL bytes, not a
+ * regular file, over 4 KiB), GOSSIP_EFULL, GOSSIP_ECRYPTO; the reason is
+ * also logged at ERROR. */
+int gossip_config_add_key_file(struct gossip_config *cfg, const char *path);
 
 /* Append a seed "host", "host:port", "[v6]" or "[v6]:port".  Host names are
  * resolved here, with getaddrinfo(), which may block: call it at

@@ -9,12 +9,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "crypto.h"
@@ -67,10 +70,10 @@ void gossip_config_init(struct gossip_config *cfg)
  * serf and memberlist use for generated keys.  Such a key already has 256
  * bits of entropy: stretching it buys nothing and costs every process
  * ~50 ms and 16 MiB at start. */
-static bool base64_key(const char *s, uint8_t out[GOSSIP_KEY_LEN])
+static bool base64_key(const char *s, size_t len, uint8_t out[GOSSIP_KEY_LEN])
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (strlen(s) != 44 || s[43] != '=' || s[42] == '=')
+    if (len != 44 || s[43] != '=' || s[42] == '=')
         return false;
     uint8_t buf[33];
     size_t n = 0;
@@ -98,21 +101,44 @@ static bool base64_key(const char *s, uint8_t out[GOSSIP_KEY_LEN])
     return n == GOSSIP_KEY_LEN;
 }
 
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 int config_add_key(struct gossip_config *cfg, const char *key, const char *where)
 {
     if (!cfg || !key || !*key)
         return GOSSIP_EINVAL;
     if (cfg->n_keys >= GOSSIP_MAX_KEYS)
         return GOSSIP_EFULL;
-    if (base64_key(key, cfg->keys[cfg->n_keys])) {
+    if (!where)
+        where = "";
+    /* A base64 key pasted or read with a newline (or blanks) around it is
+     * still that key: base64 has no blanks, so none of them is part of
+     * it.  Unstripped, it became a passphrase, another key id, and nodes
+     * that could not talk. */
+    const char *b = key, *e = key + strlen(key);
+    while (is_space(*b))
+        b++;
+    while (e > b && is_space(e[-1]))
+        e--;
+    if (base64_key(b, (size_t)(e - b), cfg->keys[cfg->n_keys])) {
         cfg->n_keys++;
         return GOSSIP_OK;
     }
+    /* A passphrase is taken as it is (stripping would change the key of
+     * a cluster that uses it), but blanks at its ends are pointed at. */
+    if (b != key || *e)
+        config_log(cfg, GOSSIP_LOG_WARN,
+                   "%scluster.key: the passphrase begins or ends with a blank or a newline, "
+                   "which is part of it",
+                   where);
     if (strlen(key) < MIN_PASSPHRASE)
         config_log(cfg, GOSSIP_LOG_WARN,
                    "%scluster.key: the passphrase is shorter than %u bytes; "
                    "anyone who captures a datagram can try to guess it offline",
-                   where ? where : "", MIN_PASSPHRASE);
+                   where, MIN_PASSPHRASE);
     if (crypto_derive_passphrase(key, cfg->keys[cfg->n_keys]) != 0) {
         explicit_bzero(cfg->keys[cfg->n_keys], GOSSIP_KEY_LEN);
         return GOSSIP_ECRYPTO;
@@ -124,6 +150,147 @@ int config_add_key(struct gossip_config *cfg, const char *key, const char *where
 int gossip_config_add_key(struct gossip_config *cfg, const char *key)
 {
     return config_add_key(cfg, key, "");
+}
+
+#define MAX_KEY_FILE 4096u
+
+static int key_file_fail(char *why, size_t whylen, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static int key_file_fail(char *why, size_t whylen, int code, const char *fmt, ...)
+{
+    if (why && whylen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static bool printable_text(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e)
+            return false;
+    return true;
+}
+
+int config_add_key_file(struct gossip_config *cfg, const char *path, bool strict,
+                        const char *where, char *why, size_t whylen)
+{
+    uint8_t buf[MAX_KEY_FILE + 1];
+    struct stat st;
+    size_t len = 0;
+    int fd, rc, saved;
+
+    if (why && whylen > 0)
+        why[0] = '\0';
+    if (!cfg || !path || !*path)
+        return key_file_fail(why, whylen, GOSSIP_EINVAL, "no file name");
+    if (cfg->n_keys >= GOSSIP_MAX_KEYS)
+        return key_file_fail(why, whylen, GOSSIP_EFULL, "the keyring is full (%d keys)",
+                             GOSSIP_MAX_KEYS);
+    if (!where)
+        where = "";
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        goto io_error;
+    if (fstat(fd, &st) != 0) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        goto io_error;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return key_file_fail(why, whylen, GOSSIP_EINVAL, "not a regular file");
+    }
+    /* Anyone who can read the key can join the cluster and forge its
+     * membership.  Refused in strict mode; only a warning by default, as
+     * containers commonly mount secrets 0644 where no other user exists. */
+    if (st.st_mode & (S_IROTH | S_IWOTH)) {
+        if (strict) {
+            close(fd);
+            return key_file_fail(why, whylen, GOSSIP_EINVAL,
+                                 "other users may %s it (mode %04o); chmod o-rwx it",
+                                 (st.st_mode & S_IROTH) ? "read" : "write",
+                                 (unsigned)(st.st_mode & 07777));
+        }
+        config_log(cfg, GOSSIP_LOG_WARN,
+                   "%scluster.key-file: %s: other users may %s it (mode %04o); chmod o-rwx it",
+                   where, path, (st.st_mode & S_IROTH) ? "read" : "write",
+                   (unsigned)(st.st_mode & 07777));
+    }
+    for (;;) {
+        ssize_t got = read(fd, buf + len, sizeof buf - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            saved = errno;
+            close(fd);
+            explicit_bzero(buf, sizeof buf);
+            errno = saved;
+            goto io_error;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+        if (len == sizeof buf)
+            break;
+    }
+    close(fd);
+    if (len > MAX_KEY_FILE) {
+        rc = key_file_fail(why, whylen, GOSSIP_EINVAL, "larger than %u bytes: not a key file",
+                           MAX_KEY_FILE);
+    } else if (len == GOSSIP_KEY_LEN && !printable_text(buf, len)) {
+        /* `head -c 32 /dev/urandom > key`: the key itself.  (32 random
+         * bytes are all printable text once in 10^14.) */
+        rc = gossip_config_add_raw_key(cfg, buf);
+    } else {
+        /* Text: a base64 key or a passphrase, on one line; the file's
+         * final newline (and any blank before it) is not part of it. */
+        while (len > 0 && is_space((char)buf[len - 1]))
+            len--;
+        buf[len] = '\0';
+        if (len == 0)
+            rc = key_file_fail(why, whylen, GOSSIP_EINVAL, "empty");
+        else if (memchr(buf, '\0', len))
+            rc = key_file_fail(why, whylen, GOSSIP_EINVAL,
+                               "holds a NUL byte: neither 32 raw bytes nor one line of text");
+        else if (memchr(buf, '\n', len) || memchr(buf, '\r', len))
+            rc = key_file_fail(why, whylen, GOSSIP_EINVAL,
+                               "more than one line (one key per file; list several files for a "
+                               "keyring)");
+        else if ((rc = config_add_key(cfg, (const char *)buf, where)) != 0)
+            key_file_fail(why, whylen, rc, "key derivation failed (%s)", gossip_strerror(rc));
+    }
+    explicit_bzero(buf, sizeof buf);
+    return rc;
+
+io_error:
+    saved = errno;
+    {
+        char ebuf[128];
+        key_file_fail(why, whylen, GOSSIP_EIO, "%s", config_strerror(saved, ebuf, sizeof ebuf));
+    }
+    errno = saved;
+    return GOSSIP_EIO;
+}
+
+int gossip_config_add_key_file(struct gossip_config *cfg, const char *path)
+{
+    char why[256];
+    int rc = config_add_key_file(cfg, path, false, "", why, sizeof why);
+    if (rc != 0 && cfg) {
+        int saved = errno;
+        config_log(cfg, GOSSIP_LOG_ERROR, "cluster.key-file: %s: %s", path ? path : "(null)", why);
+        errno = saved;
+    }
+    return rc;
 }
 
 int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSIP_KEY_LEN])

@@ -415,6 +415,7 @@ enum kind {
     K_ADVERTISE, /* numeric address or "" */
     K_LABEL,     /* string */
     K_KEY,       /* passphrase or array of passphrases */
+    K_KEYFILE,   /* path or array of paths */
     K_SEEDS,     /* array of "host[:port]" */
     K_HEARTBEAT, /* duration 10ms..1h */
     K_DUR,       /* uint32 ms, 0 = derived */
@@ -437,6 +438,7 @@ static const struct keydef keydefs[] = {
     {"bind-port", K_PORT, F(bind_port), 65535},
     {"advertise-port", K_PORT0, F(advertise_port), 65535},
     {"key", K_KEY, 0, 0},
+    {"key-file", K_KEYFILE, 0, 0},
     {"heartbeat", K_HEARTBEAT, F(heartbeat_ms), 3600000},
     {"seed-nodes", K_SEEDS, 0, 0},
     {"cluster-label", K_LABEL, F(cluster_label), 0},
@@ -496,6 +498,8 @@ struct line_out {
 struct ctx {
     struct gossip_config work;   /* the caller's config with the file applied */
     const char *name;            /* file name for messages */
+    const char *file;            /* the file's path (NULL for a string) ... */
+    size_t dir_len;              /* ... and the length of its directory part */
 
     /* The reader. */
     const char *text;
@@ -1507,6 +1511,48 @@ static void set_string(struct ctx *c, const char *path, char *field, size_t cap)
     memcpy(field, s, strlen(s) + 1);
 }
 
+/* key-file = PATH or [PATH, ...]: relative to the directory of the file
+ * being loaded (the working directory for a string). */
+static void apply_key_files(struct ctx *c, const char *path)
+{
+    const struct value *v = &c->val;
+    unsigned line = c->key_line;
+    char where[300], why[256], full[4096];
+
+    if (v->n == 0) {
+        ctx_error(c, GOSSIP_ECONFIG, line, "%s: the keyring needs at least one file", path);
+        return;
+    }
+    if (v->n > GOSSIP_MAX_KEYS) {
+        ctx_error(c, GOSSIP_ECONFIG, line, "%s: more than %d keys", path, GOSSIP_MAX_KEYS);
+        return;
+    }
+    explicit_bzero(c->work.keys, sizeof c->work.keys);
+    c->work.n_keys = 0;
+    snprintf(where, sizeof where, "%s:%u: ", c->name, line);
+    for (unsigned i = 0; i < v->n; i++) {
+        const char *f = v->items[i].text;
+        if (!f[0]) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: empty file name", path);
+            return;
+        }
+        if (f[0] != '/' && c->dir_len > 0) {
+            int n = snprintf(full, sizeof full, "%.*s/%s", (int)c->dir_len, c->file, f);
+            if (n < 0 || (size_t)n >= sizeof full) {
+                ctx_error(c, GOSSIP_ECONFIG, line, "%s: \"%s\": path too long", path, f);
+                return;
+            }
+            f = full;
+        }
+        int rc = config_add_key_file(&c->work, f, c->strict, where, why, sizeof why);
+        if (rc != 0) {
+            ctx_error(c, rc == GOSSIP_EIO ? GOSSIP_EIO : GOSSIP_ECONFIG, line, "%s: %s: %s", path,
+                      f, why);
+            return;
+        }
+    }
+}
+
 static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
 {
     const struct value *v = &c->val;
@@ -1558,8 +1604,23 @@ static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
     case K_LABEL:
         set_string(c, path, c->work.cluster_label, sizeof c->work.cluster_label);
         return;
-    case K_KEY: {
+    case K_KEY:
+    case K_KEYFILE: {
         char where[300];
+        /* key and key-file both make the keyring: with both, which key
+         * seals would be a guess */
+        const struct keydef *other = keydef_find(k->kind == K_KEY ? "key-file" : "key",
+                                                 k->kind == K_KEY ? 8 : 3);
+        unsigned other_line = other ? c->key_lines[other - keydefs] : 0;
+        if (other_line) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: cannot be used with cluster.%s (line %u)", path,
+                      other->name, other_line);
+            return;
+        }
+        if (k->kind == K_KEYFILE) {
+            apply_key_files(c, path);
+            return;
+        }
         if (v->n == 0) {
             ctx_error(c, GOSSIP_ECONFIG, line, "%s: the keyring needs at least one passphrase",
                       path);
@@ -1810,7 +1871,7 @@ static void apply_seeds(struct ctx *c)
 }
 
 static int load(struct gossip_config *cfg, const char *text, size_t size, const char *name,
-                unsigned flags, char *err, size_t errlen)
+                const char *file, unsigned flags, char *err, size_t errlen)
 {
     struct ctx *c;
     int rc;
@@ -1822,6 +1883,11 @@ static int load(struct gossip_config *cfg, const char *text, size_t size, const 
         return GOSSIP_ENOMEM;
     memcpy(&c->work, cfg, sizeof c->work);
     c->name = name;
+    c->file = file;
+    if (file && strrchr(file, '/'))
+        c->dir_len = (size_t)(strrchr(file, '/') - file);
+    if (file && file[0] == '/' && c->dir_len == 0)
+        c->dir_len = 1; /* "/gossip.conf": the root */
     c->strict = flags & GOSSIP_LOAD_STRICT;
     c->text = text;
     c->size = size;
@@ -1899,7 +1965,7 @@ int gossip_config_load_string_ex(struct gossip_config *cfg, const char *text, co
     int rc = check_args(cfg, text, flags, err, errlen);
     if (rc != 0)
         return rc;
-    return load(cfg, text, strlen(text), name ? name : "<string>", flags, err, errlen);
+    return load(cfg, text, strlen(text), name ? name : "<string>", NULL, flags, err, errlen);
 }
 
 int gossip_config_load_string(struct gossip_config *cfg, const char *text, const char *name,
@@ -1971,7 +2037,7 @@ int gossip_config_load_file_ex(struct gossip_config *cfg, const char *path, unsi
             snprintf(err, errlen, "%s: contains a NUL byte; not a text file", path);
         return GOSSIP_ECONFIG;
     }
-    rc = load(cfg, text, len, path, flags, err, errlen);
+    rc = load(cfg, text, len, path, path, flags, err, errlen);
     explicit_bzero(text, len);
     free(text);
     return rc;

@@ -39,6 +39,14 @@ const char *config_strerror(int err, char *buf, size_t len);
  * `where` (e.g. "gossip.conf:5: "). */
 int config_add_key(struct gossip_config *cfg, const char *key, const char *where);
 
+/* gossip_config_add_key_file(): the file's key appended to the keyring.
+ * A file that other users may read or write is refused when `strict`,
+ * else accepted with a warning starting with `where`.  On error the reason
+ * (without the path) is in `why`; returns GOSSIP_EIO (errno kept),
+ * GOSSIP_EINVAL, GOSSIP_EFULL or GOSSIP_ECRYPTO. */
+int config_add_key_file(struct gossip_config *cfg, const char *path, bool strict,
+                        const char *where, char *why, size_t whylen);
+
 /* printf-style line to cfg->cb.log (nothing when there is no callback). */
 void config_log(const struct gossip_config *cfg, enum gossip_log_level level, const char *fmt, ...)
 #if defined(__GNUC__)

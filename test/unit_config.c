@@ -8,9 +8,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config_int.h"
 #include "crypto.h"
@@ -1309,6 +1312,234 @@ static void test_misspelt_roles(void **state)
     expect_error(text, GOSSIP_ECONFIG, "did you mean purge.stores.quorum?");
 }
 
+/* --- key files and blanks around keys -------------------------------------- */
+
+static char tmpdir[64];
+
+static const char *tmp_file(const char *name, const void *data, size_t len, mode_t mode)
+{
+    static char path[4][160];
+    static int next;
+    char *p = path[next++ % 4];
+    if (!tmpdir[0]) {
+        snprintf(tmpdir, sizeof tmpdir, "/tmp/unit_config.XXXXXX");
+        assert_non_null(mkdtemp(tmpdir));
+    }
+    snprintf(p, sizeof path[0], "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+    assert_int_equal(chmod(p, mode), 0);
+    return p;
+}
+
+static void test_key_blanks(void **state)
+{
+    (void)state;
+    uint8_t raw[GOSSIP_KEY_LEN];
+    for (unsigned i = 0; i < GOSSIP_KEY_LEN; i++)
+        raw[i] = (uint8_t)(i * 37 + 11);
+    struct gossip_config c;
+    struct logcap lc;
+    /* a base64 key with a newline (echo, a file, a heredoc) or blanks
+     * around it is still the raw key, not a passphrase */
+    const char *forms[] = {"CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY=\n",
+                           "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY=\r\n",
+                           "  CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY=\t "};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        gossip_config_init(&c);
+        memset(&lc, 0, sizeof lc);
+        c.cb.log = cap_log;
+        c.cb.ud = &lc;
+        assert_int_equal(gossip_config_add_key(&c, forms[i]), 0);
+        assert_memory_equal(c.keys[0], raw, GOSSIP_KEY_LEN);
+        assert_int_equal(lc.n, 0);
+    }
+    /* a passphrase is taken as written (its key must not change), and
+     * the blank at its end is pointed at */
+    uint8_t k[GOSSIP_KEY_LEN];
+    gossip_config_init(&c);
+    memset(&lc, 0, sizeof lc);
+    c.cb.log = cap_log;
+    c.cb.ud = &lc;
+    assert_int_equal(gossip_config_add_key(&c, "a long cluster passphrase\n"), 0);
+    assert_int_equal(crypto_derive_passphrase("a long cluster passphrase\n", k), 0);
+    assert_memory_equal(c.keys[0], k, GOSSIP_KEY_LEN);
+    assert_int_equal(log_count(&lc, "cluster.key: the passphrase begins or ends with a blank"), 1);
+}
+
+static void test_key_file(void **state)
+{
+    (void)state;
+    struct gossip_config c;
+    struct logcap lc;
+    uint8_t raw[GOSSIP_KEY_LEN], k[GOSSIP_KEY_LEN];
+    for (unsigned i = 0; i < GOSSIP_KEY_LEN; i++)
+        raw[i] = (uint8_t)(i * 37 + 11);
+#define FRESH()                                                                                   \
+    do {                                                                                          \
+        gossip_config_init(&c);                                                                   \
+        memset(&lc, 0, sizeof lc);                                                                \
+        c.cb.log = cap_log;                                                                       \
+        c.cb.ud = &lc;                                                                            \
+    } while (0)
+
+    /* 32 raw bytes */
+    FRESH();
+    assert_int_equal(gossip_config_add_key_file(&c, tmp_file("raw", raw, 32, 0600)), 0);
+    assert_int_equal(c.n_keys, 1);
+    assert_memory_equal(c.keys[0], raw, GOSSIP_KEY_LEN);
+    assert_int_equal(lc.n, 0);
+    /* base64 as `base64` writes it, with its newline */
+    const char b64[] = "CzBVep/E6Q4zWH2ix+wRNluApcrvFDleg6jN8hc8YYY=\n";
+    FRESH();
+    assert_int_equal(gossip_config_add_key_file(&c, tmp_file("b64", b64, sizeof b64 - 1, 0400)), 0);
+    assert_memory_equal(c.keys[0], raw, GOSSIP_KEY_LEN);
+    /* a passphrase line: the newline and trailing blanks are not part of it */
+    const char pass[] = "a long cluster passphrase  \r\n";
+    FRESH();
+    assert_int_equal(gossip_config_add_key_file(&c, tmp_file("pass", pass, sizeof pass - 1, 0640)), 0);
+    assert_int_equal(crypto_derive_passphrase("a long cluster passphrase", k), 0);
+    assert_memory_equal(c.keys[0], k, GOSSIP_KEY_LEN);
+    assert_int_equal(lc.n, 0);
+    /* 32 printable bytes are text: a passphrase */
+    const char p32[] = "0123456789abcdef0123456789abcdef";
+    FRESH();
+    assert_int_equal(gossip_config_add_key_file(&c, tmp_file("p32", p32, 32, 0600)), 0);
+    assert_int_equal(crypto_derive_passphrase(p32, k), 0);
+    assert_memory_equal(c.keys[0], k, GOSSIP_KEY_LEN);
+
+    /* readable by others: accepted with a warning */
+    FRESH();
+    const char *open_file = tmp_file("open", raw, 32, 0644);
+    assert_int_equal(gossip_config_add_key_file(&c, open_file), 0);
+    assert_int_equal(log_count(&lc, "other users may read it (mode 0644); chmod o-rwx it"), 1);
+
+    /* not key files: refused, the reason logged with the path */
+    static char big[5000];
+    memset(big, 'x', sizeof big);
+    const struct {
+        const char *name, *data;
+        size_t len;
+        int rc;
+        const char *why;
+    } bad[] = {
+        {"empty", "", 0, GOSSIP_EINVAL, "empty"},
+        {"blank", " \n\n", 3, GOSSIP_EINVAL, "empty"},
+        {"lines", "first line\nsecond line\n", 23, GOSSIP_EINVAL, "more than one line"},
+        {"nul", "abc\0def\n", 8, GOSSIP_EINVAL, "holds a NUL byte"},
+        {"big", big, sizeof big, GOSSIP_EINVAL, "larger than 4096 bytes"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        FRESH();
+        const char *path = tmp_file(bad[i].name, bad[i].data, bad[i].len, 0600);
+        assert_int_equal(gossip_config_add_key_file(&c, path), bad[i].rc);
+        assert_int_equal(c.n_keys, 0);
+        char want[256];
+        snprintf(want, sizeof want, "cluster.key-file: %s: %s", path, bad[i].why);
+        if (log_count(&lc, want) != 1)
+            fail_msg("%s: %s", bad[i].name, lc.n ? lc.line[0] : "(no log)");
+    }
+    FRESH();
+    errno = 0;
+    assert_int_equal(gossip_config_add_key_file(&c, "/nonexistent/key"), GOSSIP_EIO);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(log_count(&lc, "cluster.key-file: /nonexistent/key: No such file"), 1);
+    assert_int_equal(gossip_config_add_key_file(&c, tmpdir), GOSSIP_EINVAL); /* a directory */
+    assert_int_equal(gossip_config_add_key_file(&c, NULL), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_add_key_file(NULL, "x"), GOSSIP_EINVAL);
+    assert_int_equal(gossip_config_add_key_file(&c, ""), GOSSIP_EINVAL);
+    while (c.n_keys < GOSSIP_MAX_KEYS) {
+        uint8_t r[GOSSIP_KEY_LEN] = {(uint8_t)c.n_keys, 9};
+        assert_int_equal(gossip_config_add_raw_key(&c, r), 0);
+    }
+    assert_int_equal(gossip_config_add_key_file(&c, tmp_file("raw", raw, 32, 0600)), GOSSIP_EFULL);
+#undef FRESH
+}
+
+static void test_key_file_in_config(void **state)
+{
+    (void)state;
+    struct gossip_config c, before;
+    struct logcap lc;
+    char err[512], text[1024];
+    uint8_t raw[GOSSIP_KEY_LEN], raw2[GOSSIP_KEY_LEN];
+    for (unsigned i = 0; i < GOSSIP_KEY_LEN; i++) {
+        raw[i] = (uint8_t)(i * 37 + 11);
+        raw2[i] = (uint8_t)(i * 5 + 200);
+    }
+    tmp_file("new.key", raw, 32, 0600);
+    tmp_file("old.key", raw2, 32, 0600);
+    /* relative to the directory of the config file; an array is a keyring */
+    const char *conf = tmp_file("gossip.conf",
+                                "[cluster]\nnode-id = 1\nbind-addr = 10.0.0.1\n"
+                                "key-file = [\"new.key\", \"old.key\"]\n",
+                                strlen("[cluster]\nnode-id = 1\nbind-addr = 10.0.0.1\n"
+                                       "key-file = [\"new.key\", \"old.key\"]\n"),
+                                0600);
+    gossip_config_init(&c);
+    memset(&lc, 0, sizeof lc);
+    c.cb.log = cap_log;
+    c.cb.ud = &lc;
+    int rc = gossip_config_load_file(&c, conf, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+    assert_int_equal(c.n_keys, 2);
+    assert_memory_equal(c.keys[0], raw, GOSSIP_KEY_LEN);
+    assert_memory_equal(c.keys[1], raw2, GOSSIP_KEY_LEN);
+    assert_int_equal(lc.n, 0);
+
+    /* the key file is read at every load: rotate by rewriting it */
+    uint8_t raw3[GOSSIP_KEY_LEN] = {3, 1, 4, 1, 5, 9, 2, 6};
+    tmp_file("new.key", raw3, 32, 0600);
+    assert_int_equal(gossip_config_load_file(&c, conf, err, sizeof err), 0);
+    assert_memory_equal(c.keys[0], raw3, GOSSIP_KEY_LEN);
+    assert_memory_equal(c.keys[1], raw2, GOSSIP_KEY_LEN);
+
+    const char *H = "[cluster]\nnode-id = 1\nbind-addr = 10.0.0.1\n"; /* lines 1-3 */
+    /* a string's relative paths are the working directory's; absolute here */
+    base_cfg(&c, &lc);
+    snprintf(text, sizeof text, "%skey-file = \"%s/old.key\"\n", H, tmpdir);
+    assert_int_equal(load(&c, text, err, sizeof err), 0);
+    assert_int_equal(c.n_keys, 1); /* replaces the raw key of base_cfg */
+    assert_memory_equal(c.keys[0], raw2, GOSSIP_KEY_LEN);
+
+    /* key and key-file together: which one seals would be a guess */
+    snprintf(text, sizeof text, "%skey = \"a long cluster passphrase\"\nkey-file = \"%s/old.key\"\n",
+             H, tmpdir);
+    expect_error(text, GOSSIP_ECONFIG,
+                 "gossip.conf:5: cluster.key-file: cannot be used with cluster.key (line 4)");
+    /* an unreadable key file: GOSSIP_EIO, with file, line and reason; and
+     * the config is left as it was */
+    base_cfg(&c, &lc);
+    before = c;
+    snprintf(text, sizeof text, "%skey-file = \"%s/nope.key\"\n", H, tmpdir);
+    assert_int_equal(load(&c, text, err, sizeof err), GOSSIP_EIO);
+    assert_non_null(strstr(err, "gossip.conf:4: cluster.key-file: "));
+    assert_non_null(strstr(err, "/nope.key: No such file or directory"));
+    assert_memory_equal(&c, &before, sizeof c);
+    snprintf(text, sizeof text, "%skey-file = \"%s/lines\"\n", H, tmpdir);
+    expect_error(text, GOSSIP_ECONFIG, "cluster.key-file: ");
+    expect_error(text, GOSSIP_ECONFIG, "/lines: more than one line");
+    snprintf(text, sizeof text, "%skey-file = []\n", H);
+    expect_error(text, GOSSIP_ECONFIG, "gossip.conf:4: cluster.key-file: the keyring needs at least one file");
+
+    /* readable by others: a warning with file and line, refused in strict mode */
+    snprintf(text, sizeof text, "%skey-file = \"%s/open\"\n", H, tmpdir);
+    base_cfg(&c, &lc);
+    assert_int_equal(load(&c, text, err, sizeof err), 0);
+    assert_int_equal(log_count(&lc, "gossip.conf:4: cluster.key-file: "), 1);
+    assert_int_equal(log_count(&lc, "/open: other users may read it (mode 0644)"), 1);
+    expect_strict_error(text, "gossip.conf:4: cluster.key-file: ");
+    expect_strict_error(text, "/open: other users may read it (mode 0644); chmod o-rwx it");
+    snprintf(text, sizeof text, "%skey-file = \"%s/new.key\"\n", H, tmpdir);
+    base_cfg(&c, &lc);
+    rc = load_strict(&c, text, err, sizeof err);
+    if (rc != 0)
+        fail_msg("%d %s", rc, err);
+}
+
 /* --- format -------------------------------------------------------------- */
 
 static void test_format(void **state)
@@ -1465,10 +1696,20 @@ int main(void)
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_misspelt_role_sections),
         cmocka_unit_test(test_misspelt_roles),
+        cmocka_unit_test(test_key_blanks),
+        cmocka_unit_test(test_key_file),
+        cmocka_unit_test(test_key_file_in_config),
         cmocka_unit_test(test_format),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_duplicate_key_refused),
         cmocka_unit_test(test_base64_key_used_raw),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (tmpdir[0]) {
+        char cmd[128];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", tmpdir);
+    }
+    return failed;
 }
