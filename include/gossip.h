@@ -189,7 +189,7 @@ struct gossip_config {
 
     /* The seed's keys (cluster.*). */
     uint64_t node_id;                    /* node-id, unique in the cluster */
-    char bind_addr[GOSSIP_ADDR_MAX];     /* bind-addr: "0.0.0.0", "10.0.0.1", "::", "[::]" (dual stack); required */
+    char bind_addr[GOSSIP_ADDR_MAX];     /* bind-addr: "0.0.0.0", "10.0.0.1", "::", "[::]" (dual stack); required; no IPv6 zone, not link-local */
     char advertise_addr[GOSSIP_ADDR_MAX];/* advertise-addr; "" = bind-addr (a wildcard bind advertises the source address peers see) */
     uint16_t bind_port;                  /* bind-port, default 1179 */
     uint16_t advertise_port;             /* 0 = bind_port */
@@ -271,8 +271,10 @@ int gossip_config_add_key_file(struct gossip_config *cfg, const char *path);
 
 /* Append a seed "host", "host:port", "[v6]" or "[v6]:port".  Host names are
  * resolved here, with getaddrinfo(), which may block: call it at
- * configuration time.  GOSSIP_EADDR when it does not resolve, GOSSIP_ERANGE
- * for a bad port, GOSSIP_EFULL when the list is full. */
+ * configuration time.  A seed already listed (same address and port) is
+ * kept once: 0, nothing appended.  GOSSIP_EINVAL for NULL or "",
+ * GOSSIP_EADDR when it does not parse or resolve (or has an IPv6 zone),
+ * GOSSIP_ERANGE for a bad port, GOSSIP_EFULL when the list is full. */
 int gossip_config_add_seed(struct gossip_config *cfg, const char *seed);
 
 /* Declare or replace role `name` with the given node list (n = 0: every

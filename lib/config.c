@@ -344,15 +344,13 @@ int gossip_config_add_seed(struct gossip_config *cfg, const char *seed)
     uint16_t port;
     int rc;
 
-    if (!cfg || !seed)
+    if (!cfg || !seed || !*seed)
         return GOSSIP_EINVAL;
     port = cfg->bind_port ? cfg->bind_port : GOSSIP_DEFAULT_PORT;
     if ((rc = addr_split(seed, host, sizeof host, &p)) != 0)
         return rc;
     if (p && (rc = addr_parse_port(p, &port)) != 0)
         return rc;
-    if (cfg->n_seeds >= GOSSIP_MAX_SEEDS)
-        return GOSSIP_EFULL;
     /* A zone cannot be kept (and getaddrinfo() below would take one). */
     if (strchr(host, '%'))
         return GOSSIP_EADDR;
@@ -389,9 +387,14 @@ int gossip_config_add_seed(struct gossip_config *cfg, const char *seed)
         a.port = port;
     }
     addr_format(&a, out, sizeof out);
-    for (unsigned i = 0; i < cfg->n_seeds; i++)
-        if (strcmp(cfg->seeds[i], out) == 0)
-            return GOSSIP_OK; /* already there: a seed listed twice is one seed */
+    /* Already there (the same address and port, however written): a seed
+     * listed twice is one seed, and adding it again succeeds, full list
+     * or not. */
+    for (unsigned i = 0; i < cfg->n_seeds && i < GOSSIP_MAX_SEEDS; i++)
+        if (strncmp(cfg->seeds[i], out, sizeof out) == 0)
+            return GOSSIP_OK;
+    if (cfg->n_seeds >= GOSSIP_MAX_SEEDS)
+        return GOSSIP_EFULL;
     memcpy(cfg->seeds[cfg->n_seeds++], out, sizeof out);
     return GOSSIP_OK;
 }

@@ -8,7 +8,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,7 +257,7 @@ static void test_add_seed(void **state)
     assert_int_equal(gossip_config_add_seed(&c, "[::1"), GOSSIP_EADDR);
     assert_int_equal(gossip_config_add_seed(&c, "[::1]x"), GOSSIP_EADDR);
     assert_int_equal(gossip_config_add_seed(&c, "[]"), GOSSIP_EADDR);
-    assert_int_equal(gossip_config_add_seed(&c, ""), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, ""), GOSSIP_EINVAL); /* as documented */
     assert_int_equal(gossip_config_add_seed(&c, "no-such-host.invalid"), GOSSIP_EADDR);
     assert_int_equal(gossip_config_add_seed(&c, NULL), GOSSIP_EINVAL);
     assert_int_equal(c.n_seeds, 6);
@@ -266,6 +268,18 @@ static void test_add_seed(void **state)
         assert_int_equal(gossip_config_add_seed(&c, s), 0);
     }
     assert_int_equal(gossip_config_add_seed(&c, "10.2.0.1"), GOSSIP_EFULL);
+    /* a seed already listed is one seed: adding it again succeeds and
+     * appends nothing, full list or not, however it is written */
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.6:99"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "[::ffff:10.0.0.6]:99"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "::1"), GOSSIP_EFULL); /* ::1 on port 4000 is new */
+    assert_int_equal(c.n_seeds, GOSSIP_MAX_SEEDS);
+    gossip_config_init(&c);
+    assert_int_equal(gossip_config_add_seed(&c, "[::1]:1179"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "::1"), 0);
+    assert_int_equal(gossip_config_add_seed(&c, "[0:0::1]"), 0);
+    assert_int_equal(c.n_seeds, 1);
+    assert_string_equal(c.seeds[0], "[::1]:1179");
 }
 
 static void test_add_seed_names(void **state)
@@ -321,6 +335,17 @@ static void test_set_role(void **state)
 
 /* --- validation ---------------------------------------------------------- */
 
+static int drop_send(void *ctx, const struct sockaddr *to, socklen_t to_len, const void *buf,
+                     size_t len)
+{
+    (void)ctx;
+    (void)to;
+    (void)to_len;
+    (void)buf;
+    (void)len;
+    return 0;
+}
+
 static void valid_cfg(struct gossip_config *c)
 {
     gossip_config_init(c);
@@ -371,6 +396,21 @@ static void test_validate(void **state)
         if (gossip_config_validate(&c, err, sizeof err) != 0)
             fail_msg("%s: %s", ok_binds[i], err);
     }
+
+    /* ... and gossip_create() takes them: the node advertises "my source
+     * address" (all zero), which every receiver replaces by the address
+     * the datagram came from */
+    valid_cfg(&c);
+    snprintf(c.bind_addr, sizeof c.bind_addr, "[::]");
+    c.hooks.send = drop_send;
+    gossip_t *g = NULL;
+    assert_int_equal(gossip_create(&g, &c), 0);
+    struct gossip_member self;
+    assert_int_equal(gossip_member_get(g, gossip_self_id(g), &self), 0);
+    assert_int_equal(self.addr.ss_family, AF_INET6);
+    assert_true(IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&self.addr)->sin6_addr));
+    assert_int_equal(ntohs(((struct sockaddr_in6 *)&self.addr)->sin6_port), 1179);
+    gossip_destroy(g);
 
     valid_cfg(&c);
     snprintf(c.advertise_addr, sizeof c.advertise_addr, "nat.example");
@@ -914,6 +954,12 @@ static void test_keyring_and_reload(void **state)
                           err, sizeof err),
                      GOSSIP_ECONFIG);
     assert_memory_equal(&before, &c, sizeof c);
+    /* ... nor does one that parses but does not validate */
+    assert_int_equal(load(&c, "[cluster]\nnode-id = 77\nseed-nodes = [\"10.9.9.9\"]\nmax-event = 2000\n",
+                          err, sizeof err),
+                     GOSSIP_ERANGE);
+    assert_non_null(strstr(err, "gossip.conf:4: cluster.max-event"));
+    assert_memory_equal(&before, &c, sizeof c);
 }
 
 /* --- loader: errors ------------------------------------------------------ */
@@ -1018,10 +1064,16 @@ static void test_load_errors(void **state)
     gossip_config_init(&c);
     assert_int_equal(load(&c, "", err, sizeof err), GOSSIP_ENOBIND);
 
-    /* files */
+    /* files: on error the configuration is left exactly as it was, even
+     * when the error comes after lines that were applied (bad-port.conf
+     * sets node-id and bind-addr before its bad line) */
     gossip_config_init(&c);
+    c.node_id = 99;
+    c.heartbeat_ms = 777;
+    struct gossip_config before = c;
     assert_int_equal(gossip_config_load_file(&c, data_path("bad-port.conf"), err, sizeof err),
                      GOSSIP_ECONFIG);
+    assert_memory_equal(&c, &before, sizeof c);
     assert_non_null(strstr(err, "bad-port.conf:4: cluster.bind-port: 70000 is out of range (1..65535)"));
     assert_int_equal(gossip_config_load_file(&c, "/nonexistent/gossip.conf", err, sizeof err),
                      GOSSIP_EIO);
