@@ -17,7 +17,11 @@
  *     value (the handler is called again, with the same name);
  *   INI_ALLOW_INLINE_COMMENTS 1 with ";": ';' after a blank ends a value,
  *     inside quotes too; '#' is a comment only at the start of a line;
- *   INI_HANDLER_LINENO 0: the handler is given no line number;
+ *   INI_HANDLER_LINENO 0: the handler is given no line number (Debian's
+ *     binary does load one into the register of a fifth argument, but a
+ *     handler with five parameters would not be the header's ini_handler
+ *     type; built with -DINI_HANDLER_LINENO=1, handler() takes and ignores
+ *     it);
  *   INI_CALL_HANDLER_ON_NEW_SECTION 0, INI_ALLOW_NO_VALUE 0,
  *     INI_ALLOW_BOM 1; a name ends at the first '=' or ':'.
  * Debian's build also exposes these settings as process-wide variables
@@ -71,7 +75,11 @@
  * [cluster.roles] a.b and [cluster.roles.a] b all name cluster.roles.a.b,
  * and a top-level "cluster.key = ..." works as well.  Paths outside
  * "cluster." belong to other programs and are ignored, with a warning only
- * when a section name looks like a misspelt "cluster" ([cluste.roles.x]).
+ * when a section name looks like a misspelt "cluster" ([clutser]).  An
+ * evidently misspelt role section ([cluste.roles.x], see
+ * classify_section()) is read as the one it means, with a warning.  With
+ * GOSSIP_LOAD_STRICT every such warning (and an unknown key or [cluster.*]
+ * section, or a key file others may read) is an error.
  *
  * The file is applied to a copy of the caller's config, which is replaced
  * only when the whole file loaded and validated: a failed reload leaves the
