@@ -532,6 +532,7 @@ struct ctx {
     /* The key handler() is collecting. */
     bool open;
     char path[2 * MAX_PATH_LEN + 2];
+    char ini_name[INI_SECTION_MAX + 1]; /* the name as inih repeats it */
     unsigned key_line;
     char *vtext;                 /* its value, pieces joined */
     size_t vtext_len, vtext_cap;
@@ -1827,11 +1828,20 @@ static int handler(void *user, const char *section, const char *name, const char
     if (!section || !name || !value)
         return 1; /* no such line is handed over (INI_ALLOW_NO_VALUE, new-section calls) */
     if (c->cur_cont) {
-        if (c->open)
+        /* inih repeats the name (its first 49 bytes) for a continuation
+         * line; another name means it read the line as a new pair, as a
+         * libinih without multi-line entries would. */
+        if (c->open && strncmp(name, c->ini_name, INI_SECTION_MAX) != 0)
+            ctx_error(c, GOSSIP_ECONFIG, c->cur_line,
+                      "inih did not read this line as the continuation of %s (a libinih built "
+                      "or set without multi-line entries?)",
+                      c->path);
+        else if (c->open)
             vtext_append(c, c->cur_glue ? "" : " ", value);
     } else {
         finish_key(c);
         begin_key(c, section, name, value);
+        snprintf(c->ini_name, sizeof c->ini_name, "%s", name);
     }
     if (c->cur_last)
         finish_key(c);
