@@ -6,9 +6,19 @@
  * logs go to stderr; SIGTERM announces a graceful leave and exits 0.
  *
  *   gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]
- *               --key KEY [--key OLDKEY ...] [--heartbeat-ms MS]
- *               [--config FILE] [--check-config] [--advertise ADDR]
+ *               --key KEY | --key-file PATH [--key OLDKEY ...] [--heartbeat-ms MS]
+ *               [--config FILE] [--strict] [--advertise ADDR]
  *               [--label NAME] [--role NAME=ID,ID ...] [--view-file FILE] [-v]
+ *   gossip-node --check-config [FILE] [--strict] [other options]
+ *
+ * --check-config prints the effective settings of the file (FILE, or the
+ * one --config names) and the command line, and says whether they are
+ * valid; --strict loads the file with GOSSIP_LOAD_STRICT, so unknown keys
+ * and sections and misspelt names are errors rather than warnings.
+ *
+ * --key-file PATH reads a key from a file (32 raw bytes, or one line: a
+ * base64 key or a passphrase), so that it stays off the command line;
+ * --key and --key-file may be repeated and mixed, the first one seals.
  *
  * --view-file keeps the live members in FILE (one "id generation version
  * host port" line each, rewritten at most once a heartbeat after a change
@@ -43,9 +53,10 @@
 /* Command-line settings; each one overrides the config file. */
 struct options {
     const char *config_path;
-    bool check_config, verbose;
+    bool check_config, strict, verbose;
     const char *node_id, *bind, *port, *heartbeat, *advertise, *label, *view_file;
     const char *seeds[MAX_ARGS], *keys[MAX_ARGS], *roles[MAX_ARGS];
+    bool key_is_file[MAX_ARGS]; /* keys[i] came from --key-file */
     unsigned n_seeds, n_keys, n_roles;
 };
 
@@ -162,22 +173,31 @@ static void on_log(void *ud, enum gossip_log_level level, const char *msg)
 static void usage(FILE *f)
 {
     fputs("usage: gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]\n"
-          "                   --key KEY [--key KEY ...] [--heartbeat-ms MS] [--config FILE]\n"
-          "                   [--check-config] [--advertise ADDR] [--label NAME]\n"
-          "                   [--role NAME=ID,ID ...] [--view-file FILE] [-v]\n", f);
+          "                   --key KEY | --key-file PATH [...] [--heartbeat-ms MS]\n"
+          "                   [--config FILE] [--strict] [--advertise ADDR] [--label NAME]\n"
+          "                   [--role NAME=ID,ID ...] [--view-file FILE] [-v]\n"
+          "       gossip-node --check-config [FILE] [--strict] [options]\n"
+          "  --key KEY              cluster key: base64 of 32 bytes, or a passphrase\n"
+          "  --key-file PATH        the same from a file (32 raw bytes, or one line);\n"
+          "                         --key/--key-file repeat for a keyring, the first seals\n"
+          "  --check-config [FILE]  print the effective settings of FILE (or --config)\n"
+          "                         and the other options, check them, exit 0 if valid\n"
+          "  --strict               load the file strictly: unknown keys and sections,\n"
+          "                         misspelt section names are errors, not warnings\n", f);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
     enum { O_ID = 256, O_BIND, O_PORT, O_SEED, O_KEY, O_HB, O_CONFIG, O_CHECK, O_ADV,
-           O_LABEL, O_ROLE, O_VIEW };
+           O_LABEL, O_ROLE, O_VIEW, O_STRICT, O_KEYFILE };
     static const struct option longopts[] = {
         {"node-id", required_argument, NULL, O_ID}, {"bind", required_argument, NULL, O_BIND},
         {"port", required_argument, NULL, O_PORT}, {"seed", required_argument, NULL, O_SEED},
         {"key", required_argument, NULL, O_KEY}, {"heartbeat-ms", required_argument, NULL, O_HB},
-        {"config", required_argument, NULL, O_CONFIG}, {"check-config", no_argument, NULL, O_CHECK},
+        {"config", required_argument, NULL, O_CONFIG}, {"check-config", optional_argument, NULL, O_CHECK},
         {"advertise", required_argument, NULL, O_ADV}, {"label", required_argument, NULL, O_LABEL},
         {"role", required_argument, NULL, O_ROLE}, {"view-file", required_argument, NULL, O_VIEW},
+        {"strict", no_argument, NULL, O_STRICT}, {"key-file", required_argument, NULL, O_KEYFILE},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -189,18 +209,26 @@ static int parse_args(int argc, char **argv, struct options *o)
         case O_PORT: o->port = optarg; break;
         case O_HB: o->heartbeat = optarg; break;
         case O_CONFIG: o->config_path = optarg; break;
-        case O_CHECK: o->check_config = true; break;
+        case O_CHECK:
+            o->check_config = true;
+            if (optarg)
+                o->config_path = optarg;
+            break;
+        case O_STRICT: o->strict = true; break;
         case O_ADV: o->advertise = optarg; break;
         case O_LABEL: o->label = optarg; break;
         case O_VIEW: o->view_file = optarg; break;
         case 'v': o->verbose = true; break;
-        case O_SEED: case O_KEY: case O_ROLE: {
-            const char **list = c == O_SEED ? o->seeds : c == O_KEY ? o->keys : o->roles;
-            unsigned *n = c == O_SEED ? &o->n_seeds : c == O_KEY ? &o->n_keys : &o->n_roles;
+        case O_SEED: case O_KEY: case O_KEYFILE: case O_ROLE: {
+            bool is_key = c == O_KEY || c == O_KEYFILE;
+            const char **list = c == O_SEED ? o->seeds : is_key ? o->keys : o->roles;
+            unsigned *n = c == O_SEED ? &o->n_seeds : is_key ? &o->n_keys : &o->n_roles;
             if (*n == MAX_ARGS) {
                 fprintf(stderr, "gossip-node: more than %d --seed/--key/--role\n", MAX_ARGS);
                 return -1;
             }
+            if (is_key)
+                o->key_is_file[*n] = c == O_KEYFILE;
             list[(*n)++] = optarg;
             break;
         }
@@ -208,6 +236,9 @@ static int parse_args(int argc, char **argv, struct options *o)
         default: usage(stderr); return -1;
         }
     }
+    /* gossip-node --check-config FILE */
+    if (o->check_config && !o->config_path && optind + 1 == argc)
+        o->config_path = argv[optind++];
     if (optind < argc) {
         fprintf(stderr, "gossip-node: unexpected argument '%s'\n", argv[optind]);
         return -1;
@@ -296,9 +327,15 @@ static int apply_flags(const struct options *o, struct gossip_config *cfg, bool 
             return snprintf(err, errlen, "--seed '%s': %s", o->seeds[i], gossip_strerror(rc)), -1;
     if (o->n_keys && derive_keys)
         cfg->n_keys = 0;
-    for (unsigned i = 0; i < o->n_keys && derive_keys; i++)
-        if ((rc = gossip_config_add_key(cfg, o->keys[i])) < 0)
-            return snprintf(err, errlen, "--key #%u: %s", i + 1, gossip_strerror(rc)), -1;
+    for (unsigned i = 0; i < o->n_keys && derive_keys; i++) {
+        if (o->key_is_file[i])
+            rc = gossip_config_add_key_file(cfg, o->keys[i]); /* logs why it failed */
+        else
+            rc = gossip_config_add_key(cfg, o->keys[i]);
+        if (rc < 0)
+            return snprintf(err, errlen, "%s #%u: %s", o->key_is_file[i] ? "--key-file" : "--key",
+                            i + 1, gossip_strerror(rc)), -1;
+    }
     for (unsigned i = 0; i < o->n_roles; i++)
         if (apply_role(cfg, o->roles[i], err, errlen) < 0)
             return -1;
@@ -323,7 +360,8 @@ static int build_config(const struct options *o, struct app *app, struct gossip_
     uint8_t keys[GOSSIP_MAX_KEYS][GOSSIP_KEY_LEN];
     unsigned n_keys = cfg->n_keys;
     memcpy(keys, cfg->keys, sizeof keys);
-    if (gossip_config_load_file(cfg, o->config_path, err, errlen) < 0)
+    if (gossip_config_load_file_ex(cfg, o->config_path, o->strict ? GOSSIP_LOAD_STRICT : 0, err,
+                                   errlen) < 0)
         return -1;
     if (o->n_keys) {
         memcpy(cfg->keys, keys, sizeof keys);

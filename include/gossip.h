@@ -199,7 +199,7 @@ struct gossip_config {
 
     /* The seed's keys (cluster.*). */
     uint64_t node_id;                    /* node-id, unique in the cluster */
-    char bind_addr[GOSSIP_ADDR_MAX];     /* bind-addr: "0.0.0.0", "10.0.0.1", "::", "[::]" (dual stack); required */
+    char bind_addr[GOSSIP_ADDR_MAX];     /* bind-addr: "0.0.0.0", "10.0.0.1", "::", "[::]" (dual stack); required; no IPv6 zone, not link-local */
     char advertise_addr[GOSSIP_ADDR_MAX];/* advertise-addr; "" = bind-addr (a wildcard bind advertises the source address peers see) */
     uint16_t bind_port;                  /* bind-port, default 1179 */
     uint16_t advertise_port;             /* 0 = bind_port */
@@ -256,7 +256,9 @@ void gossip_config_init(struct gossip_config *cfg);
 /* Append a key to the keyring; the first key added seals.  A key written
  * as standard base64 of exactly 32 bytes (44 characters ending in one '=',
  * e.g. `head -c 32 /dev/urandom | base64`) is used as it is: it already has
- * full entropy.  Anything else is a passphrase, stretched with scrypt
+ * full entropy; blanks and newlines around it are ignored.  Anything else
+ * is a passphrase, taken exactly as given (a warning through cfg->cb.log
+ * when it begins or ends with a blank or newline), stretched with scrypt
  * (N=2^14, r=8, p=1), which takes ~50 ms and
  * 16 MiB of memory once: derive at configuration time, then copy the
  * config.  A passphrase shorter than 16 bytes is accepted with a warning
@@ -267,10 +269,25 @@ int gossip_config_add_key(struct gossip_config *cfg, const char *key);
 /* Append an already derived 32-byte key (no KDF). */
 int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSIP_KEY_LEN]);
 
+/* Append the key kept in the file `path` (the key-file setting of
+ * gossip.conf(5)), so that secrets stay off command lines and out of
+ * config files.  Exactly 32 bytes that are not all printable ASCII are the
+ * raw key; anything else is one line of text, its trailing blanks and
+ * newline removed: a base64 key or a passphrase, as for
+ * gossip_config_add_key().  A file that other users may read or write is
+ * accepted with a warning through cfg->cb.log (refused by the strict
+ * loader).  GOSSIP_EIO when it cannot be read (errno kept), GOSSIP_EINVAL
+ * when it is not a key file (empty, several lines, NUL bytes, not a
+ * regular file, over 4 KiB), GOSSIP_EFULL, GOSSIP_ECRYPTO; the reason is
+ * also logged at ERROR. */
+int gossip_config_add_key_file(struct gossip_config *cfg, const char *path);
+
 /* Append a seed "host", "host:port", "[v6]" or "[v6]:port".  Host names are
  * resolved here, with getaddrinfo(), which may block: call it at
- * configuration time.  GOSSIP_EADDR when it does not resolve, GOSSIP_ERANGE
- * for a bad port, GOSSIP_EFULL when the list is full. */
+ * configuration time.  A seed already listed (same address and port) is
+ * kept once: 0, nothing appended.  GOSSIP_EINVAL for NULL or "",
+ * GOSSIP_EADDR when it does not parse or resolve (or has an IPv6 zone),
+ * GOSSIP_ERANGE for a bad port, GOSSIP_EFULL when the list is full. */
 int gossip_config_add_seed(struct gossip_config *cfg, const char *seed);
 
 /* Declare or replace role `name` with the given node list (n = 0: every
@@ -287,14 +304,35 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
 /* Load the cluster settings of an INI file (the [cluster] and
  * [cluster.roles.*] sections; see gossip.conf(5)) on top of `cfg`, which
  * should come from gossip_config_init().  Other sections are ignored.
- * Warnings (unknown keys, misspelt section names) go to cfg->cb.log.
- * On error, `err` names the file, line and key; returns GOSSIP_ECONFIG (bad
- * content), GOSSIP_EIO (unreadable file) or a validation error. */
+ * Warnings (unknown keys with a "did you mean", misspelt section names)
+ * go to cfg->cb.log; an evidently misspelt role section
+ * ([cluste.roles.purge]) is read as the role section it means, with a
+ * warning.  The file is applied to a copy: on error `cfg` is left
+ * unchanged and `err` names the file, line and key; returns
+ * GOSSIP_ECONFIG (bad content), GOSSIP_EIO (unreadable file) or a
+ * validation error. */
 int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *err, size_t errlen);
 
 /* The same from a NUL-terminated string; `name` is used in messages. */
 int gossip_config_load_string(struct gossip_config *cfg, const char *text, const char *name,
                               char *err, size_t errlen);
+
+/* Flags of the _ex loaders. */
+/* Strict: what the default mode only warns about is an error
+ * (GOSSIP_ECONFIG, with the "did you mean" in `err`): an unknown key or
+ * an unknown section under cluster, a misspelt section name (cluster or
+ * role sections alike), a new role one letter away from a declared one,
+ * a key file that others may read.  For checking a file before use
+ * (gossip-node --check-config --strict). */
+#define GOSSIP_LOAD_STRICT 0x1u
+
+/* gossip_config_load_file() and gossip_config_load_string() with flags
+ * (GOSSIP_LOAD_*; GOSSIP_EINVAL for an unknown one); flags 0 is the same
+ * as the plain calls. */
+int gossip_config_load_file_ex(struct gossip_config *cfg, const char *path, unsigned flags,
+                               char *err, size_t errlen);
+int gossip_config_load_string_ex(struct gossip_config *cfg, const char *text, const char *name,
+                                 unsigned flags, char *err, size_t errlen);
 
 /* Write the effective settings as "key = value" lines (the names of
  * gossip.conf(5), derived defaults resolved, keys shown by key id only) to

@@ -9,13 +9,17 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "addr.h"
 #include "crypto.h"
 #include "roles.h"
 
@@ -66,10 +70,10 @@ void gossip_config_init(struct gossip_config *cfg)
  * serf and memberlist use for generated keys.  Such a key already has 256
  * bits of entropy: stretching it buys nothing and costs every process
  * ~50 ms and 16 MiB at start. */
-static bool base64_key(const char *s, uint8_t out[GOSSIP_KEY_LEN])
+static bool base64_key(const char *s, size_t len, uint8_t out[GOSSIP_KEY_LEN])
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    if (strlen(s) != 44 || s[43] != '=' || s[42] == '=')
+    if (len != 44 || s[43] != '=' || s[42] == '=')
         return false;
     uint8_t buf[33];
     size_t n = 0;
@@ -97,21 +101,44 @@ static bool base64_key(const char *s, uint8_t out[GOSSIP_KEY_LEN])
     return n == GOSSIP_KEY_LEN;
 }
 
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
 int config_add_key(struct gossip_config *cfg, const char *key, const char *where)
 {
     if (!cfg || !key || !*key)
         return GOSSIP_EINVAL;
     if (cfg->n_keys >= GOSSIP_MAX_KEYS)
         return GOSSIP_EFULL;
-    if (base64_key(key, cfg->keys[cfg->n_keys])) {
+    if (!where)
+        where = "";
+    /* A base64 key pasted or read with a newline (or blanks) around it is
+     * still that key: base64 has no blanks, so none of them is part of
+     * it.  Unstripped, it became a passphrase, another key id, and nodes
+     * that could not talk. */
+    const char *b = key, *e = key + strlen(key);
+    while (is_space(*b))
+        b++;
+    while (e > b && is_space(e[-1]))
+        e--;
+    if (base64_key(b, (size_t)(e - b), cfg->keys[cfg->n_keys])) {
         cfg->n_keys++;
         return GOSSIP_OK;
     }
+    /* A passphrase is taken as it is (stripping would change the key of
+     * a cluster that uses it), but blanks at its ends are pointed at. */
+    if (b != key || *e)
+        config_log(cfg, GOSSIP_LOG_WARN,
+                   "%scluster.key: the passphrase begins or ends with a blank or a newline, "
+                   "which is part of it",
+                   where);
     if (strlen(key) < MIN_PASSPHRASE)
         config_log(cfg, GOSSIP_LOG_WARN,
                    "%scluster.key: the passphrase is shorter than %u bytes; "
                    "anyone who captures a datagram can try to guess it offline",
-                   where ? where : "", MIN_PASSPHRASE);
+                   where, MIN_PASSPHRASE);
     if (crypto_derive_passphrase(key, cfg->keys[cfg->n_keys]) != 0) {
         explicit_bzero(cfg->keys[cfg->n_keys], GOSSIP_KEY_LEN);
         return GOSSIP_ECRYPTO;
@@ -123,6 +150,147 @@ int config_add_key(struct gossip_config *cfg, const char *key, const char *where
 int gossip_config_add_key(struct gossip_config *cfg, const char *key)
 {
     return config_add_key(cfg, key, "");
+}
+
+#define MAX_KEY_FILE 4096u
+
+static int key_file_fail(char *why, size_t whylen, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
+static int key_file_fail(char *why, size_t whylen, int code, const char *fmt, ...)
+{
+    if (why && whylen > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(why, whylen, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+static bool printable_text(const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] < 0x20 || p[i] > 0x7e)
+            return false;
+    return true;
+}
+
+int config_add_key_file(struct gossip_config *cfg, const char *path, bool strict,
+                        const char *where, char *why, size_t whylen)
+{
+    uint8_t buf[MAX_KEY_FILE + 1];
+    struct stat st;
+    size_t len = 0;
+    int fd, rc, saved;
+
+    if (why && whylen > 0)
+        why[0] = '\0';
+    if (!cfg || !path || !*path)
+        return key_file_fail(why, whylen, GOSSIP_EINVAL, "no file name");
+    if (cfg->n_keys >= GOSSIP_MAX_KEYS)
+        return key_file_fail(why, whylen, GOSSIP_EFULL, "the keyring is full (%d keys)",
+                             GOSSIP_MAX_KEYS);
+    if (!where)
+        where = "";
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    if (fd < 0)
+        goto io_error;
+    if (fstat(fd, &st) != 0) {
+        saved = errno;
+        close(fd);
+        errno = saved;
+        goto io_error;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return key_file_fail(why, whylen, GOSSIP_EINVAL, "not a regular file");
+    }
+    /* Anyone who can read the key can join the cluster and forge its
+     * membership.  Refused in strict mode; only a warning by default, as
+     * containers commonly mount secrets 0644 where no other user exists. */
+    if (st.st_mode & (S_IROTH | S_IWOTH)) {
+        if (strict) {
+            close(fd);
+            return key_file_fail(why, whylen, GOSSIP_EINVAL,
+                                 "other users may %s it (mode %04o); chmod o-rwx it",
+                                 (st.st_mode & S_IROTH) ? "read" : "write",
+                                 (unsigned)(st.st_mode & 07777));
+        }
+        config_log(cfg, GOSSIP_LOG_WARN,
+                   "%scluster.key-file: %s: other users may %s it (mode %04o); chmod o-rwx it",
+                   where, path, (st.st_mode & S_IROTH) ? "read" : "write",
+                   (unsigned)(st.st_mode & 07777));
+    }
+    for (;;) {
+        ssize_t got = read(fd, buf + len, sizeof buf - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
+            saved = errno;
+            close(fd);
+            explicit_bzero(buf, sizeof buf);
+            errno = saved;
+            goto io_error;
+        }
+        if (got == 0)
+            break;
+        len += (size_t)got;
+        if (len == sizeof buf)
+            break;
+    }
+    close(fd);
+    if (len > MAX_KEY_FILE) {
+        rc = key_file_fail(why, whylen, GOSSIP_EINVAL, "larger than %u bytes: not a key file",
+                           MAX_KEY_FILE);
+    } else if (len == GOSSIP_KEY_LEN && !printable_text(buf, len)) {
+        /* `head -c 32 /dev/urandom > key`: the key itself.  (32 random
+         * bytes are all printable text once in 10^14.) */
+        rc = gossip_config_add_raw_key(cfg, buf);
+    } else {
+        /* Text: a base64 key or a passphrase, on one line; the file's
+         * final newline (and any blank before it) is not part of it. */
+        while (len > 0 && is_space((char)buf[len - 1]))
+            len--;
+        buf[len] = '\0';
+        if (len == 0)
+            rc = key_file_fail(why, whylen, GOSSIP_EINVAL, "empty");
+        else if (memchr(buf, '\0', len))
+            rc = key_file_fail(why, whylen, GOSSIP_EINVAL,
+                               "holds a NUL byte: neither 32 raw bytes nor one line of text");
+        else if (memchr(buf, '\n', len) || memchr(buf, '\r', len))
+            rc = key_file_fail(why, whylen, GOSSIP_EINVAL,
+                               "more than one line (one key per file; list several files for a "
+                               "keyring)");
+        else if ((rc = config_add_key(cfg, (const char *)buf, where)) != 0)
+            key_file_fail(why, whylen, rc, "key derivation failed (%s)", gossip_strerror(rc));
+    }
+    explicit_bzero(buf, sizeof buf);
+    return rc;
+
+io_error:
+    saved = errno;
+    {
+        char ebuf[128];
+        key_file_fail(why, whylen, GOSSIP_EIO, "%s", config_strerror(saved, ebuf, sizeof ebuf));
+    }
+    errno = saved;
+    return GOSSIP_EIO;
+}
+
+int gossip_config_add_key_file(struct gossip_config *cfg, const char *path)
+{
+    char why[256];
+    int rc = config_add_key_file(cfg, path, false, "", why, sizeof why);
+    if (rc != 0 && cfg) {
+        int saved = errno;
+        config_log(cfg, GOSSIP_LOG_ERROR, "cluster.key-file: %s: %s", path ? path : "(null)", why);
+        errno = saved;
+    }
+    return rc;
 }
 
 int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSIP_KEY_LEN])
@@ -137,208 +305,96 @@ int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSI
 
 /* --- addresses ----------------------------------------------------------- */
 
-static int parse_port(const char *p, uint16_t *out)
+/* Addresses are parsed by addr.c, the same parser the core binds and
+ * sends with; this only says, for a message, why one is refused. */
+const char *config_addr_problem(const char *text, enum config_addr kind, uint16_t default_port)
 {
-    unsigned long v = 0;
-
-    if (!*p)
-        return GOSSIP_ERANGE;
-    for (; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return GOSSIP_ERANGE;
-        v = v * 10 + (unsigned long)(*p - '0');
-        if (v > 65535)
-            return GOSSIP_ERANGE;
-    }
-    if (v == 0)
-        return GOSSIP_ERANGE;
-    *out = (uint16_t)v;
-    return GOSSIP_OK;
-}
-
-/* Split "host", "host:port", "[v6]", "[v6]:port" or a bare IPv6 address
- * (two or more colons, so it cannot carry a port) into host and port. */
-static int split_hostport(const char *s, char *host, size_t hostlen, const char **port)
-{
-    const char *colon;
-    size_t n;
-
-    *port = NULL;
-    if (s[0] == '[') {
-        const char *end = strchr(s, ']');
-        if (!end)
-            return GOSSIP_EADDR;
-        n = (size_t)(end - s - 1);
-        if (end[1] == ':')
-            *port = end + 2;
-        else if (end[1] != '\0')
-            return GOSSIP_EADDR;
-        s++;
-    } else if ((colon = strchr(s, ':')) != NULL && !strchr(colon + 1, ':')) {
-        n = (size_t)(colon - s);
-        *port = colon + 1;
-    } else {
-        n = strlen(s);
-    }
-    if (n == 0 || n >= hostlen)
-        return GOSSIP_EADDR;
-    memcpy(host, s, n);
-    host[n] = '\0';
-    return GOSSIP_OK;
-}
-
-int config_parse_ip(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
-{
-    char buf[GOSSIP_ADDR_MAX];
-    size_t n;
-
-    if (!s)
-        return GOSSIP_EADDR;
-    n = strlen(s);
-    if (n >= 2 && s[0] == '[' && s[n - 1] == ']') {
-        s++;
-        n -= 2;
-    }
-    if (n == 0 || n >= sizeof buf)
-        return GOSSIP_EADDR;
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    memset(ss, 0, sizeof *ss);
-    if (!strchr(buf, ':')) {
-        /* inet_pton, not getaddrinfo: the latter also takes "10.1" and
-         * other inet_aton shorthands nobody means in a config file. */
-        struct sockaddr_in *sin = (struct sockaddr_in *)ss;
-        if (inet_pton(AF_INET, buf, &sin->sin_addr) != 1)
-            return GOSSIP_EADDR;
-        sin->sin_family = AF_INET;
-        sin->sin_port = htons(port);
-        *len = sizeof *sin;
-        return GOSSIP_OK;
-    }
-    if (strchr(buf, '%')) {
-        /* A link-local address with a scope ("fe80::1%eth0"): only
-         * getaddrinfo() turns the interface name into a scope id. */
-        struct addrinfo hints, *res = NULL;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_INET6;
-        hints.ai_socktype = SOCK_DGRAM;
-        hints.ai_flags = AI_NUMERICHOST;
-        if (getaddrinfo(buf, NULL, &hints, &res) != 0 || !res)
-            return GOSSIP_EADDR;
-        memcpy(ss, res->ai_addr, res->ai_addrlen);
-        *len = res->ai_addrlen;
-        freeaddrinfo(res);
-    } else {
-        struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
-        if (inet_pton(AF_INET6, buf, &sin6->sin6_addr) != 1)
-            return GOSSIP_EADDR;
-        sin6->sin6_family = AF_INET6;
-        *len = sizeof *sin6;
-    }
-    ((struct sockaddr_in6 *)ss)->sin6_port = htons(port);
-    return GOSSIP_OK;
-}
-
-int config_parse_endpoint(const char *s, uint16_t default_port, struct sockaddr_storage *ss,
-                          socklen_t *len)
-{
-    char host[GOSSIP_ADDR_MAX];
-    const char *p;
-    uint16_t port = default_port;
+    bool endpoint = kind == CONFIG_ADDR_SEED;
+    gaddr_t a;
     int rc;
 
-    if (!s)
-        return GOSSIP_EADDR;
-    if ((rc = split_hostport(s, host, sizeof host, &p)) != 0)
-        return rc;
-    if (p && (rc = parse_port(p, &port)) != 0)
-        return rc;
-    return config_parse_ip(host, port, ss, len);
-}
-
-bool config_is_wildcard(const struct sockaddr_storage *ss)
-{
-    if (ss->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)ss)->sin_addr.s_addr == htonl(INADDR_ANY);
-    if (ss->ss_family == AF_INET6)
-        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)ss)->sin6_addr);
-    return false;
-}
-
-/* "a.b.c.d:port" or "[v6]:port". */
-static int format_endpoint(const struct sockaddr *sa, socklen_t len, uint16_t port, char *out,
-                           size_t outlen)
-{
-    char host[NI_MAXHOST];
-    int n;
-
-    if (getnameinfo(sa, len, host, sizeof host, NULL, 0, NI_NUMERICHOST) != 0)
-        return GOSSIP_EADDR;
-    if (sa->sa_family == AF_INET6)
-        n = snprintf(out, outlen, "[%s]:%u", host, (unsigned)port);
-    else
-        n = snprintf(out, outlen, "%s:%u", host, (unsigned)port);
-    return (n < 0 || (size_t)n >= outlen) ? GOSSIP_EADDR : GOSSIP_OK;
+    if (!text || !*text)
+        return "is empty";
+    if (strchr(text, '%'))
+        return "has an IPv6 zone (%...), which is not supported: addresses are kept and "
+               "gossiped without one; use a global or unique-local address, or \"::\"";
+    rc = endpoint ? addr_parse(text, default_port, &a) : addr_parse_host(text, 0, &a);
+    if (rc == GOSSIP_ERANGE)
+        return "has a bad port (1..65535)";
+    if (rc != 0)
+        return endpoint ? "is not a numeric address[:port] (gossip_config_add_seed() resolves "
+                          "names)"
+                        : "is not a numeric IPv4 or IPv6 address";
+    /* bind() refuses a link-local address without its zone (EINVAL), and
+     * zones are not kept: say so now rather than fail in gossip_create().
+     * Sending to one (a seed, an advertised address) is left to the
+     * kernel's choice of interface. */
+    if (kind == CONFIG_ADDR_BIND && addr_is_link_local(&a))
+        return "is an IPv6 link-local address (fe80::/10), which can be bound only with an "
+               "interface zone, and zones are not supported; bind to \"::\" (and advertise "
+               "the link-local address if you must) or to a global or unique-local address";
+    return NULL;
 }
 
 int gossip_config_add_seed(struct gossip_config *cfg, const char *seed)
 {
     char host[GOSSIP_ADDR_MAX], out[GOSSIP_ADDR_MAX];
-    struct sockaddr_storage ss;
-    socklen_t len;
+    gaddr_t a;
     const char *p;
     uint16_t port;
     int rc;
 
-    if (!cfg || !seed)
+    if (!cfg || !seed || !*seed)
         return GOSSIP_EINVAL;
     port = cfg->bind_port ? cfg->bind_port : GOSSIP_DEFAULT_PORT;
-    if ((rc = split_hostport(seed, host, sizeof host, &p)) != 0)
+    if ((rc = addr_split(seed, host, sizeof host, &p)) != 0)
         return rc;
-    if (p && (rc = parse_port(p, &port)) != 0)
+    if (p && (rc = addr_parse_port(p, &port)) != 0)
         return rc;
-    if (cfg->n_seeds >= GOSSIP_MAX_SEEDS)
-        return GOSSIP_EFULL;
+    /* A zone cannot be kept (and getaddrinfo() below would take one). */
+    if (strchr(host, '%'))
+        return GOSSIP_EADDR;
 
-    if (config_parse_ip(host, port, &ss, &len) == 0) {
-        rc = format_endpoint((struct sockaddr *)&ss, len, port, out, sizeof out);
-    } else {
+    if (addr_parse_host(host, port, &a) != 0) {
         /* A name.  Prefer the family the node binds to, so an IPv4-only
          * node does not get an unreachable IPv6 seed; a wildcard IPv6 bind
-         * is dual stack and takes the resolver's first answer. */
-        struct addrinfo hints, *res = NULL, *ai, *pick;
-        struct sockaddr_storage b;
-        socklen_t blen;
-        int want = AF_UNSPEC;
+         * is dual stack and takes the resolver's first answer.  A zone in
+         * an answer is dropped, as everywhere. */
+        struct addrinfo hints, *res = NULL, *ai;
+        gaddr_t b, cand;
+        int want = 0;
+        bool found = false;
 
-        if (config_parse_ip(cfg->bind_addr, 0, &b, &blen) == 0 &&
-            (b.ss_family == AF_INET || !config_is_wildcard(&b)))
-            want = b.ss_family;
+        if (addr_parse_host(cfg->bind_addr, 0, &b) == 0 &&
+            (b.family == 4 || !addr_is_unspecified(&b)))
+            want = b.family;
         memset(&hints, 0, sizeof hints);
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_DGRAM;
         if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
             return GOSSIP_EADDR;
-        pick = NULL;
         for (ai = res; ai; ai = ai->ai_next) {
-            if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+            if (addr_from_sockaddr(ai->ai_addr, ai->ai_addrlen, &cand) != 0)
                 continue;
-            if (!pick)
-                pick = ai;
-            if (want != AF_UNSPEC && ai->ai_family == want) {
-                pick = ai;
-                break;
+            if (!found || (want && cand.family == want && a.family != want)) {
+                a = cand;
+                found = true;
             }
         }
-        rc = pick ? format_endpoint(pick->ai_addr, pick->ai_addrlen, port, out, sizeof out)
-                  : GOSSIP_EADDR;
         freeaddrinfo(res);
+        if (!found)
+            return GOSSIP_EADDR;
+        a.port = port;
     }
-    if (rc != 0)
-        return rc;
-    for (unsigned i = 0; i < cfg->n_seeds; i++)
-        if (strcmp(cfg->seeds[i], out) == 0)
-            return GOSSIP_OK; /* already there: a seed listed twice is one seed */
+    addr_format(&a, out, sizeof out);
+    /* Already there (the same address and port, however written): a seed
+     * listed twice is one seed, and adding it again succeeds, full list
+     * or not. */
+    for (unsigned i = 0; i < cfg->n_seeds && i < GOSSIP_MAX_SEEDS; i++)
+        if (strncmp(cfg->seeds[i], out, sizeof out) == 0)
+            return GOSSIP_OK;
+    if (cfg->n_seeds >= GOSSIP_MAX_SEEDS)
+        return GOSSIP_EFULL;
     memcpy(cfg->seeds[cfg->n_seeds++], out, sizeof out);
     return GOSSIP_OK;
 }
@@ -482,8 +538,8 @@ struct drange {
 int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t errlen)
 {
     struct gossip_config e;
-    struct sockaddr_storage ss;
-    socklen_t len;
+    const char *why;
+    gaddr_t a;
 
     if (err && errlen > 0)
         err[0] = '\0';
@@ -492,18 +548,19 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
     if (cfg->size < sizeof *cfg)
         return fail(err, errlen, GOSSIP_EINVAL,
                     "configuration not initialised with gossip_config_init()");
-    if (!terminated(cfg->bind_addr, sizeof cfg->bind_addr) ||
-        !terminated(cfg->advertise_addr, sizeof cfg->advertise_addr) ||
-        !terminated(cfg->cluster_label, sizeof cfg->cluster_label))
-        return fail(err, errlen, GOSSIP_EINVAL, "a string field is not NUL-terminated");
+    if (!terminated(cfg->bind_addr, sizeof cfg->bind_addr))
+        return fail(err, errlen, GOSSIP_EINVAL, "cluster.bind-addr: not NUL-terminated");
+    if (!terminated(cfg->advertise_addr, sizeof cfg->advertise_addr))
+        return fail(err, errlen, GOSSIP_EINVAL, "cluster.advertise-addr: not NUL-terminated");
+    if (!terminated(cfg->cluster_label, sizeof cfg->cluster_label))
+        return fail(err, errlen, GOSSIP_EINVAL, "cluster.cluster-label: not NUL-terminated");
 
     if (!cfg->bind_addr[0])
         return fail(err, errlen, GOSSIP_ENOBIND,
                     "cluster.bind-addr is not set: the gossip service will not start");
-    if (config_parse_ip(cfg->bind_addr, 0, &ss, &len) != 0)
-        return fail(err, errlen, GOSSIP_EADDR,
-                    "cluster.bind-addr: \"%s\" is not a numeric IPv4 or IPv6 address",
-                    cfg->bind_addr);
+    if ((why = config_addr_problem(cfg->bind_addr, CONFIG_ADDR_BIND, 0)) != NULL)
+        return fail(err, errlen, GOSSIP_EADDR, "cluster.bind-addr: \"%s\" %s", cfg->bind_addr,
+                    why);
     if (cfg->n_keys == 0)
         return fail(err, errlen, GOSSIP_ENOKEY,
                     "cluster.key is not set: the gossip service will not start");
@@ -517,14 +574,14 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
                 return fail(err, errlen, GOSSIP_EINVAL,
                             "cluster.key: keys %u and %u have the same key id %08x (the same key twice?)",
                             i + 1, j + 1, crypto_key_id(cfg->keys[i]));
-    /* A wildcard bind without advertise-addr is allowed: the core then
-     * advertises the address its peers see. */
+    /* A wildcard bind without advertise-addr is allowed: the node then
+     * advertises "my source address" (all-zero), and every receiver puts
+     * in the address the datagram came from. */
     if (cfg->advertise_addr[0]) {
-        if (config_parse_ip(cfg->advertise_addr, 0, &ss, &len) != 0)
-            return fail(err, errlen, GOSSIP_EADDR,
-                        "cluster.advertise-addr: \"%s\" is not a numeric IPv4 or IPv6 address",
-                        cfg->advertise_addr);
-        if (config_is_wildcard(&ss))
+        if ((why = config_addr_problem(cfg->advertise_addr, CONFIG_ADDR_ADVERTISE, 0)) != NULL)
+            return fail(err, errlen, GOSSIP_EADDR, "cluster.advertise-addr: \"%s\" %s",
+                        cfg->advertise_addr, why);
+        if (addr_parse_host(cfg->advertise_addr, 0, &a) == 0 && addr_is_unspecified(&a))
             return fail(err, errlen, GOSSIP_EADDR,
                         "cluster.advertise-addr: \"%s\" is a wildcard address; other nodes "
                         "cannot reach it",
@@ -540,12 +597,12 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
         return fail(err, errlen, GOSSIP_EINVAL, "cluster.seed-nodes: more than %d seeds",
                     GOSSIP_MAX_SEEDS);
     for (unsigned i = 0; i < cfg->n_seeds; i++) {
-        if (!terminated(cfg->seeds[i], sizeof cfg->seeds[i]) ||
-            config_parse_endpoint(cfg->seeds[i], cfg->bind_port, &ss, &len) != 0)
-            return fail(err, errlen, GOSSIP_EADDR,
-                        "cluster.seed-nodes: seed %u is not a numeric address[:port] "
-                        "(gossip_config_add_seed() resolves names)",
-                        i + 1);
+        if (!terminated(cfg->seeds[i], sizeof cfg->seeds[i]))
+            return fail(err, errlen, GOSSIP_EINVAL, "cluster.seed-nodes: seed %u is not "
+                        "NUL-terminated", i + 1);
+        if ((why = config_addr_problem(cfg->seeds[i], CONFIG_ADDR_SEED, cfg->bind_port)) != NULL)
+            return fail(err, errlen, GOSSIP_EADDR, "cluster.seed-nodes: seed %u (\"%s\") %s",
+                        i + 1, cfg->seeds[i], why);
     }
     for (const char *c = cfg->cluster_label; *c; c++)
         if ((unsigned char)*c < 0x20 || *c == 0x7f)

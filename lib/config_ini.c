@@ -1,26 +1,85 @@
 /*
- * gossip.conf(5) loader: the [cluster] settings of a TOML-like INI file.
+ * gossip.conf(5) loader: the [cluster] settings of a TOML-shaped INI file.
  *
- * Why inih is fed through our own line reader:
- * inih (Debian's libinih 55) is built with a 200-byte line buffer, 50-byte
- * section names, ';' inline comments that cut quoted values ("a ;b"), and
- * Python-style continuation lines, so an indented "key = value" after
- * another key silently becomes part of the previous value.  None of that
- * suits a TOML-shaped file such as the one the mail server documents.  So
- * the reader below splits the text into logical lines itself (it keeps the
- * physical line number, joins arrays that span lines, knows quoted strings
- * and '#' / ';' comments, and follows section headers), and hands inih only
- * short synthetic lines: "[s]" for a header, "k=" for a key of ours, and an
- * empty line for everything else.  inih still drives the parse and calls
- * the handler once per key; the handler reads the real key and value from
- * the context.  inih's global knobs are left untouched: they belong to the
- * host too.
+ * Who does what.  inih reads the file: it takes it line by line, knows
+ * section headers, "name = value" pairs and comment lines, trims blanks,
+ * joins continuation lines, and calls handler() with the section, the name
+ * and the value of every pair.  Our code parses the values (the TOML-like
+ * grammar below: strings, integers, durations, decimals, booleans,
+ * arrays), knows the keys, gives typo hints and writes file:line errors.
+ *
+ * inih as Debian ships it (libinih 55: /usr/include/ini.h and its build):
+ *   INI_MAX_LINE 200, INI_USE_STACK 1, no realloc: the reader is handed a
+ *     200-byte buffer, and a longer line would become several lines;
+ *   MAX_SECTION and MAX_NAME 50 (in ini.c): a section name, and the name
+ *     repeated for a continuation line, are cut at 49 bytes;
+ *   INI_ALLOW_MULTILINE 1: an indented line after a pair continues its
+ *     value (the handler is called again, with the same name);
+ *   INI_ALLOW_INLINE_COMMENTS 1 with ";": ';' after a blank ends a value,
+ *     inside quotes too; '#' is a comment only at the start of a line;
+ *   INI_HANDLER_LINENO 0: the handler is given no line number (Debian's
+ *     binary does load one into the register of a fifth argument, but a
+ *     handler with five parameters would not be the header's ini_handler
+ *     type; built with -DINI_HANDLER_LINENO=1, handler() takes and ignores
+ *     it);
+ *   INI_CALL_HANDLER_ON_NEW_SECTION 0, INI_ALLOW_NO_VALUE 0,
+ *     INI_ALLOW_BOM 1; a name ends at the first '=' or ':'.
+ * Debian's build also exposes these settings as process-wide variables
+ * (ini_max_line, ini_allow_multiline, ...).  They belong to the host as much
+ * as to us, so this file neither writes nor reads them: the reader uses the
+ * buffer size inih passes it, and needs no other setting but the default
+ * multi-line entries (without them, the loader says so).
+ *
+ * The reader (a small pre-pass) hands inih the file one inih line per
+ * physical line, rewritten only where a TOML form cannot pass through
+ * inih as written:
+ *   - indented keys (TOML allows them; inih would read an indented
+ *     "key = value" as a continuation): a line that starts a key or a
+ *     section is handed over without its indentation;
+ *   - values over several lines (a multi-line array `seed-nodes = [` ...
+ *     `]`, an inline table, another program's multi-line string): the
+ *     following lines are handed over indented by one blank, so inih
+ *     passes them as continuation lines of the same name, with their own
+ *     line numbers; handler() joins them with a blank;
+ *   - lines longer than inih's buffer: cut into continuation pieces, at a
+ *     blank or after a comma inside an array (joined with a blank), else
+ *     between two non-blank characters (joined with nothing: the reader
+ *     tells handler() which);
+ *   - comments after a value: '#' (TOML's, which inih does not know after
+ *     a value) and ';' are removed outside strings, so that inih never
+ *     cuts a value and a cut never lands in a comment;
+ *   - ';' inside a quoted string (inih would end "a ;b" at the ';'):
+ *     written as the TOML escape \u003B; a literal string holding one
+ *     becomes the equivalent basic string;
+ *   - quoted keys ("node-id" = 1, "a=b" = 1): inih would end the name at
+ *     a '=' or ':' inside the quotes.  A quoted part that is a bare key is
+ *     unquoted, any other keeps its quotes with '=', ':' and ';' escaped;
+ *     handler() decodes it.  Blanks around dots are removed;
+ *   - section headers: blanks around dots and quoted parts are written as
+ *     the plain dotted name ([ cluster . "roles" ] is [cluster.roles]);
+ *     a name longer than 49 bytes is cut at a dot and the rest prepended
+ *     to each key of the section (the same TOML path: [a.b.c] k = 1 is
+ *     [a.b] c.k = 1);
+ *   - a UTF-8 byte order mark and the CR of CRLF: removed;
+ *   - what inih cannot take at all (a line without '=' in another
+ *     program's section, and the rest of its value): handed over blank.
+ *     In a cluster section such a line is an error.
+ * Dotted section names need no rewriting: handler() joins section and name
+ * into one dotted path.  Inline tables and nested arrays pass through inih
+ * unchanged and are refused by the value parser in cluster sections.
+ * Line numbers come from the reader: it knows which physical line it handed
+ * over last, and inih calls the handler before it asks for the next one
+ * (inih's own count would differ where a long line was cut).
  *
  * Every key is seen as a dotted path, TOML style: [cluster] roles.a.b,
  * [cluster.roles] a.b and [cluster.roles.a] b all name cluster.roles.a.b,
  * and a top-level "cluster.key = ..." works as well.  Paths outside
  * "cluster." belong to other programs and are ignored, with a warning only
- * when a section name looks like a misspelt "cluster" ([cluste.roles.x]).
+ * when a section name looks like a misspelt "cluster" ([clutser]).  An
+ * evidently misspelt role section ([cluste.roles.x], see
+ * classify_section()) is read as the one it means, with a warning.  With
+ * GOSSIP_LOAD_STRICT every such warning (and an unknown key or [cluster.*]
+ * section, or a key file others may read) is an error.
  *
  * The file is applied to a copy of the caller's config, which is replaced
  * only when the whole file loaded and validated: a failed reload leaves the
@@ -41,6 +100,8 @@
 #define MAX_ITEMS 64               /* elements of one array value */
 #define ITEM_MAX 512               /* bytes of one string element */
 #define MAX_PATH_LEN 256           /* dotted key path */
+#define INI_SECTION_MAX 49         /* inih keeps this much of a section name */
+#define MIN_INI_LINE 64            /* the smallest inih line buffer we can work with */
 
 /* --- values -------------------------------------------------------------- */
 
@@ -67,84 +128,171 @@ static const char *skip_blank(const char *s)
     return s;
 }
 
-/* '#' and ';' start a comment at the start of a value or after a blank, so
- * an unquoted passphrase like abc#1 keeps its '#'. */
-static bool comment_at(const char *start, const char *s)
-{
-    return (*s == '#' || *s == ';') && (s == start || is_blank(s[-1]));
-}
-
 static bool set_why(char *why, size_t whylen, const char *msg)
 {
     snprintf(why, whylen, "%s", msg);
     return false;
 }
 
-static bool parse_scalar(const char *start, const char **sp, bool in_array, struct item *it,
-                         char *why, size_t whylen)
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* A TOML \uXXXX or \UXXXXXXXX escape (s after the 'u' or 'U'), as UTF-8.
+ * NUL, surrogates and values above U+10FFFF are refused. */
+static bool unicode_escape(const char **sp, int digits, char *out, size_t cap, size_t *n)
+{
+    const char *s = *sp;
+    uint32_t cp = 0;
+
+    for (int i = 0; i < digits; i++) {
+        int d = hex_digit(s[i]);
+        if (d < 0)
+            return false;
+        cp = cp << 4 | (uint32_t)d;
+    }
+    if (cp == 0 || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+        return false;
+    uint8_t b[4];
+    size_t k;
+    if (cp < 0x80) {
+        b[0] = (uint8_t)cp;
+        k = 1;
+    } else if (cp < 0x800) {
+        b[0] = (uint8_t)(0xc0 | cp >> 6);
+        b[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        k = 2;
+    } else if (cp < 0x10000) {
+        b[0] = (uint8_t)(0xe0 | cp >> 12);
+        b[1] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        b[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        k = 3;
+    } else {
+        b[0] = (uint8_t)(0xf0 | cp >> 18);
+        b[1] = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+        b[2] = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+        b[3] = (uint8_t)(0x80 | (cp & 0x3f));
+        k = 4;
+    }
+    if (*n + k >= cap)
+        return false;
+    memcpy(out + *n, b, k);
+    *n += k;
+    *sp = s + digits - 1; /* on the last digit: the caller steps over it */
+    return true;
+}
+
+/* The body of a basic string, *sp just after its opening quote: escapes
+ * decoded into out (NUL-terminated), *sp left after the closing quote. */
+static bool basic_string(const char **sp, char *out, size_t cap, char *why, size_t whylen)
+{
+    const char *s = *sp;
+    size_t n = 0;
+
+    for (;; s++) {
+        char c = *s;
+        if (c == '\0')
+            return set_why(why, whylen, "unterminated string (missing closing quote)");
+        if (c == '"')
+            break;
+        if (c == '\\') {
+            /* The TOML escapes.  Anything else is a typo worth an error
+             * rather than a silently different passphrase. */
+            switch (*++s) {
+            case '"': c = '"'; break;
+            case '\\': c = '\\'; break;
+            case 'b': c = '\b'; break;
+            case 't': c = '\t'; break;
+            case 'n': c = '\n'; break;
+            case 'f': c = '\f'; break;
+            case 'r': c = '\r'; break;
+            case 'u':
+            case 'U': {
+                int digits = *s == 'u' ? 4 : 8;
+                s++;
+                if (!unicode_escape(&s, digits, out, cap, &n))
+                    return set_why(why, whylen, n + 4 >= cap ? "string too long"
+                                                            : "bad \\u escape in string");
+                continue;
+            }
+            default:
+                return set_why(why, whylen,
+                               "unsupported escape in string (use \\\", \\\\, \\t, \\n or \\uXXXX)");
+            }
+        }
+        if (n + 1 >= cap)
+            return set_why(why, whylen, "string too long");
+        out[n++] = c;
+    }
+    out[n] = '\0';
+    *sp = s + 1;
+    return true;
+}
+
+static bool parse_scalar(const char **sp, bool in_array, struct item *it, char *why, size_t whylen)
 {
     const char *s = *sp;
     size_t n = 0;
 
     memset(it, 0, sizeof *it);
-    if (s[0] == '"' && s[1] == '"' && s[2] == '"')
+    if ((s[0] == '"' && s[1] == '"' && s[2] == '"') || (s[0] == '\'' && s[1] == '\'' && s[2] == '\''))
         return set_why(why, whylen, "multi-line strings are not supported");
-    if (*s == '"' || *s == '\'') {
-        char q = *s++;
+    if (*s == '"') {
         it->quoted = true;
-        for (;; s++) {
-            char c = *s;
-            if (c == '\0')
+        s++;
+        if (!basic_string(&s, it->text, sizeof it->text, why, whylen))
+            return false;
+        *sp = s;
+        return true;
+    }
+    if (*s == '\'') {
+        it->quoted = true;
+        for (s++; *s != '\''; s++) {
+            if (*s == '\0')
                 return set_why(why, whylen, "unterminated string (missing closing quote)");
-            if (c == q)
-                break;
-            if (c == '\\' && q == '"') {
-                /* Basic strings take the escapes a passphrase or an
-                 * address may need; anything else is a typo worth an
-                 * error rather than a silently different key. */
-                switch (*++s) {
-                case '"': c = '"'; break;
-                case '\\': c = '\\'; break;
-                case 't': c = '\t'; break;
-                case 'n': c = '\n'; break;
-                default:
-                    return set_why(why, whylen,
-                                   "unsupported escape in string (use \\\" or \\\\)");
-                }
-            }
             if (n + 1 >= sizeof it->text)
                 return set_why(why, whylen, "string too long");
-            it->text[n++] = c;
+            it->text[n++] = *s;
         }
-        s++;
-    } else {
-        const char *b = s;
-        while (*s && !comment_at(start, s) && !(in_array && (*s == ',' || *s == ']')))
-            s++;
-        const char *e = s;
-        while (e > b && is_blank(e[-1]))
-            e--;
-        if (e == b)
-            return set_why(why, whylen, "missing value");
-        n = (size_t)(e - b);
-        if (*b == '[' || *b == '{')
-            return set_why(why, whylen, in_array ? "nested arrays are not supported"
-                                                 : "inline tables are not supported");
-        if (n >= sizeof it->text)
-            return set_why(why, whylen, "value too long");
-        memcpy(it->text, b, n);
+        it->text[n] = '\0';
+        *sp = s + 1;
+        return true;
     }
+    const char *b = s;
+    while (*s && !(in_array && (*s == ',' || *s == ']')))
+        s++;
+    const char *e = s;
+    while (e > b && is_blank(e[-1]))
+        e--;
+    if (e == b)
+        return set_why(why, whylen, "missing value");
+    n = (size_t)(e - b);
+    if (*b == '[' || *b == '{')
+        return set_why(why, whylen,
+                       in_array ? "nested arrays are not supported" : "inline tables are not supported");
+    if (n >= sizeof it->text)
+        return set_why(why, whylen, "value too long");
+    memcpy(it->text, b, n);
     it->text[n] = '\0';
     *sp = s;
     return true;
 }
 
-static bool parse_value(const char *start, struct value *v, char *why, size_t whylen)
+/* A whole value as inih hands it over (comments already removed by the
+ * reader): a scalar or an array of scalars. */
+static bool parse_value(const char *text, struct value *v, char *why, size_t whylen)
 {
-    const char *s = skip_blank(start);
+    const char *s = skip_blank(text);
 
     memset(v, 0, offsetof(struct value, items));
-    if (*s == '\0' || comment_at(start, s))
+    if (*s == '\0')
         return set_why(why, whylen, "missing value");
     if (*s == '[') {
         v->is_array = true;
@@ -155,11 +303,11 @@ static bool parse_value(const char *start, struct value *v, char *why, size_t wh
                 s++;
                 break;
             }
-            if (*s == '\0' || comment_at(start, s))
+            if (*s == '\0')
                 return set_why(why, whylen, "unterminated array (missing ']')");
             if (v->n >= MAX_ITEMS)
                 return set_why(why, whylen, "too many elements in the array");
-            if (!parse_scalar(start, &s, true, &v->items[v->n], why, whylen))
+            if (!parse_scalar(&s, true, &v->items[v->n], why, whylen))
                 return false;
             v->n++;
             s = skip_blank(s);
@@ -171,17 +319,17 @@ static bool parse_value(const char *start, struct value *v, char *why, size_t wh
                 s++;
                 break;
             }
-            if (*s == '\0' || comment_at(start, s))
+            if (*s == '\0')
                 return set_why(why, whylen, "unterminated array (missing ']')");
             return set_why(why, whylen, "expected ',' or ']' between array elements");
         }
     } else {
-        if (!parse_scalar(start, &s, false, &v->items[0], why, whylen))
+        if (!parse_scalar(&s, false, &v->items[0], why, whylen))
             return false;
         v->n = 1;
     }
     s = skip_blank(s);
-    if (*s && !comment_at(start, s))
+    if (*s)
         return set_why(why, whylen, "unexpected text after the value");
     return true;
 }
@@ -275,6 +423,7 @@ enum kind {
     K_ADVERTISE, /* numeric address or "" */
     K_LABEL,     /* string */
     K_KEY,       /* passphrase or array of passphrases */
+    K_KEYFILE,   /* path or array of paths */
     K_SEEDS,     /* array of "host[:port]" */
     K_HEARTBEAT, /* duration 10ms..1h */
     K_DUR,       /* uint32 ms, 0 = derived */
@@ -297,6 +446,7 @@ static const struct keydef keydefs[] = {
     {"bind-port", K_PORT, F(bind_port), 65535},
     {"advertise-port", K_PORT0, F(advertise_port), 65535},
     {"key", K_KEY, 0, 0},
+    {"key-file", K_KEYFILE, 0, 0},
     {"heartbeat", K_HEARTBEAT, F(heartbeat_ms), 3600000},
     {"seed-nodes", K_SEEDS, 0, 0},
     {"cluster-label", K_LABEL, F(cluster_label), 0},
@@ -338,25 +488,56 @@ struct role_seen {
     bool touched;
 };
 
+/* One physical line as the reader hands it to inih, possibly in pieces. */
+struct line_out {
+    char *text;          /* the rewritten line */
+    uint8_t *soft;       /* soft[i]: a cut before text[i] is whitespace in an array */
+    size_t len, cap;
+    size_t pos;          /* how much of it inih has been given */
+    size_t vstart;       /* where the value starts (a cut must come after the '=') */
+    unsigned line;       /* its physical line number */
+    bool ready;          /* not yet (completely) handed over */
+    bool cont;           /* a line inside a value: every piece is a continuation */
+    bool ours;           /* in a cluster section: a line that cannot be cut is an error */
+    bool last;           /* the value of its key ends on this line */
+    bool glue;           /* the next piece continues the previous one without a blank */
+};
+
 struct ctx {
     struct gossip_config work;   /* the caller's config with the file applied */
     const char *name;            /* file name for messages */
+    const char *file;            /* the file's path (NULL for a string) ... */
+    size_t dir_len;              /* ... and the length of its directory part */
+
+    /* The reader. */
     const char *text;
     size_t pos, size;
     unsigned next_line;          /* physical line number of the next read */
-
-    /* The logical line being read. */
-    char *buf;                   /* value text of the current key (joined lines) */
-    size_t buf_len, buf_cap;
-    char section[MAX_PATH_LEN];
-    bool section_warned;         /* its name got a "did you mean" warning */
-    char key[MAX_PATH_LEN];      /* dotted key as written */
-    unsigned key_line;
-    bool pending;                /* an array or multi-line string continues */
+    struct line_out out;
+    size_t room;                 /* bytes of a line inih can take, less '\n' and NUL */
+    char section[MAX_PATH_LEN];  /* the current section, as a plain dotted name */
+    char sec_tail[MAX_PATH_LEN]; /* the part of it cut off inih's header: prepended to keys */
+    bool sec_ours;               /* its keys are cluster.* keys */
+    bool strict;                 /* GOSSIP_LOAD_STRICT */
+    bool pending;                /* the value of the last key goes on on the next line */
+    bool pending_ours;           /* ... and it is a key of ours */
+    bool drop;                   /* ... and it was not handed to inih, nor is the rest */
     int depth;                   /* [ ] { } nesting of the pending value */
-    char str;                    /* open string: 0, '"', '\'', 'D' (""") or 'L' (''') */
+    char str;                    /* open multi-line string: 0, 'D' (""") or 'L' (''') */
 
-    bool failed, oom;
+    /* What the reader says about the line inih is processing now. */
+    unsigned cur_line;
+    bool cur_cont, cur_glue, cur_last;
+
+    /* The key handler() is collecting. */
+    bool open;
+    char path[2 * MAX_PATH_LEN + 2];
+    char ini_name[INI_SECTION_MAX + 1]; /* the name as inih repeats it */
+    unsigned key_line;
+    char *vtext;                 /* its value, pieces joined */
+    size_t vtext_len, vtext_cap;
+
+    bool failed;
     int code;
     char msg[512];
 
@@ -398,6 +579,34 @@ static void ctx_error(struct ctx *c, int code, unsigned line, const char *fmt, .
     c->code = code;
 }
 
+static void oom(struct ctx *c)
+{
+    ctx_error(c, GOSSIP_ENOMEM, 0, "out of memory");
+}
+
+/* Grow a buffer that may hold a passphrase: the old copy is wiped. */
+static bool grow(struct ctx *c, char **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return true;
+    size_t ncap = *cap ? *cap : 256;
+    while (ncap < need)
+        ncap *= 2;
+    char *nb = malloc(ncap);
+    if (!nb) {
+        oom(c);
+        return false;
+    }
+    if (*buf) {
+        memcpy(nb, *buf, *cap);
+        explicit_bzero(*buf, *cap);
+        free(*buf);
+    }
+    *buf = nb;
+    *cap = ncap;
+    return true;
+}
+
 /* --- section names and typo detection ------------------------------------ */
 
 /* Optimal string alignment distance (Damerau-Levenshtein with adjacent
@@ -428,118 +637,129 @@ static unsigned osa_distance(const char *a, size_t la, const char *b, size_t lb)
     return d[la][lb];
 }
 
+static unsigned distance(const char *a, size_t la, const char *word)
+{
+    return osa_distance(a, la, word, strlen(word));
+}
+
 static bool near(const char *a, size_t la, const char *word)
 {
-    unsigned dist = osa_distance(a, la, word, strlen(word));
+    unsigned dist = distance(a, la, word);
     return dist >= 1 && dist <= 2;
 }
 
-/* If `sec` looks like a misspelling of "cluster" or "cluster.roles.*",
- * write the corrected name to out and return true. */
-static bool suggest_section(const char *sec, char *out, size_t outlen)
+/* What a section header means to us.  "Evidently misspelt" is a name whose
+ * first two parts are, together, one or two typing mistakes (a missing,
+ * extra, wrong or swapped letter) away from "cluster.roles": its keys can
+ * only be role lists, so the loader reads them as such (in strict mode it
+ * refuses the file).  A name one or two mistakes from "cluster" alone is
+ * only a guess ([clusters] may be another program's): ignored with a
+ * warning, or refused in strict mode. */
+enum sec_kind {
+    SEC_FOREIGN,       /* another program's */
+    SEC_OURS,          /* [cluster], [cluster.roles], [cluster.roles.*] */
+    SEC_OURS_UNKNOWN,  /* [cluster.something-else]: its keys are unknown keys */
+    SEC_ROLE_TYPO,     /* an evidently misspelt [cluster.roles...] */
+    SEC_CLUSTER_TYPO,  /* probably a misspelt [cluster...] */
+};
+
+static enum sec_kind classify_section(const char *sec, char *fixed, size_t fixedlen)
 {
     const char *dot = strchr(sec, '.');
     size_t l1 = dot ? (size_t)(dot - sec) : strlen(sec);
-    bool first_ok = l1 == 7 && strncmp(sec, "cluster", 7) == 0;
+    const char *c2 = dot ? dot + 1 : NULL;
+    const char *dot2 = c2 ? strchr(c2, '.') : NULL;
+    size_t l2 = c2 ? (dot2 ? (size_t)(dot2 - c2) : strlen(c2)) : 0;
+    const char *rest = dot2 ? dot2 : "";
+    unsigned d1 = distance(sec, l1, "cluster");
+    unsigned d2 = c2 ? distance(c2, l2, "roles") : 99;
 
-    if (!first_ok && !near(sec, l1, "cluster"))
-        return false;
-    if (!dot) {
-        snprintf(out, outlen, "cluster");
-        return !first_ok;
+    fixed[0] = '\0';
+    if (d1 == 0) {
+        if (!c2 || d2 == 0)
+            return SEC_OURS;
+        if (d2 <= 2) {
+            snprintf(fixed, fixedlen, "cluster.roles%s", rest);
+            return SEC_ROLE_TYPO;
+        }
+        return SEC_OURS_UNKNOWN;
     }
-    const char *rest = dot + 1;
-    const char *dot2 = strchr(rest, '.');
-    size_t l2 = dot2 ? (size_t)(dot2 - rest) : strlen(rest);
-    bool second_fix = !(l2 == 5 && strncmp(rest, "roles", 5) == 0) && near(rest, l2, "roles");
-    if (first_ok && !second_fix)
-        return false;
-    if (second_fix)
-        snprintf(out, outlen, "cluster.roles%s", dot2 ? dot2 : "");
+    if (d1 > 2)
+        return SEC_FOREIGN;
+    if (c2 && d1 + d2 <= 2) {
+        snprintf(fixed, fixedlen, "cluster.roles%s", rest);
+        return SEC_ROLE_TYPO;
+    }
+    if (c2 && d2 <= 2)
+        snprintf(fixed, fixedlen, "cluster.roles%s", rest);
+    else if (c2)
+        snprintf(fixed, fixedlen, "cluster.%s", c2);
     else
-        snprintf(out, outlen, "cluster.%s", rest);
-    return true;
+        snprintf(fixed, fixedlen, "cluster");
+    return SEC_CLUSTER_TYPO;
 }
 
-/* --- the line reader ----------------------------------------------------- */
-
-static bool buf_append(struct ctx *c, const char *s, size_t n)
+/* "did you mean": the known key an unknown one most probably stands for,
+ * or NULL.  Tried in turn: the same key in another case or with '_' for
+ * '-' (node_id); one or two typing mistakes (bind-adr); the longest common
+ * start of at least 4 characters and half the shorter name (bind-adress,
+ * heartbeat-ms, seeds for seed-nodes); the words other tools use (peers,
+ * secret, port). */
+static const char *suggest_key(const char *k)
 {
-    if (c->buf_len + n + 2 > c->buf_cap) {
-        size_t cap = c->buf_cap ? c->buf_cap : 256;
-        while (cap < c->buf_len + n + 2)
-            cap *= 2;
-        char *nb = malloc(cap);
-        if (!nb) {
-            c->oom = true;
-            return false;
-        }
-        if (c->buf) {
-            memcpy(nb, c->buf, c->buf_len);
-            /* The old buffer may hold a passphrase. */
-            explicit_bzero(c->buf, c->buf_cap);
-            free(c->buf);
-        }
-        c->buf = nb;
-        c->buf_cap = cap;
+    static const struct {
+        const char *word, *key;
+    } aliases[] = {
+        {"peers", "seed-nodes"}, {"members", "seed-nodes"}, {"join", "seed-nodes"},
+        {"secret", "key"},       {"psk", "key"},            {"password", "key"},
+        {"passphrase", "key"},   {"port", "bind-port"},     {"address", "bind-addr"},
+        {"addr", "bind-addr"},   {"listen", "bind-addr"},   {"id", "node-id"},
+        {"name", "cluster-label"}, {"label", "cluster-label"}, {"interval", "heartbeat"},
+    };
+    char norm[MAX_PATH_LEN];
+    size_t n = strlen(k);
+
+    if (n == 0 || n >= sizeof norm)
+        return NULL;
+    for (size_t i = 0; i <= n; i++) {
+        char ch = k[i];
+        if (ch == '_')
+            ch = '-';
+        else if (ch >= 'A' && ch <= 'Z')
+            ch = (char)(ch - 'A' + 'a');
+        norm[i] = ch;
     }
-    memcpy(c->buf + c->buf_len, s, n);
-    c->buf_len += n;
-    c->buf[c->buf_len] = '\0';
-    return true;
-}
-
-/* Scan a piece of a value, updating the open-string and bracket state;
- * returns the length before a comment. */
-static size_t scan_value(struct ctx *c, const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        char ch = s[i];
-        switch (c->str) {
-        case '"':
-            if (ch == '\\')
-                i++;
-            else if (ch == '"')
-                c->str = 0;
-            continue;
-        case '\'':
-            if (ch == '\'')
-                c->str = 0;
-            continue;
-        case 'D':
-        case 'L': {
-            char q = c->str == 'D' ? '"' : '\'';
-            if (ch == '\\' && q == '"')
-                i++;
-            else if (ch == q && i + 2 < n && s[i + 1] == q && s[i + 2] == q) {
-                c->str = 0;
-                i += 2;
-            }
-            continue;
-        }
-        default:
-            break;
-        }
-        if (ch == '"' || ch == '\'') {
-            if (i + 2 < n && s[i + 1] == ch && s[i + 2] == ch) {
-                c->str = ch == '"' ? 'D' : 'L';
-                i += 2;
-            } else {
-                c->str = ch;
-            }
-        } else if ((ch == '#' || ch == ';') && (i == 0 || is_blank(s[i - 1]))) {
-            return i;
-        } else if (ch == '[' || ch == '{') {
-            c->depth++;
-        } else if (ch == ']' || ch == '}') {
-            c->depth--;
+    for (size_t i = 0; i < N_KEYDEFS; i++)
+        if (strcmp(norm, keydefs[i].name) == 0)
+            return keydefs[i].name;
+    unsigned best = 99, limit = n >= 5 ? 2 : n >= 3 ? 1 : 0;
+    const char *pick = NULL;
+    for (size_t i = 0; i < N_KEYDEFS; i++) {
+        unsigned d = distance(norm, n, keydefs[i].name);
+        if (d <= limit && d < best) {
+            best = d;
+            pick = keydefs[i].name;
         }
     }
-    /* A one-line string cannot continue on the next line; the value
-     * parser reports it. */
-    if (c->str == '"' || c->str == '\'')
-        c->str = 0;
-    return n;
+    if (pick)
+        return pick;
+    size_t best_lcp = 3;
+    for (size_t i = 0; i < N_KEYDEFS; i++) {
+        const char *kn = keydefs[i].name;
+        size_t lcp = 0, kl = strlen(kn);
+        while (norm[lcp] && norm[lcp] == kn[lcp])
+            lcp++;
+        if (lcp > best_lcp && 2 * lcp >= (n < kl ? n : kl)) {
+            best_lcp = lcp;
+            pick = kn;
+        }
+    }
+    if (pick)
+        return pick;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcmp(norm, aliases[i].word) == 0)
+            return aliases[i].key;
+    return NULL;
 }
 
 static bool next_physical(struct ctx *c, const char **line, size_t *len)
@@ -563,15 +783,269 @@ static bool next_physical(struct ctx *c, const char **line, size_t *len)
     return true;
 }
 
-static bool is_ours(const struct ctx *c)
+/* --- the reader: TOML lines as inih can take them -------------------------- */
+
+static bool out_put(struct ctx *c, char ch, bool soft)
 {
-    /* A key is ours when its full dotted path starts with "cluster.". */
-    if (c->section[0])
-        return strcmp(c->section, "cluster") == 0 || strncmp(c->section, "cluster.", 8) == 0;
-    return strncmp(c->key, "cluster.", 8) == 0;
+    struct line_out *o = &c->out;
+    if (o->len + 2 > o->cap) {
+        size_t cap = o->cap;
+        if (!grow(c, &o->text, &cap, o->len + 2))
+            return false;
+        uint8_t *ns = realloc(o->soft, cap);
+        if (!ns) {
+            oom(c);
+            return false;
+        }
+        o->soft = ns;
+        o->cap = cap;
+    }
+    o->soft[o->len] = soft;
+    o->text[o->len++] = ch;
+    o->text[o->len] = '\0';
+    return true;
 }
 
-static void trim_copy(char *out, size_t outlen, const char *s, size_t n)
+static bool out_puts(struct ctx *c, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!out_put(c, s[i], false))
+            return false;
+    return true;
+}
+
+static void out_start(struct ctx *c, unsigned line)
+{
+    struct line_out *o = &c->out;
+    o->len = o->pos = o->vstart = 0;
+    if (o->text)
+        o->text[0] = '\0';
+    o->line = line;
+    o->ready = true;
+    o->cont = o->ours = o->glue = false;
+    o->last = true;
+}
+
+static bool bare_char(char ch)
+{
+    return (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+           ch == '_' || ch == '-';
+}
+
+/* A key part or section part that is not a bare key, as a basic string in
+ * which nothing looks like inih syntax. */
+static bool out_quoted(struct ctx *c, const char *s)
+{
+    if (!out_put(c, '"', false))
+        return false;
+    for (; *s; s++) {
+        char esc[8];
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)ch;
+            esc[2] = '\0';
+        } else if (ch == '=' || ch == ':' || ch == ';' || ch == '[' || ch == ']' || ch < 0x20 ||
+                   ch == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04X", ch);
+        } else {
+            esc[0] = (char)ch;
+            esc[1] = '\0';
+        }
+        if (!out_puts(c, esc, strlen(esc)))
+            return false;
+    }
+    return out_put(c, '"', false);
+}
+
+/* One value piece of a physical line: strings kept whole (with ';' written
+ * as \u003B), comments dropped, brackets counted, and the places a long
+ * line may be cut marked.  Updates the open multi-line string and the
+ * nesting, which carry over to the next line. */
+static bool scan_value(struct ctx *c, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        char ch = s[i];
+        if (c->str) {
+            char q = c->str == 'D' ? '"' : '\'';
+            if (ch == '\\' && q == '"' && i + 1 < n) {
+                if (!out_puts(c, s + i, 2))
+                    return false;
+                i += 2;
+            } else if (ch == q && i + 2 < n && s[i + 1] == q && s[i + 2] == q) {
+                if (!out_puts(c, s + i, 3))
+                    return false;
+                i += 3;
+                c->str = 0;
+            } else {
+                if (!out_put(c, ch, false))
+                    return false;
+                i++;
+            }
+            continue;
+        }
+        char prev = ' ';
+        if (c->out.len)
+            prev = c->out.text[c->out.len - 1];
+        bool in_array = c->depth > 0;
+        bool soft = in_array && (is_blank(prev) || prev == ',' || prev == '[' || prev == '{' ||
+                                 is_blank(ch) || ch == ']' || ch == '}' || ch == ',');
+        if (ch == '"' || ch == '\'') {
+            if (i + 2 < n && s[i + 1] == ch && s[i + 2] == ch) {
+                c->str = ch == '"' ? 'D' : 'L';
+                if (!out_put(c, ch, soft) || !out_puts(c, s + i + 1, 2))
+                    return false;
+                i += 3;
+                continue;
+            }
+            size_t j = i + 1;
+            bool semi = false;
+            while (j < n && s[j] != ch) {
+                if (ch == '"' && s[j] == '\\' && j + 1 < n)
+                    j++;
+                else if (s[j] == ';')
+                    semi = true;
+                j++;
+            }
+            if (j >= n) {
+                /* Unterminated: kept as it is, for the value parser to
+                 * say so (a one-line string never continues). */
+                if (!out_put(c, ch, soft) || !out_puts(c, s + i + 1, n - i - 1))
+                    return false;
+                i = n;
+                continue;
+            }
+            if (ch == '\'' && !semi) {
+                /* a literal string inih takes as it is */
+                if (!out_put(c, ch, soft) || !out_puts(c, s + i + 1, j - i))
+                    return false;
+                i = j + 1;
+                continue;
+            }
+            /* A basic string, or a literal one holding a ';' written as
+             * the same basic string: every ';' as \u003B. */
+            if (!out_put(c, '"', soft))
+                return false;
+            for (size_t k = i + 1; k < j; k++) {
+                char sc = s[k];
+                if (ch == '"' && sc == '\\') {
+                    if (!out_puts(c, s + k, 2))
+                        return false;
+                    k++;
+                } else if (sc == ';') {
+                    if (!out_puts(c, "\\u003B", 6))
+                        return false;
+                } else if (ch == '\'' && (sc == '\\' || sc == '"')) {
+                    if (!out_put(c, '\\', false) || !out_put(c, sc, false))
+                        return false;
+                } else if (!out_put(c, sc, false)) {
+                    return false;
+                }
+            }
+            if (!out_put(c, '"', false))
+                return false;
+            i = j + 1;
+            continue;
+        }
+        if ((ch == '#' || ch == ';') && (i == 0 || is_blank(s[i - 1])))
+            break; /* a comment, to the end of the line */
+        if (ch == '[' || ch == '{')
+            c->depth++;
+        else if ((ch == ']' || ch == '}') && c->depth > 0)
+            c->depth--;
+        if (!out_put(c, ch, soft))
+            return false;
+        i++;
+    }
+    while (c->out.len > c->out.vstart && is_blank(c->out.text[c->out.len - 1]))
+        c->out.text[--c->out.len] = '\0';
+    return true;
+}
+
+/* Parse a dotted TOML key (bare or quoted parts, blanks around dots) into
+ * its plain dotted form; false when it is not one. */
+static bool dotted_key(const char *s, size_t n, char *out, size_t outlen)
+{
+    char part[MAX_PATH_LEN], tmp[MAX_PATH_LEN + 2];
+    size_t o = 0, i = 0;
+    char why[8];
+
+    for (;;) {
+        while (i < n && is_blank(s[i]))
+            i++;
+        size_t pn = 0;
+        if (i < n && (s[i] == '"' || s[i] == '\'')) {
+            char q = s[i];
+            size_t j = i + 1;
+            while (j < n && s[j] != q) {
+                if (q == '"' && s[j] == '\\' && j + 1 < n)
+                    j++;
+                j++;
+            }
+            if (j >= n || j - i + 1 >= sizeof tmp)
+                return false;
+            if (q == '"') {
+                memcpy(tmp, s + i + 1, j - i);
+                tmp[j - i] = '\0'; /* up to and with the closing quote */
+                const char *t = tmp;
+                if (!basic_string(&t, part, sizeof part, why, sizeof why))
+                    return false;
+                pn = strlen(part);
+            } else {
+                pn = j - i - 1;
+                memcpy(part, s + i + 1, pn);
+                part[pn] = '\0';
+            }
+            i = j + 1;
+        } else {
+            while (i < n && bare_char(s[i]) && pn + 1 < sizeof part)
+                part[pn++] = s[i++];
+            part[pn] = '\0';
+        }
+        if (pn == 0 || o + pn + 2 >= outlen)
+            return false;
+        if (o)
+            out[o++] = '.';
+        memcpy(out + o, part, pn);
+        o += pn;
+        out[o] = '\0';
+        while (i < n && is_blank(s[i]))
+            i++;
+        if (i == n)
+            return true;
+        if (s[i] != '.')
+            return false;
+        i++;
+    }
+}
+
+/* Write a plain dotted name with each part bare or quoted as inih needs. */
+static bool out_dotted(struct ctx *c, const char *name)
+{
+    char part[MAX_PATH_LEN];
+
+    while (*name) {
+        size_t n = strcspn(name, ".");
+        bool bare = n > 0;
+        for (size_t i = 0; i < n; i++)
+            bare = bare && bare_char(name[i]);
+        if (n >= sizeof part)
+            n = sizeof part - 1;
+        memcpy(part, name, n);
+        part[n] = '\0';
+        if (!(bare ? out_puts(c, part, n) : out_quoted(c, part)))
+            return false;
+        name += n;
+        if (*name == '.') {
+            name++;
+            if (!out_put(c, '.', false))
+                return false;
+        }
+    }
+    return true;
+}
+
+static void copy_trimmed(char *out, size_t outlen, const char *s, size_t n)
 {
     while (n > 0 && is_blank(*s)) {
         s++;
@@ -585,39 +1059,124 @@ static void trim_copy(char *out, size_t outlen, const char *s, size_t n)
     out[n] = '\0';
 }
 
+static bool is_cluster_path(const char *p)
+{
+    return strcmp(p, "cluster") == 0 || strncmp(p, "cluster.", 8) == 0;
+}
+
 static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
 {
-    const char *end = memchr(p, ']', n);
-    char sugg[MAX_PATH_LEN + 16];
+    bool table_array = n > 1 && p[1] == '[';
+    size_t i = table_array ? 2 : 1, end;
+    char q = 0;
+    char name[MAX_PATH_LEN], sugg[MAX_PATH_LEN + 16];
 
-    if (!end) {
+    for (end = i; end < n; end++) {
+        if (q) {
+            if (p[end] == '\\' && q == '"')
+                end++;
+            else if (p[end] == q)
+                q = 0;
+        } else if (p[end] == '"' || p[end] == '\'') {
+            q = p[end];
+        } else if (p[end] == ']') {
+            break;
+        }
+    }
+    if (end >= n) {
         c->section[0] = '\0';
         ctx_error(c, GOSSIP_ECONFIG, line, "missing ']' in section header");
         return;
     }
-    /* [[array of tables]] belongs to other programs: keep its name with
-     * the bracket so it never matches ours. */
-    if (p[1] == '[')
-        trim_copy(c->section, sizeof c->section, p + 1, (size_t)(end - p));
-    else
-        trim_copy(c->section, sizeof c->section, p + 1, (size_t)(end - p - 1));
-    c->section_warned = suggest_section(c->section, sugg, sizeof sugg);
-    if (c->section_warned)
-        config_log(&c->work, GOSSIP_LOG_WARN,
-                   "%s:%u: section [%s] is ignored; did you mean [%s]?", c->name, line,
-                   c->section, sugg);
+    if (!dotted_key(p + i, end - i, name, sizeof name))
+        copy_trimmed(name, sizeof name, p + i, end - i);
+    c->sec_tail[0] = '\0';
+    if (table_array) {
+        /* [[array of tables]] belongs to other programs: keep its name with
+         * the bracket so it never matches ours. */
+        snprintf(c->section, sizeof c->section, "[%s", name);
+        c->sec_ours = false;
+        if (!out_puts(c, "[[", 2))
+            return;
+        for (size_t k = 0; k < INI_SECTION_MAX - 2 && name[k]; k++) {
+            char ch = name[k];
+            if (ch == ']' || ch == ';')
+                ch = '_';
+            if (!out_put(c, ch, false))
+                return;
+        }
+        out_puts(c, "]]", 2);
+        return;
+    }
+    snprintf(c->section, sizeof c->section, "%s", name);
+    switch (classify_section(name, sugg, sizeof sugg)) {
+    case SEC_FOREIGN:
+    case SEC_OURS:
+        break;
+    case SEC_OURS_UNKNOWN:
+        if (c->strict)
+            ctx_error(c, GOSSIP_ECONFIG, line,
+                      "unknown section [%s] (the cluster sections are [cluster] and "
+                      "[cluster.roles.*])",
+                      name);
+        break;
+    case SEC_ROLE_TYPO:
+        if (c->strict) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "section [%s] is misspelt; did you mean [%s]?", name,
+                      sugg);
+            break;
+        }
+        /* Its keys can only be role lists: left out, they would leave the
+         * roles with no list, held by every node (acme.renew and
+         * metrics.push included).  Read it as what it evidently means. */
+        config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: section [%s] is read as [%s]; fix its name",
+                   c->name, line, name, sugg);
+        snprintf(name, sizeof name, "%s", sugg);
+        snprintf(c->section, sizeof c->section, "%s", sugg);
+        break;
+    case SEC_CLUSTER_TYPO:
+        if (c->strict) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "unknown section [%s]; did you mean [%s]?", name,
+                      sugg);
+            break;
+        }
+        config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: section [%s] is ignored; did you mean [%s]?",
+                   c->name, line, name, sugg);
+        break;
+    }
+    if (c->failed)
+        return;
+    c->sec_ours = is_cluster_path(c->section);
+
+    /* inih keeps 49 bytes of a section name: cut a longer one at a dot and
+     * give the rest to the keys. */
+    size_t keep = strlen(name);
+    if (keep > INI_SECTION_MAX) {
+        keep = INI_SECTION_MAX;
+        while (keep > 0 && name[keep] != '.')
+            keep--;
+        if (keep == 0)
+            keep = INI_SECTION_MAX; /* one long part: not ours, cut it */
+        else
+            snprintf(c->sec_tail, sizeof c->sec_tail, "%s", name + keep + 1);
+        name[keep] = '\0';
+    }
+    if (out_put(c, '[', false) && out_dotted(c, name))
+        out_put(c, ']', false);
 }
 
-/* A "key = value" line: remember the key, start the value.  The separator
- * is the first '=' outside quotes (TOML allows quoted keys). */
-static bool key_line(struct ctx *c, const char *p, size_t n, unsigned line)
+/* A "key = value" line: the separator is the first '=' outside quotes. */
+static void key_line(struct ctx *c, const char *p, size_t n, unsigned line)
 {
+    char key[MAX_PATH_LEN], full[2 * MAX_PATH_LEN + 2];
     size_t i;
     char q = 0;
 
     for (i = 0; i < n; i++) {
         if (q) {
-            if (p[i] == q)
+            if (p[i] == '\\' && q == '"' && i + 1 < n)
+                i++;
+            else if (p[i] == q)
                 q = 0;
         } else if (p[i] == '"' || p[i] == '\'') {
             q = p[i];
@@ -625,82 +1184,179 @@ static bool key_line(struct ctx *c, const char *p, size_t n, unsigned line)
             break;
         }
     }
-    c->key_line = line;
-    c->buf_len = 0;
+    if (i == n) {
+        if (c->sec_ours)
+            ctx_error(c, GOSSIP_ECONFIG, line, "expected \"key = value\"");
+        return; /* not a pair: handed over blank */
+    }
+    if (!dotted_key(p, i, key, sizeof key)) {
+        /* Not a TOML key: kept as one quoted part, so that a cluster
+         * section reports it as an unknown key. */
+        copy_trimmed(key, sizeof key, p, i);
+        if (!key[0]) {
+            if (c->sec_ours)
+                ctx_error(c, GOSSIP_ECONFIG, line, "missing key before '='");
+            c->drop = true;
+        }
+    }
+    if (c->sec_tail[0])
+        snprintf(full, sizeof full, "%s.%s", c->sec_tail, key);
+    else
+        snprintf(full, sizeof full, "%s", key);
+    c->out.ours = c->sec_ours || (!c->section[0] && strncmp(full, "cluster.", 8) == 0);
+
     c->depth = 0;
     c->str = 0;
-    if (i == n) {
-        c->key[0] = '\0';
-        if (strcmp(c->section, "cluster") == 0 || strncmp(c->section, "cluster.", 8) == 0)
-            ctx_error(c, GOSSIP_ECONFIG, line, "expected \"key = value\"");
-        return false;
+    if (!c->drop) {
+        /* a name that is not a bare key goes over as one quoted part */
+        bool plain = true;
+        for (const char *k = full; *k && plain; k++)
+            plain = bare_char(*k) || *k == '.';
+        if (!(plain ? out_puts(c, full, strlen(full)) : out_dotted(c, full)))
+            return;
+        if (!out_puts(c, " = ", 3))
+            return;
+        if (c->out.len + 1 >= c->room) {
+            if (c->out.ours)
+                ctx_error(c, GOSSIP_ECONFIG, line, "%s: key too long", full);
+            c->drop = true;
+        }
     }
-    trim_copy(c->key, sizeof c->key, p, i);
-    const char *v = p + i + 1;
-    size_t vn = n - i - 1;
-    size_t keep = scan_value(c, v, vn);
-    if (!buf_append(c, v, keep))
-        return false;
-    c->pending = c->depth > 0 || c->str == 'D' || c->str == 'L';
-    return true;
+    c->out.vstart = c->out.len;
+    if (!scan_value(c, p + i + 1, n - i - 1))
+        return;
+    c->pending = c->depth > 0 || c->str;
+    c->pending_ours = c->out.ours;
+    c->out.last = !c->pending;
+    if (c->drop)
+        c->out.len = 0;
 }
 
-/* The ini_reader: one logical line per call, rewritten for inih. */
+/* Prepare the next physical line in c->out; false at the end of the text. */
+static bool next_line(struct ctx *c)
+{
+    const char *s;
+    size_t n;
+
+    if (!next_physical(c, &s, &n))
+        return false;
+    out_start(c, c->next_line - 1);
+    if (c->pending) {
+        c->out.cont = true;
+        c->out.ours = c->pending_ours;
+        while (n > 0 && is_blank(*s) && !c->str) {
+            s++;
+            n--;
+        }
+        if (!scan_value(c, s, n))
+            return false;
+        c->pending = c->depth > 0 || c->str;
+        c->out.last = !c->pending;
+        if (c->drop) {
+            c->out.len = 0;
+            if (!c->pending)
+                c->drop = false;
+        }
+        return true;
+    }
+    c->drop = false;
+    while (n > 0 && is_blank(*s)) {
+        s++;
+        n--;
+    }
+    if (n == 0)
+        return true;
+    if (*s == '#' || *s == ';') {
+        /* a comment line: inih drops it (cut to its buffer, never in pieces) */
+        c->out.ours = false;
+        return out_puts(c, s, n < MIN_INI_LINE - 2 ? n : MIN_INI_LINE - 2);
+    }
+    if (*s == '[') {
+        section_line(c, s, n, c->out.line);
+        return !c->failed;
+    }
+    key_line(c, s, n, c->out.line);
+    return !c->failed;
+}
+
+/* Hand inih the next piece of c->out: at most `room` bytes, cut at a blank
+ * or comma in an array, else between two non-blank characters. */
+static char *emit_piece(struct ctx *c, char *str, size_t room)
+{
+    struct line_out *o = &c->out;
+    bool first = o->pos == 0 && !o->cont;
+    size_t cap = first ? room : room - 1; /* continuations get a leading blank */
+    size_t cut = o->len;
+    bool glue = false;
+
+    if (o->len - o->pos > cap) {
+        size_t lo = o->pos + 1 > o->vstart ? o->pos + 1 : o->vstart;
+        size_t p;
+        cut = 0;
+        for (p = o->pos + cap; p >= lo && p > o->pos; p--)
+            if (o->soft[p]) {
+                cut = p;
+                break;
+            }
+        for (p = o->pos + cap; !cut && p >= lo && p > o->pos; p--) {
+            char a = o->text[p - 1], b = o->text[p];
+            if (!is_blank(a) && !is_blank(b) && b != '#' && b != ';') {
+                cut = p;
+                glue = true;
+            }
+        }
+        if (!cut) {
+            if (o->ours) {
+                ctx_error(c, GOSSIP_ECONFIG, o->line,
+                          "line too long for inih's %zu-byte line buffer, and no place to cut it",
+                          room + 2);
+                return NULL;
+            }
+            cut = o->pos + cap; /* another program's line: its content does not matter */
+        }
+    }
+    size_t n = cut - o->pos;
+    char *w = str;
+    if (!first)
+        *w++ = ' ';
+    memcpy(w, o->text + o->pos, n);
+    w[n] = '\n';
+    w[n + 1] = '\0';
+    c->cur_line = o->line;
+    c->cur_cont = !first;
+    c->cur_glue = o->glue;
+    c->cur_last = cut == o->len && o->last;
+    o->glue = glue;
+    o->pos = cut;
+    if (o->pos >= o->len)
+        o->ready = false;
+    return str;
+}
+
+/* The ini_reader. */
 static char *reader(char *str, int num, void *stream)
 {
     struct ctx *c = stream;
-    const char *line;
-    size_t len;
 
-    if (num < 8)
+    if (c->failed)
         return NULL;
-    for (;;) {
-        if (c->failed || c->oom)
-            return NULL;
-        if (!next_physical(c, &line, &len)) {
-            if (!c->pending)
-                return NULL;
-            c->pending = false; /* unterminated at the end: the value parser says so */
-            break;
-        }
-        if (c->pending) {
-            size_t keep = scan_value(c, line, len);
-            if (!buf_append(c, " ", 1) || !buf_append(c, line, keep))
-                return NULL;
-            if (c->depth <= 0 && c->str != 'D' && c->str != 'L') {
-                c->pending = false;
-                break;
-            }
-            continue;
-        }
-        const char *p = line;
-        size_t n = len;
-        while (n > 0 && is_blank(*p)) {
-            p++;
-            n--;
-        }
-        if (n == 0 || *p == '#' || *p == ';') {
-            snprintf(str, (size_t)num, "\n");
-            return str;
-        }
-        if (*p == '[') {
-            section_line(c, p, n, c->next_line - 1);
-            if (c->failed)
-                return NULL;
-            snprintf(str, (size_t)num, "[s]\n");
-            return str;
-        }
-        if (!key_line(c, p, n, c->next_line - 1)) {
-            if (c->failed || c->oom)
-                return NULL;
-            snprintf(str, (size_t)num, "\n");
-            return str;
-        }
-        if (!c->pending)
-            break;
+    if (num < MIN_INI_LINE) {
+        ctx_error(c, GOSSIP_ECONFIG, 0, "inih's line buffer (%d bytes) is too small", num);
+        return NULL;
     }
-    snprintf(str, (size_t)num, is_ours(c) ? "k=\n" : "\n");
-    return str;
+    c->room = (size_t)num - 2; /* a piece, '\n' and NUL */
+    while (!c->out.ready)
+        if (!next_line(c))
+            return NULL;
+    if (c->out.len == 0) {
+        c->out.ready = false;
+        c->cur_line = c->out.line;
+        c->cur_cont = c->cur_glue = c->cur_last = false;
+        str[0] = '\n';
+        str[1] = '\0';
+        return str;
+    }
+    return emit_piece(c, str, c->room);
 }
 
 /* --- applying keys ------------------------------------------------------- */
@@ -711,6 +1367,35 @@ static int find_role(const struct gossip_config *w, const char *name)
         if (strcmp(w->roles[i].name, name) == 0)
             return (int)i;
     return -1;
+}
+
+/* A role the file names for the first time. */
+static bool declare_role(struct ctx *c, const char *path, const char *name, unsigned line,
+                         unsigned *idx)
+{
+    /* A new role one typing mistake from a declared one (purge.stors) is
+     * probably that one: its list would be lost, and the declared role
+     * held by every node. */
+    for (unsigned i = 0; i < c->work.n_roles && i < GOSSIP_MAX_ROLES; i++) {
+        const char *known = c->work.roles[i].name;
+        if (distance(name, strlen(name), known) != 1)
+            continue;
+        if (c->strict) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: unknown role %s; did you mean %s?", path, name,
+                      known);
+            return false;
+        }
+        config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: %s: declares a new role %s; did you mean %s?",
+                   c->name, line, path, name, known);
+        break;
+    }
+    if (gossip_config_set_role(&c->work, name, NULL, 0, 0) != 0 || c->work.n_roles == 0) {
+        ctx_error(c, GOSSIP_ECONFIG, line, "%s: too many roles (at most %d)", path,
+                  GOSSIP_MAX_ROLES);
+        return false;
+    }
+    *idx = c->work.n_roles - 1;
+    return true;
 }
 
 static void apply_role(struct ctx *c, const char *path, const char *rest)
@@ -739,15 +1424,12 @@ static void apply_role(struct ctx *c, const char *path, const char *rest)
                   path, name, GOSSIP_ROLE_NAME_MAX - 1);
         return;
     }
-    int idx = find_role(&c->work, name);
-    if (idx < 0) {
-        if (gossip_config_set_role(&c->work, name, NULL, 0, 0) != 0) {
-            ctx_error(c, GOSSIP_ECONFIG, line, "%s: too many roles (at most %d)", path,
-                      GOSSIP_MAX_ROLES);
-            return;
-        }
-        idx = (int)c->work.n_roles - 1;
-    }
+    int found = find_role(&c->work, name);
+    unsigned idx;
+    if (found >= 0)
+        idx = (unsigned)found;
+    else if (!declare_role(c, path, name, line, &idx))
+        return;
     struct gossip_role *r = &c->work.roles[idx];
     struct role_seen *seen = &c->roles[idx];
     /* A role the file mentions takes its options from the file: drop
@@ -791,8 +1473,15 @@ static void apply_role(struct ctx *c, const char *path, const char *rest)
             return;
         }
         if (!parse_u64(v->items[i].text, &nodes[i], c->why, sizeof c->why)) {
-            ctx_error(c, GOSSIP_ECONFIG, line, "%s: node id %s %s (ids are 0..%llu)", path,
-                      v->items[i].text, c->why, (unsigned long long)UINT64_MAX);
+            /* stores.failovr = false: a misspelt option read as a role */
+            const char *last = strrchr(name, '.');
+            char hint[80] = "";
+            if (last && (near(last + 1, strlen(last + 1), "failover") ||
+                         near(last + 1, strlen(last + 1), "quorum")))
+                snprintf(hint, sizeof hint, "; did you mean %.*s.%s?", (int)(last - name), name,
+                         near(last + 1, strlen(last + 1), "failover") ? "failover" : "quorum");
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: node id %s %s (ids are 0..%llu)%s", path,
+                      v->items[i].text, c->why, (unsigned long long)UINT64_MAX, hint);
             return;
         }
         for (unsigned j = 0; j < i; j++)
@@ -831,6 +1520,48 @@ static void set_string(struct ctx *c, const char *path, char *field, size_t cap)
     memcpy(field, s, strlen(s) + 1);
 }
 
+/* key-file = PATH or [PATH, ...]: relative to the directory of the file
+ * being loaded (the working directory for a string). */
+static void apply_key_files(struct ctx *c, const char *path)
+{
+    const struct value *v = &c->val;
+    unsigned line = c->key_line;
+    char where[300], why[256], full[4096];
+
+    if (v->n == 0) {
+        ctx_error(c, GOSSIP_ECONFIG, line, "%s: the keyring needs at least one file", path);
+        return;
+    }
+    if (v->n > GOSSIP_MAX_KEYS) {
+        ctx_error(c, GOSSIP_ECONFIG, line, "%s: more than %d keys", path, GOSSIP_MAX_KEYS);
+        return;
+    }
+    explicit_bzero(c->work.keys, sizeof c->work.keys);
+    c->work.n_keys = 0;
+    snprintf(where, sizeof where, "%s:%u: ", c->name, line);
+    for (unsigned i = 0; i < v->n; i++) {
+        const char *f = v->items[i].text;
+        if (!f[0]) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: empty file name", path);
+            return;
+        }
+        if (f[0] != '/' && c->dir_len > 0) {
+            int n = snprintf(full, sizeof full, "%.*s/%s", (int)c->dir_len, c->file, f);
+            if (n < 0 || (size_t)n >= sizeof full) {
+                ctx_error(c, GOSSIP_ECONFIG, line, "%s: \"%s\": path too long", path, f);
+                return;
+            }
+            f = full;
+        }
+        int rc = config_add_key_file(&c->work, f, c->strict, where, why, sizeof why);
+        if (rc != 0) {
+            ctx_error(c, rc == GOSSIP_EIO ? GOSSIP_EIO : GOSSIP_ECONFIG, line, "%s: %s: %s", path,
+                      f, why);
+            return;
+        }
+    }
+}
+
 static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
 {
     const struct value *v = &c->val;
@@ -867,13 +1598,13 @@ static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
         return;
     case K_BIND:
     case K_ADVERTISE: {
-        struct sockaddr_storage ss;
-        socklen_t len;
+        const char *why;
         if (!scalar(c, path))
             return;
-        if ((k->kind == K_BIND || s[0]) && config_parse_ip(s, 0, &ss, &len) != 0) {
-            ctx_error(c, GOSSIP_ECONFIG, line,
-                      "%s: \"%s\" is not a numeric IPv4 or IPv6 address", path, s);
+        if ((k->kind == K_BIND || s[0]) && (why = config_addr_problem(s, k->kind == K_BIND ? CONFIG_ADDR_BIND
+                                                             : CONFIG_ADDR_ADVERTISE,
+                                               0)) != NULL) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: \"%s\" %s", path, s, why);
             return;
         }
         set_string(c, path, base + k->off, GOSSIP_ADDR_MAX);
@@ -882,8 +1613,23 @@ static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
     case K_LABEL:
         set_string(c, path, c->work.cluster_label, sizeof c->work.cluster_label);
         return;
-    case K_KEY: {
+    case K_KEY:
+    case K_KEYFILE: {
         char where[300];
+        /* key and key-file both make the keyring: with both, which key
+         * seals would be a guess */
+        const struct keydef *other = keydef_find(k->kind == K_KEY ? "key-file" : "key",
+                                                 k->kind == K_KEY ? 8 : 3);
+        unsigned other_line = other ? c->key_lines[other - keydefs] : 0;
+        if (other_line) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: cannot be used with cluster.%s (line %u)", path,
+                      other->name, other_line);
+            return;
+        }
+        if (k->kind == K_KEYFILE) {
+            apply_key_files(c, path);
+            return;
+        }
         if (v->n == 0) {
             ctx_error(c, GOSSIP_ECONFIG, line, "%s: the keyring needs at least one passphrase",
                       path);
@@ -974,52 +1720,132 @@ static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
     }
 }
 
-static int handler(void *user, const char *section, const char *name, const char *value)
-{
-    struct ctx *c = user;
-    char path[2 * MAX_PATH_LEN + 2];
+/* --- the handler ------------------------------------------------------------ */
 
-    (void)section;
-    (void)name;
-    (void)value;
-    if (c->failed || c->oom || !c->key[0])
-        return 1;
-    if (c->section[0])
-        snprintf(path, sizeof path, "%s.%s", c->section, c->key);
-    else
-        snprintf(path, sizeof path, "%s", c->key);
-    if (strncmp(path, "cluster.", 8) != 0)
-        return 1;
-    c->any_cluster_key = true;
-    const char *k = path + 8;
+/* The key collected so far is complete: parse its value and apply it. */
+static void finish_key(struct ctx *c)
+{
+    if (!c->open || c->failed)
+        return;
+    c->open = false;
+    const char *path = c->path;
+    const char *k = path + 8; /* after "cluster." */
     bool role = strncmp(k, "roles.", 6) == 0;
     const struct keydef *kd = role ? NULL : keydef_find(k, strlen(k));
+    c->any_cluster_key = true;
     if (!role && !kd) {
-        /* Unknown keys warn and do not fail: a newer config may still
-         * be read by an older library.  Keys of a section already
-         * reported as misspelt ([cluster.role.x]) are not repeated. */
-        if (!c->section_warned)
-            config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: %s: unknown key, ignored", c->name,
-                   c->key_line, path);
-        return 1;
+        /* Unknown keys warn and do not fail: a newer config may still be
+         * read by an older library.  In strict mode they are errors. */
+        char hint[96] = "";
+        const char *sugg = suggest_key(k);
+        if (sugg)
+            snprintf(hint, sizeof hint, "; did you mean cluster.%s?", sugg);
+        if (c->strict)
+            ctx_error(c, GOSSIP_ECONFIG, c->key_line, "%s: unknown key%s", path, hint);
+        else
+            config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: %s: unknown key, ignored%s", c->name,
+                       c->key_line, path, hint);
+        return;
     }
-    if (!parse_value(c->buf, &c->val, c->why, sizeof c->why)) {
+    if (!parse_value(c->vtext ? c->vtext : "", &c->val, c->why, sizeof c->why)) {
         ctx_error(c, GOSSIP_ECONFIG, c->key_line, "%s: %s", path, c->why);
-        return 1;
+        return;
     }
     if (role) {
         apply_role(c, path, k + 6);
-        return 1;
+        return;
     }
     unsigned *seen = &c->key_lines[kd - keydefs];
     if (*seen) {
         ctx_error(c, GOSSIP_ECONFIG, c->key_line, "%s: set twice (first on line %u)", path,
                   *seen);
-        return 1;
+        return;
     }
     *seen = c->key_line;
     apply_key(c, kd, path);
-    return 1;
+}
+
+static bool vtext_append(struct ctx *c, const char *sep, const char *s)
+{
+    size_t a = strlen(sep), b = strlen(s);
+    if (!grow(c, &c->vtext, &c->vtext_cap, c->vtext_len + a + b + 1))
+        return false;
+    memcpy(c->vtext + c->vtext_len, sep, a);
+    memcpy(c->vtext + c->vtext_len + a, s, b);
+    c->vtext_len += a + b;
+    c->vtext[c->vtext_len] = '\0';
+    return true;
+}
+
+/* A new pair from inih: its dotted path is section.name. */
+static void begin_key(struct ctx *c, const char *section, const char *name, const char *value)
+{
+    char key[2 * MAX_PATH_LEN];
+
+    if (!dotted_key(name, strlen(name), key, sizeof key))
+        snprintf(key, sizeof key, "%s", name);
+    if (section[0])
+        snprintf(c->path, sizeof c->path, "%s.%s", section, key);
+    else
+        snprintf(c->path, sizeof c->path, "%s", key);
+    if (strncmp(c->path, "cluster.", 8) != 0) {
+        /* Another program's key, unless a top-level key's first part is a
+         * misspelt "cluster" (cluste.key = ...). */
+        size_t l1 = strcspn(c->path, ".");
+        if (!section[0] && c->path[l1] == '.' && near(c->path, l1, "cluster")) {
+            if (c->strict)
+                ctx_error(c, GOSSIP_ECONFIG, c->cur_line, "%s: unknown key; did you mean cluster%s?",
+                          c->path, c->path + l1);
+            else
+                config_log(&c->work, GOSSIP_LOG_WARN,
+                           "%s:%u: %s is ignored; did you mean cluster%s?", c->name, c->cur_line,
+                           c->path, c->path + l1);
+        }
+        return;
+    }
+    c->open = true;
+    c->key_line = c->cur_line;
+    c->vtext_len = 0;
+    vtext_append(c, "", value);
+}
+
+/* inih calls this for every pair, and again with the same name for each of
+ * its continuation lines (which the reader marks: cur_cont). */
+#if INI_HANDLER_LINENO
+static int handler(void *user, const char *section, const char *name, const char *value,
+                   int lineno)
+#else
+static int handler(void *user, const char *section, const char *name, const char *value)
+#endif
+{
+    struct ctx *c = user;
+
+#if INI_HANDLER_LINENO
+    (void)lineno; /* inih's count; the reader's cur_line is the physical line */
+#endif
+    if (c->failed)
+        return 0;
+    if (!section || !name || !value)
+        return 1; /* no such line is handed over (INI_ALLOW_NO_VALUE, new-section calls) */
+    if (c->cur_cont) {
+        /* inih repeats the name (its first 49 bytes) for a continuation
+         * line; another name means it read the line as a new pair, as a
+         * libinih without multi-line entries would. */
+        if (c->open && strncmp(name, c->ini_name, INI_SECTION_MAX) != 0)
+            ctx_error(c, GOSSIP_ECONFIG, c->cur_line,
+                      "inih did not read this line as the continuation of %s (a libinih built "
+                      "or set without multi-line entries?)",
+                      c->path);
+        else if (c->open)
+            vtext_append(c, c->cur_glue ? "" : " ", value);
+    } else {
+        finish_key(c);
+        begin_key(c, section, name, value);
+        snprintf(c->ini_name, sizeof c->ini_name, "%s", name);
+    }
+    if (c->cur_last)
+        finish_key(c);
+    return !c->failed;
 }
 
 /* The line a validation message is about: it starts with "cluster.KEY". */
@@ -1063,7 +1889,7 @@ static void apply_seeds(struct ctx *c)
 }
 
 static int load(struct gossip_config *cfg, const char *text, size_t size, const char *name,
-                char *err, size_t errlen)
+                const char *file, unsigned flags, char *err, size_t errlen)
 {
     struct ctx *c;
     int rc;
@@ -1075,15 +1901,27 @@ static int load(struct gossip_config *cfg, const char *text, size_t size, const 
         return GOSSIP_ENOMEM;
     memcpy(&c->work, cfg, sizeof c->work);
     c->name = name;
+    c->file = file;
+    if (file && strrchr(file, '/'))
+        c->dir_len = (size_t)(strrchr(file, '/') - file);
+    if (file && file[0] == '/' && c->dir_len == 0)
+        c->dir_len = 1; /* "/gossip.conf": the root */
+    c->strict = flags & GOSSIP_LOAD_STRICT;
     c->text = text;
     c->size = size;
     c->next_line = 1;
 
     rc = ini_parse_stream(reader, c, handler, c);
-    if (c->oom || rc == -2)
-        ctx_error(c, GOSSIP_ENOMEM, 0, "out of memory");
+    finish_key(c); /* a value still open at the end (an unterminated array) */
+    if (rc == -2)
+        oom(c);
     else if (rc != 0)
-        ctx_error(c, GOSSIP_ECONFIG, 0, "syntax error");
+        /* Only a handler failure (already reported) or a line inih took
+         * otherwise than the reader meant, as when multi-line entries are
+         * switched off in inih: its line count is the reader's. */
+        ctx_error(c, GOSSIP_ECONFIG, (unsigned)(rc > 0 ? rc : 0),
+                  "inih could not parse this line (a libinih built or set without multi-line "
+                  "entries?)");
     if (!c->failed)
         apply_seeds(c);
     if (!c->failed) {
@@ -1108,35 +1946,67 @@ static int load(struct gossip_config *cfg, const char *text, size_t size, const 
     }
     /* Passphrases passed through these buffers and the derived keys
      * through the working copy. */
-    if (c->buf)
-        explicit_bzero(c->buf, c->buf_cap);
-    free(c->buf);
+    if (c->vtext)
+        explicit_bzero(c->vtext, c->vtext_cap);
+    free(c->vtext);
+    if (c->out.text)
+        explicit_bzero(c->out.text, c->out.cap);
+    free(c->out.text);
+    free(c->out.soft);
     explicit_bzero(c, sizeof *c);
     free(c);
     return rc;
 }
 
+/* The arguments every loader takes; 0 or GOSSIP_EINVAL with the reason. */
+static int check_args(const struct gossip_config *cfg, const void *src, unsigned flags, char *err,
+                      size_t errlen)
+{
+    const char *why = NULL;
+
+    if (err && errlen > 0)
+        err[0] = '\0';
+    if (!cfg || cfg->size < sizeof *cfg)
+        why = "the configuration is NULL or not initialised with gossip_config_init()";
+    else if (!src)
+        why = "no file name or text";
+    else if (flags & ~(unsigned)GOSSIP_LOAD_STRICT)
+        why = "unknown load flags";
+    if (why && err && errlen > 0)
+        snprintf(err, errlen, "%s", why);
+    return why ? GOSSIP_EINVAL : GOSSIP_OK;
+}
+
+int gossip_config_load_string_ex(struct gossip_config *cfg, const char *text, const char *name,
+                                 unsigned flags, char *err, size_t errlen)
+{
+    int rc = check_args(cfg, text, flags, err, errlen);
+    if (rc != 0)
+        return rc;
+    return load(cfg, text, strlen(text), name ? name : "<string>", NULL, flags, err, errlen);
+}
+
 int gossip_config_load_string(struct gossip_config *cfg, const char *text, const char *name,
                               char *err, size_t errlen)
 {
-    if (err && errlen > 0)
-        err[0] = '\0';
-    if (!cfg || !text || cfg->size < sizeof *cfg)
-        return GOSSIP_EINVAL;
-    return load(cfg, text, strlen(text), name ? name : "<string>", err, errlen);
+    return gossip_config_load_string_ex(cfg, text, name, 0, err, errlen);
 }
 
 int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *err, size_t errlen)
+{
+    return gossip_config_load_file_ex(cfg, path, 0, err, errlen);
+}
+
+int gossip_config_load_file_ex(struct gossip_config *cfg, const char *path, unsigned flags,
+                               char *err, size_t errlen)
 {
     FILE *f;
     char *text = NULL;
     size_t len = 0, cap = 0;
     int rc, saved;
 
-    if (err && errlen > 0)
-        err[0] = '\0';
-    if (!cfg || !path || cfg->size < sizeof *cfg)
-        return GOSSIP_EINVAL;
+    if ((rc = check_args(cfg, path, flags, err, errlen)) != 0)
+        return rc;
     f = fopen(path, "re");
     if (!f)
         goto io_error;
@@ -1185,7 +2055,7 @@ int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *e
             snprintf(err, errlen, "%s: contains a NUL byte; not a text file", path);
         return GOSSIP_ECONFIG;
     }
-    rc = load(cfg, text, len, path, err, errlen);
+    rc = load(cfg, text, len, path, path, flags, err, errlen);
     explicit_bzero(text, len);
     free(text);
     return rc;

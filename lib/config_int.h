@@ -21,26 +21,31 @@
  * gossip_config_format() both call it.  `in` and `out` may be the same. */
 void config_effective(const struct gossip_config *in, struct gossip_config *out);
 
-/* Parse a numeric IPv4 or IPv6 address, optionally in brackets ("[::]"),
- * without a port, into `ss` with port `port`.  IPv6 may carry a %scope.
- * Returns 0 or GOSSIP_EADDR. */
-int config_parse_ip(const char *s, uint16_t port, struct sockaddr_storage *ss, socklen_t *len);
+enum config_addr {
+    CONFIG_ADDR_BIND,      /* numeric host; not link-local */
+    CONFIG_ADDR_ADVERTISE, /* numeric host */
+    CONFIG_ADDR_SEED,      /* numeric host[:port], default_port without one */
+};
 
-/* Parse a numeric endpoint as stored in cfg->seeds: "a.b.c.d", "a.b.c.d:port",
- * "[v6]", "[v6]:port" or a bare IPv6 address; `default_port` when there is
- * none.  Returns 0, GOSSIP_EADDR or GOSSIP_ERANGE (bad port). */
-int config_parse_endpoint(const char *s, uint16_t default_port, struct sockaddr_storage *ss,
-                          socklen_t *len);
+/* Why `text` cannot be a configured address of that kind, or NULL when it
+ * can.  addr.c parses; this adds the refusals a message must explain (an
+ * IPv6 zone anywhere, a link-local bind address). */
+const char *config_addr_problem(const char *text, enum config_addr kind, uint16_t default_port);
 
 /* strerror() for a library: thread-safe, the text in `buf` or static. */
 const char *config_strerror(int err, char *buf, size_t len);
 
-/* True for 0.0.0.0 and :: (any address). */
-bool config_is_wildcard(const struct sockaddr_storage *ss);
-
 /* gossip_config_add_key() whose short-passphrase warning starts with
  * `where` (e.g. "gossip.conf:5: "). */
 int config_add_key(struct gossip_config *cfg, const char *key, const char *where);
+
+/* gossip_config_add_key_file(): the file's key appended to the keyring.
+ * A file that other users may read or write is refused when `strict`,
+ * else accepted with a warning starting with `where`.  On error the reason
+ * (without the path) is in `why`; returns GOSSIP_EIO (errno kept),
+ * GOSSIP_EINVAL, GOSSIP_EFULL or GOSSIP_ECRYPTO. */
+int config_add_key_file(struct gossip_config *cfg, const char *path, bool strict,
+                        const char *where, char *why, size_t whylen);
 
 /* printf-style line to cfg->cb.log (nothing when there is no callback). */
 void config_log(const struct gossip_config *cfg, enum gossip_log_level level, const char *fmt, ...)

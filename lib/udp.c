@@ -2,8 +2,9 @@
  * The one UDP socket: dual stack when bound to "::", non-blocking, read
  * in batches with recvmmsg() and handed back to the caller (gossip.c).
  * Per-datagram errors (EAGAIN, EINTR, ICMP errors reported on the socket)
- * never lose state: they end a batch or are counted.  Addresses are kept as gaddr_t, IPv4-mapped IPv6 unmapped, so
- * that the same peer always compares equal.
+ * never lose state: they end a batch or are counted.  Addresses are kept
+ * as gaddr_t (addr.h), IPv4-mapped IPv6 unmapped, so that the same peer
+ * always compares equal.
  */
 #include <arpa/inet.h>
 #include <errno.h>

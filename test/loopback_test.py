@@ -11,6 +11,11 @@ Checks, each with a bounded wait:
   contract     stdout is only JSON lines with the contract's fields
   check-config a good file exits 0 and prints the settings; a file
                without a key exits 1 with a clear message
+  check-strict the mail server's example with its [cluste.roles.*]:
+               --check-config FILE reads the roles as meant (exit 0),
+               with --strict it is refused naming line and fix (exit 1)
+  key-file     --key-file with 32 raw bytes gives a one-key keyring;
+               a missing file exits 1 naming it
 
 The binary is $GOSSIP_NODE, else examples/gossip-node of this repository.
 Exit 0 = pass, 1 = fail, 77 = skipped.
@@ -184,6 +189,35 @@ def check_config(tmp):
     ok = r.returncode == 1 and re.search(r'key', r.stderr, re.I)
     report(bool(ok), 'check-bad', 'exit 1: %s' % r.stderr.strip().splitlines()[-1] if ok
            else 'exit %d, stderr %r' % (r.returncode, r.stderr[-300:]))
+
+    # the mail server's documented example as printed
+    seed = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'data', 'seed-example.conf')
+    lenient = subprocess.run([BIN, '--check-config', seed], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=20)
+    strict = subprocess.run([BIN, '--check-config', seed, '--strict'], stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=20)
+    ok = (lenient.returncode == 0 and 'roles.acme.renew = [5]' in lenient.stdout
+          and 'is read as [cluster.roles.acme]' in lenient.stderr and strict.returncode == 1
+          and 'seed-example.conf:10: section [cluste.roles.purge] is misspelt; did you mean '
+              '[cluster.roles.purge]?' in strict.stderr)
+    report(ok, 'check-strict', 'lenient reads the roles, --strict refuses line 10' if ok
+           else 'lenient exit %d %r, strict exit %d %r' % (lenient.returncode, lenient.stderr[-300:],
+                                                          strict.returncode, strict.stderr[-300:]))
+
+    keyfile = os.path.join(tmp, 'cluster.key')
+    with open(keyfile, 'wb') as f:
+        f.write(os.urandom(32))
+    os.chmod(keyfile, 0o600)
+    args = [BIN, '--check-config', '--bind', '127.0.0.1', '--node-id', '9']
+    good = subprocess.run(args + ['--key-file', keyfile], stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=20)
+    bad = subprocess.run(args + ['--key-file', keyfile + '.missing'], stdin=subprocess.DEVNULL,
+                         capture_output=True, text=True, timeout=20)
+    ok = (good.returncode == 0 and re.search(r'^key-ids = \[0x[0-9a-f]{8}\]$', good.stdout, re.M)
+          and bad.returncode == 1 and 'cluster.key.missing' in bad.stderr)
+    report(bool(ok), 'key-file', 'one key from the file; a missing file exits 1' if ok
+           else 'exit %d %r / exit %d %r' % (good.returncode, good.stderr[-300:],
+                                             bad.returncode, bad.stderr[-300:]))
 
 
 def main():
