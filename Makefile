@@ -71,10 +71,11 @@ DEP_PKGS   := libcrypto inih
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEP_PKGS) 2>/dev/null)
 DEP_LIBS   := $(or $(shell $(PKG_CONFIG) --libs $(DEP_PKGS) 2>/dev/null),-linih -lcrypto)
 
-# Project flags first, then the user's; SAN is the sanitizer build's.
+# Project flags first, then the user's; SAN is the sanitizer build's (in
+# ALL_CFLAGS, which every link line also takes).
 ALL_CPPFLAGS = -D_GNU_SOURCE -Iinclude -Ilib $(DEP_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   = -std=c11 $(OPT) $(WARN) $(if $(call on,$(WERROR)),-Werror) $(CFLAGS) $(SAN)
-ALL_LDFLAGS  = $(LDFLAGS) $(SAN) $(EXTRA_LDFLAGS)
+ALL_LDFLAGS  = $(LDFLAGS) $(EXTRA_LDFLAGS)
 ALL_LIBS     = $(DEP_LIBS) -lm $(LDLIBS)
 # Library objects: position independent and hidden unless exported.
 LIB_CFLAGS   = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
@@ -344,6 +345,13 @@ endif
 # `make distcheck`: unpack it in a temporary directory, build it out of tree,
 # install into a DESTDIR and uninstall, then `make check` there (long: the
 # whole suite; not part of `make check`).
+# The build's own variables, given to this make on its command line or in
+# the environment: kept from the package build (dpkg-buildflags and
+# DEB_BUILD_OPTIONS decide there) and from distcheck's builds.
+BUILD_VARS   := O B SHARED STATIC PREFIX BINDIR LIBDIR INCDIR MANDIR PCDIR DESTDIR OPT SAN WERROR \
+                CC AR OBJCOPY PKG_CONFIG INSTALL CPPFLAGS CFLAGS LDFLAGS LDLIBS
+CLEAN_ENV    := env $(foreach v,$(BUILD_VARS) MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES,-u $(v))
+
 DIST_NAME    := libgossip-$(VERSION)
 DIST_TARBALL := $(if $(O),$(O)/)$(DIST_NAME).tar.gz
 DIST_FILES    = $(wildcard $(if $(wildcard .git),$(shell git ls-files),$(shell cat MANIFEST 2>/dev/null)))
@@ -360,7 +368,7 @@ dist:
 	@echo "dist: $(DIST_TARBALL) ($$(tar -tzf $(DIST_TARBALL) | grep -vc '/$$') files)"
 
 distcheck: dist
-	@test/distcheck.sh $(DIST_TARBALL)
+	@$(CLEAN_ENV) MAKE="$(MAKE)" test/distcheck.sh $(DIST_TARBALL)
 
 # `make deb`: dpkg-buildpackage -us -uc -b in a fresh unpack of the tarball
 # under $(B)/deb, so the packages (written beside the unpacked tree, in
@@ -369,7 +377,7 @@ distcheck: dist
 deb: dist
 	@rm -rf $(B)/deb && mkdir -p $(B)/deb
 	@tar -xzf $(DIST_TARBALL) -C $(B)/deb
-	cd $(B)/deb/$(DIST_NAME) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL dpkg-buildpackage -us -uc -b
+	cd $(B)/deb/$(DIST_NAME) && $(CLEAN_ENV) dpkg-buildpackage -us -uc -b
 	@ls -1 $(B)/deb/*.deb
 
 # --- fuzzing (libFuzzer; clang, installed as root if missing) ----------------
