@@ -138,8 +138,11 @@ BUILD_PKGS := libssl-dev libinih-dev
 DEMO_PKGS  := $(BUILD_PKGS) python3
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev iproute2 nftables debhelper dpkg-dev lintian fakeroot pkgconf
 
+# A package without a probe above is asked of dpkg.
+probe_dpkg = dpkg-query -W -f='$${Status}' $(1) 2>/dev/null | grep -q ' installed$$'
+
 # $(call missing_pkgs,LIST): sets $missing in the recipe's shell.
-missing_pkgs = missing=""; $(foreach p,$(1),$(probe_$(p)) || missing="$$missing $(p)";)
+missing_pkgs = missing=""; $(foreach p,$(1),{ $(or $(probe_$(p)),$(call probe_dpkg,$(p))); } || missing="$$missing $(p)";)
 # $(call ensure_pkgs,LIST): install what is missing (root and apt-get: one
 # `apt-get update`, then `apt-get install`), or stop with the list.
 define ensure_pkgs
