@@ -114,7 +114,7 @@ FLAGS_STAMP := $(B)/.flags
 
 .PHONY: all deps check check-fast check-san test-docs test-units test-scenarios test-loopback \
         test-keyrotation test-reseed test-netns test-packaging demo bench bench-peers \
-        install uninstall clean dist distcheck deb examples-links FORCE
+        install uninstall clean dist distcheck deb update-symbols examples-links FORCE
 
 all: $(LIBS) $(EX_BIN) $(NODE_BIN) $(if $(O),,examples-links)
 
@@ -382,6 +382,14 @@ deb: dist
 	@tar -xzf $(DIST_TARBALL) -C $(B)/deb
 	cd $(B)/deb/$(DIST_NAME) && $(CLEAN_ENV) dpkg-buildpackage -us -uc -b
 	@ls -1 $(B)/deb/*.deb
+
+# After a change to the API: `make update-symbols` builds the packages and
+# rewrites debian/libgossip0.symbols from the library (a new symbol at
+# $(VERSION)); the packaging test fails until the file matches the library.
+update-symbols: deb
+	cd $(B)/deb/$(DIST_NAME) && dpkg-gensymbols -plibgossip0 -Pdebian/libgossip0 -v$(VERSION) -c0 \
+	    -O$(CURDIR)/debian/libgossip0.symbols
+	@git diff --stat -- debian/libgossip0.symbols 2>/dev/null || true
 
 # --- fuzzing (libFuzzer; clang, installed as root if missing) ----------------
 # `make fuzz` fuzzes every target for FUZZ_SECONDS (default 600) in

@@ -218,7 +218,7 @@ if [ -f "$so" ]; then
   if [ "$exported" = "$listed" ]; then
     ok "debian/libgossip0.symbols lists the $(echo "$listed" | grep -c '^gossip_') exported gossip_* symbols, all @LIBGOSSIP_0"
   else
-    bad "debian/libgossip0.symbols and the library differ (regenerate with dpkg-gensymbols):"
+    bad "debian/libgossip0.symbols and the library differ (make update-symbols rewrites it):"
     diff <(echo "$listed") <(echo "$exported") | sed 's/^/    /'
   fi
   echo "$exported" | grep -v '@LIBGOSSIP_0$' | grep -q . && bad "a symbol outside version node LIBGOSSIP_0"
