@@ -77,7 +77,7 @@ cstart=$SECONDS
 $MAKE -C "$src" check >"$tmp/check.log" 2>&1
 rc=$?
 grep -E ' (FAIL|SKIP) |^[0-9]+ passed, ' "$tmp/check.log"
-echo "make check: exit $rc in $((SECONDS - cstart)) s (log $tmp/check.log)"
-[ $rc = 0 ] || bad "make check failed in the unpacked tree"
+echo "make check: exit $rc in $((SECONDS - cstart)) s"
+[ $rc = 0 ] || bad "make check failed in the unpacked tree (log $tmp/check.log)"
 echo "distcheck: $((SECONDS - start)) s"
 finish
