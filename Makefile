@@ -1,30 +1,94 @@
-# libgossip: `make` builds the libraries and examples, `make check` runs every
-# test, `make demo` shows a cluster on loopback.  Missing Debian packages are
-# installed (apt-get, as root) before the first build.
+# libgossip.  `make` builds the libraries and the examples and needs only the
+# build dependencies (OpenSSL and inih development files); it never installs
+# anything.  `make demo` and `make check` (the README's two commands) and
+# `make deps` install missing Debian packages first (apt-get, as root).
+#
+#   make [O=DIR] [SHARED=0|STATIC=0]   build (out of tree under DIR with O=)
+#   make install [PREFIX=/usr] [DESTDIR=...]   and `make uninstall`
+#   make check | demo | deps          tests, demo, test dependencies
+#   make deb | dist | distcheck       Debian packages, release tarball
+#
+# CC, AR, OBJCOPY, PKG_CONFIG, INSTALL, CPPFLAGS, CFLAGS, LDFLAGS and LDLIBS
+# from the command line or the environment are honoured and go after the
+# project's own flags (so CFLAGS=-O0 wins over the default -O2); the flags
+# the build needs (-std=c11, -fPIC, -Iinclude, the version script) are never
+# replaced.  -Werror is on in the project's checks (WERROR=1, set by the
+# check targets), off for a plain `make`.
 
-PREFIX   ?= /usr/local
-LIBDIR   ?= $(PREFIX)/lib
-INCDIR   ?= $(PREFIX)/include
-MANDIR   ?= $(PREFIX)/share/man
-PCDIR    ?= $(LIBDIR)/pkgconfig
-DESTDIR  ?=
-
-CC       ?= cc
-OPT      ?= -O2 -g
-WARN     := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
-            -Wpointer-arith -Wformat=2 -Wvla
-CPPFLAGS += -D_GNU_SOURCE -Iinclude -Ilib
-CFLAGS   += $(OPT) $(WARN) -fPIC $(SAN)
-LDLIBS   := -linih -lcrypto -lm
+VERSION   := 0.1.0
 SOVERSION := 0
-SONAME   := libgossip.so.$(SOVERSION)
-VERSION  := 0.1.0
+SONAME    := libgossip.so.$(SOVERSION)
 
-# Build directory: `build` for the normal build, `build/san` for the
-# AddressSanitizer + UndefinedBehaviorSanitizer build of the same tests.
-B        ?= build
+# --- where things go ---------------------------------------------------------
+PREFIX  ?= /usr/local
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+MANDIR  ?= $(PREFIX)/share/man
+PCDIR   ?= $(LIBDIR)/pkgconfig
+DESTDIR ?=
+
+# Build tree.  In tree (the default): objects and programs under build/,
+# the libraries in lib/, links examples/NAME -> build/examples/NAME (the
+# bench contract names examples/gossip-node).  `make O=DIR`: everything
+# under DIR (DIR/lib, DIR/examples, DIR/bin, stamps), nothing in the source
+# tree.  B is the object tree: build/san for the sanitizer build of the tests.
+O       ?=
+B       ?= $(if $(O),$(O),build)
+LIBOUT  := $(if $(O),$(O)/lib,lib)
+
+on = $(filter-out 0 no false off,$(strip $(1)))
+SHARED  ?= 1
+STATIC  ?= 1
+ifeq ($(call on,$(SHARED))$(call on,$(STATIC)),)
+$(error SHARED=0 and STATIC=0 leave nothing to build)
+endif
+
+ifneq ($(O),)
+ifneq ($(filter check check-% test-% bench bench-% flood fuzz fuzz-%,$(MAKECMDGOALS)),)
+$(error the tests run in the source tree (their logs go to build/): run them without O=)
+endif
+endif
+
+# --- toolchain and flags -----------------------------------------------------
+CC         ?= cc
+AR         ?= ar
+OBJCOPY    ?= objcopy
+PKG_CONFIG ?= pkg-config
+INSTALL    ?= install
+
+OPT    ?= -O2 -g
+WARN   := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+          -Wpointer-arith -Wformat=2 -Wvla
+# On for the project's own checks, off for a plain build (a packager's
+# compiler may warn where ours does not).  Exported: every sub-make of a
+# check inherits it.
+WERROR ?= $(if $(filter check check-% test-% distcheck,$(MAKECMDGOALS)),1)
+export WERROR
+
+# The dependencies' flags from pkg-config when it knows them.
+DEP_PKGS   := libcrypto inih
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEP_PKGS) 2>/dev/null)
+DEP_LIBS   := $(or $(shell $(PKG_CONFIG) --libs $(DEP_PKGS) 2>/dev/null),-linih -lcrypto)
+
+# Project flags first, then the user's; SAN is the sanitizer build's (in
+# ALL_CFLAGS, which every link line also takes).
+ALL_CPPFLAGS = -D_GNU_SOURCE -Iinclude -Ilib $(DEP_CFLAGS) $(CPPFLAGS)
+ALL_CFLAGS   = -std=c11 $(OPT) $(WARN) $(if $(call on,$(WERROR)),-Werror) $(CFLAGS) $(SAN)
+ALL_LDFLAGS  = $(LDFLAGS) $(EXTRA_LDFLAGS)
+ALL_LIBS     = $(DEP_LIBS) -lm $(LDLIBS)
+# Library objects: position independent and hidden unless exported.
+LIB_CFLAGS   = $(ALL_CFLAGS) -fPIC -fvisibility=hidden
+
+# --- files -------------------------------------------------------------------
 LIB_SRC  := $(sort $(wildcard lib/*.c))
 LIB_OBJ  := $(LIB_SRC:lib/%.c=$(B)/lib/%.o)
+# One relocatable object of the whole library, internal names made local:
+# what the static archive holds and what the examples link.
+LIB_ALL  := $(B)/lib/libgossip-all.o
+LIB_A    := $(LIBOUT)/libgossip.a
+LIB_SO   := $(LIBOUT)/libgossip.so
+LIBS     := $(if $(call on,$(STATIC)),$(LIB_A)) $(if $(call on,$(SHARED)),$(LIB_SO))
 SIM_SRC  := test/sim.c
 SIM_OBJ  := $(SIM_SRC:test/%.c=$(B)/test/%.o)
 # The hook cluster of the unit tests (test/hc.h); it needs cmocka, so the
@@ -36,78 +100,145 @@ UNIT_BIN := $(UNIT_SRC:test/%.c=$(B)/test/%)
 SCEN_BIN := $(SCEN_SRC:test/%.c=$(B)/test/%)
 EX_SRC   := $(sort $(wildcard examples/*.c))
 EX_BIN   := $(EX_SRC:examples/%.c=$(B)/examples/%)
-DEPS_STAMP := build/.deps-ok
+# The installed gossip-node: linked with the shared library when there is one.
+NODE_BIN := $(B)/bin/gossip-node
+MAN_PAGES := $(sort $(wildcard man/*.[1-9]))
+
+# Stamps: the build dependencies were found; the flags of the last build
+# (a change rebuilds every object).
+BUILD_STAMP := $(B)/.build-deps-ok
+FLAGS_STAMP := $(B)/.flags
 
 .SECONDARY:
+.DELETE_ON_ERROR:
 
-.PHONY: all deps check check-fast check-san test-docs test-oracle test-epoll test-units test-scenarios test-loopback test-keyrotation test-reseed test-netns \
-        demo bench bench-peers install uninstall clean
+.PHONY: all deps check check-fast check-san test-docs test-oracle test-epoll test-units test-scenarios \
+        test-loopback test-keyrotation test-reseed test-netns test-packaging demo bench bench-peers \
+        install uninstall clean dist distcheck deb update-symbols examples-links FORCE
 
-all: $(DEPS_STAMP) lib/libgossip.a lib/libgossip.so $(EX_BIN) examples-links
+all: $(LIBS) $(EX_BIN) $(NODE_BIN) $(if $(O),,examples-links)
 
 # --- dependencies ------------------------------------------------------------
-# A compile probe per header: pkg-config files are not always there.
-$(DEPS_STAMP): Makefile
-	@mkdir -p build; missing=""; \
-	echo '#include <openssl/evp.h>' | $(CC) -E -x c - >/dev/null 2>&1 || missing="$$missing libssl-dev"; \
-	echo '#include <ini.h>'         | $(CC) -E -x c - >/dev/null 2>&1 || missing="$$missing libinih-dev"; \
-	printf '#include <stdarg.h>\n#include <stddef.h>\n#include <stdint.h>\n#include <setjmp.h>\n#include <cmocka.h>\n' \
-	    | $(CC) -E -x c - >/dev/null 2>&1 || missing="$$missing libcmocka-dev"; \
-	command -v python3 >/dev/null 2>&1 || missing="$$missing python3"; \
-	command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
-	command -v nft >/dev/null 2>&1 || missing="$$missing nftables"; \
-	if [ -n "$$missing" ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing:$$missing"; \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) || exit 1; \
-	  else echo "missing packages:$$missing (run 'make deps' as root, or install them)"; exit 1; fi; \
-	fi; touch $@
+# How each package is recognised: a header that preprocesses, or a command.
+# A probe, not dpkg: files may come from elsewhere than a Debian package.
+probe_libssl-dev    = echo '\#include <openssl/evp.h>' | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
+probe_libinih-dev   = echo '\#include <ini.h>' | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
+probe_libcmocka-dev = printf '\#include <stdarg.h>\n\#include <stddef.h>\n\#include <stdint.h>\n\#include <setjmp.h>\n\#include <cmocka.h>\n' \
+                      | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
+probe_python3       = command -v python3 >/dev/null 2>&1
+probe_iproute2      = command -v ip >/dev/null 2>&1
+probe_nftables      = command -v nft >/dev/null 2>&1
+probe_debhelper     = command -v dh >/dev/null 2>&1
+probe_dpkg-dev      = command -v dpkg-buildpackage >/dev/null 2>&1
+probe_lintian       = command -v lintian >/dev/null 2>&1
+probe_fakeroot      = command -v fakeroot >/dev/null 2>&1
+probe_pkgconf       = command -v $(PKG_CONFIG) >/dev/null 2>&1
 
-deps: $(DEPS_STAMP)
+BUILD_PKGS := libssl-dev libinih-dev
+DEMO_PKGS  := $(BUILD_PKGS) python3
+CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev iproute2 nftables debhelper dpkg-dev lintian fakeroot pkgconf
+
+# A package without a probe above is asked of dpkg.
+probe_dpkg = dpkg-query -W -f='$${Status}' $(1) 2>/dev/null | grep -q ' installed$$'
+
+# $(call missing_pkgs,LIST): sets $missing in the recipe's shell.
+missing_pkgs = missing=""; $(foreach p,$(1),{ $(or $(probe_$(p)),$(call probe_dpkg,$(p))); } || missing="$$missing $(p)";)
+# $(call ensure_pkgs,LIST): install what is missing (root and apt-get: one
+# `apt-get update`, then `apt-get install`), or stop with the list.
+define ensure_pkgs
+$(call missing_pkgs,$(1)) \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+    echo "installing:$$missing"; \
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+      -o DPkg::Lock::Timeout=600 --no-install-recommends $$missing >/dev/null || exit 1; \
+    $(call missing_pkgs,$(1)) \
+    [ -z "$$missing" ] || { echo "still missing after apt-get:$$missing"; exit 1; }; \
+  else echo "missing packages:$$missing (run 'make deps' as root, or install them)"; exit 1; fi; \
+fi
+endef
+
+# The plain build only looks: it names what is missing and stops.
+$(BUILD_STAMP): Makefile
+	@mkdir -p $(@D); $(call missing_pkgs,$(BUILD_PKGS)) \
+	if [ -n "$$missing" ]; then \
+	  echo "missing build dependencies:$$missing (install them, or run 'make deps' as root)"; exit 1; fi; \
+	touch $@
+
+$(B)/.deps-demo: Makefile
+	@mkdir -p $(@D); $(call ensure_pkgs,$(DEMO_PKGS)); touch $@
+
+$(B)/.deps-check: Makefile
+	@mkdir -p $(@D); $(call ensure_pkgs,$(CHECK_PKGS)); touch $@
+
+deps:
+	@mkdir -p $(B); $(call ensure_pkgs,$(CHECK_PKGS)); touch $(B)/.deps-check $(B)/.deps-demo
+
+FORCE:
+
+# Rewritten only when the compiler or a flag changed.
+$(FLAGS_STAMP): FORCE
+	@mkdir -p $(@D); \
+	printf '%s\n' '$(subst ','\'',$(CC) $(ALL_CPPFLAGS) $(LIB_CFLAGS) $(ALL_LDFLAGS) $(ALL_LIBS))' >$@.new; \
+	if cmp -s $@.new $@; then rm -f $@.new; else mv $@.new $@; fi
 
 # --- library -----------------------------------------------------------------
-$(B)/lib/%.o: lib/%.c include/gossip.h $(wildcard lib/*.h) | $(DEPS_STAMP)
+$(B)/lib/%.o: lib/%.c include/gossip.h $(wildcard lib/*.h) $(FLAGS_STAMP) | $(BUILD_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(LIB_CFLAGS) -c -o $@ $<
 
-# One relocatable object with the internal symbols made local, so a host
-# that links the archive statically never collides with our internal names.
-lib/libgossip.a: $(LIB_OBJ)
-	@mkdir -p $(B)
-	ld -r -o $(B)/libgossip-all.o $^
-	objcopy --localize-hidden $(B)/libgossip-all.o
-	rm -f $@; ar rcs $@ $(B)/libgossip-all.o
+$(LIB_ALL): $(LIB_OBJ)
+	$(CC) -r -nostdlib -o $@ $^
+	$(OBJCOPY) --localize-hidden $@
 
-# Only gossip_* is exported (lib/libgossip.map).
-lib/libgossip.so: $(LIB_OBJ) lib/libgossip.map
-	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libgossip.map -Wl,-z,defs \
-	    $(SAN) -o $@ $(LIB_OBJ) $(LDLIBS)
+$(LIB_A): $(LIB_ALL)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $<
+
+# Only gossip_*, in version node LIBGOSSIP_0, is exported (lib/libgossip.map).
+$(LIB_SO): $(LIB_OBJ) lib/libgossip.map
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=lib/libgossip.map \
+	    -Wl,-z,defs $(ALL_LDFLAGS) -o $@ $(LIB_OBJ) $(ALL_LIBS)
 
 # --- examples ----------------------------------------------------------------
-$(B)/examples/%: examples/%.c lib/libgossip.a include/gossip.h
+# Linked with the library object: they run from the build tree, whichever
+# libraries are built.
+$(B)/examples/%.o: examples/%.c include/gossip.h $(FLAGS_STAMP) | $(BUILD_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< lib/libgossip.a $(LDLIBS)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
-# The bench contract names examples/gossip-node: keep a link there.
+$(EX_BIN): $(B)/examples/%: $(B)/examples/%.o $(LIB_ALL)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+$(NODE_BIN): $(B)/examples/gossip-node.o $(if $(call on,$(SHARED)),$(LIB_SO),$(LIB_ALL))
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(if $(call on,$(SHARED)),,$(ALL_LIBS))
+
+# The bench contract names examples/gossip-node: keep a link there (in-tree
+# build only).
 examples-links: $(EX_BIN)
-	@for b in $(EX_BIN); do ln -sf ../$$b examples/$$(basename $$b); done
+	@for b in $(EX_BIN); do ln -sfn ../$$b examples/$$(basename $$b); done
 
 # --- tests -------------------------------------------------------------------
-$(B)/test/%.o: test/%.c test/sim.h test/hc.h include/gossip.h | $(DEPS_STAMP)
+$(B)/test/%.o: test/%.c test/sim.h test/hc.h include/gossip.h $(FLAGS_STAMP) | $(BUILD_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -c -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itest -c -o $@ $<
 
 $(B)/test/unit_%: test/unit_%.c test/hc.h test/core_harness.h test/core_harness.c $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ) $(LDLIBS) -lcmocka -lm
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itest $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ) \
+	    $(ALL_LIBS) -lcmocka
 
 $(B)/test/scenario_%: test/scenario_%.c $(LIB_OBJ) $(SIM_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itest -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(LDLIBS) -lcmocka -lm
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itest $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(SIM_OBJ) \
+	    $(ALL_LIBS) -lcmocka
 
 $(B)/test/bench_scale: test/bench_scale.c $(LIB_OBJ) $(SIM_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -O2 -Itest -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(LDLIBS) -lm
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -O2 -Itest $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(ALL_LIBS)
 
 test-units: $(UNIT_BIN)
 	@test/run-tests.sh units $(UNIT_BIN)
@@ -139,13 +270,21 @@ test-epoll: all
 test-reseed: all
 	@test/run-tests.sh reseed test/reseed_test.py
 
-check-fast: all test-units test-scenarios test-loopback test-keyrotation test-reseed
+# Debian packages, lintian, the packaged library through pkg-config, an
+# out-of-tree build with the user's flags, install/uninstall, the switches.
+test-packaging:
+	@MAKE="$(MAKE)" test/run-tests.sh packaging test/package_test.sh
+
+check-fast: $(B)/.deps-check
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory test-units test-scenarios test-loopback test-keyrotation test-reseed
 
 # The whole suite: plain build, then the same tests under ASan + UBSan.
-check: all
+check: $(B)/.deps-check
+	@$(MAKE) --no-print-directory all
 	@rm -f build/results.txt
-	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-oracle test-loopback test-epoll test-keyrotation \
-	    test-reseed test-netns test-flood test-valgrind test-fuzz || true
+	@$(MAKE) --no-print-directory -k test-docs test-lint test-packaging test-units test-scenarios test-oracle \
+	    test-loopback test-epoll test-keyrotation test-reseed test-netns test-flood test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 
@@ -160,16 +299,14 @@ check-san:
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    GOSSIP_NODE=build/san/examples/gossip-node test/run-tests.sh loopback-san test/loopback_test.py
 
-build/san/test/.built: $(UNIT_BIN) $(SCEN_BIN) $(EX_SRC:examples/%.c=$(B)/examples-san/%)
+build/san/test/.built: $(UNIT_BIN) $(SCEN_BIN) $(EX_BIN)
 	@touch $@
 
-$(B)/examples-san/%: examples/%.c $(LIB_OBJ)
-	@mkdir -p $(B)/examples
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $(B)/examples/$* $< $(LIB_OBJ) $(LDLIBS)
-
 # --- demo and benchmarks -----------------------------------------------------
-demo: all
-	@examples/demo.sh
+demo: $(B)/.deps-demo
+	@$(MAKE) --no-print-directory all
+	@GOSSIP_NODE=$${GOSSIP_NODE:-$(B)/examples/gossip-node} \
+	    GOSSIP_MAILSERVER=$${GOSSIP_MAILSERVER:-$(B)/examples/mailserver} examples/demo.sh
 
 bench: all
 	@$(MAKE) --no-print-directory $(B)/test/bench_scale
@@ -179,28 +316,89 @@ bench-peers: all
 	@bench/peers.sh
 
 # --- install -----------------------------------------------------------------
+# Shared library 0644 (nothing runs it), relative links, every man page.
 install: all
-	install -d $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
-	    $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 644 include/gossip.h $(DESTDIR)$(INCDIR)/
-	install -m 644 lib/libgossip.a $(DESTDIR)$(LIBDIR)/
-	install -m 755 lib/libgossip.so $(DESTDIR)$(LIBDIR)/libgossip.so.$(VERSION)
-	ln -sf libgossip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
-	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libgossip.so
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PCDIR) \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	$(INSTALL) -m 644 include/gossip.h $(DESTDIR)$(INCDIR)/gossip.h
+ifneq ($(call on,$(STATIC)),)
+	$(INSTALL) -m 644 $(LIB_A) $(DESTDIR)$(LIBDIR)/libgossip.a
+endif
+ifneq ($(call on,$(SHARED)),)
+	$(INSTALL) -m 644 $(LIB_SO) $(DESTDIR)$(LIBDIR)/libgossip.so.$(VERSION)
+	ln -sfn libgossip.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libgossip.so
+endif
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@INCDIR@|$(INCDIR)|' \
-	    -e 's|@VERSION@|$(VERSION)|' pkgconfig/libgossip.pc.in > $(DESTDIR)$(PCDIR)/libgossip.pc
-	for m in man/*.3; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man3/; done
-	for m in man/*.5; do install -m 644 $$m $(DESTDIR)$(MANDIR)/man5/; done
-	for m in man/*.7; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man7/ || true; done
+	    -e 's|@VERSION@|$(VERSION)|' pkgconfig/libgossip.pc.in >$(DESTDIR)$(PCDIR)/libgossip.pc
+	chmod 644 $(DESTDIR)$(PCDIR)/libgossip.pc
+	$(INSTALL) -m 755 $(NODE_BIN) $(DESTDIR)$(BINDIR)/gossip-node
+	for m in $(MAN_PAGES); do $(INSTALL) -m 644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/; done
 
 uninstall:
-	rm -f $(DESTDIR)$(INCDIR)/gossip.h $(DESTDIR)$(LIBDIR)/libgossip.* $(DESTDIR)$(PCDIR)/libgossip.pc
-	for m in man/*.3; do rm -f $(DESTDIR)$(MANDIR)/man3/$$(basename $$m); done
-	for m in man/*.5; do rm -f $(DESTDIR)$(MANDIR)/man5/$$(basename $$m); done
+	rm -f $(DESTDIR)$(BINDIR)/gossip-node $(DESTDIR)$(INCDIR)/gossip.h $(DESTDIR)$(PCDIR)/libgossip.pc \
+	    $(DESTDIR)$(LIBDIR)/libgossip.a $(DESTDIR)$(LIBDIR)/libgossip.so \
+	    $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libgossip.so.$(VERSION)
+	for m in $(MAN_PAGES); do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m#man/}; done
 
 clean:
-	rm -rf build lib/libgossip.a lib/libgossip.so
+ifeq ($(O),)
+	rm -rf build lib/libgossip.a lib/libgossip.so libgossip-*.tar.gz
 	@for b in $(EX_SRC:examples/%.c=%); do rm -f examples/$$b; done
+else
+	rm -rf $(O)/lib $(O)/examples $(O)/bin $(O)/test $(O)/dist $(O)/deb $(O)/libgossip-*.tar.gz \
+	    $(O)/.build-deps-ok $(O)/.flags $(O)/.deps-demo $(O)/.deps-check
+endif
+
+# --- release tarball and Debian packages ---------------------------------------
+# `make dist`: libgossip-VERSION.tar.gz (under O= when given) of every file
+# git tracks, or of MANIFEST's list in an unpacked tarball (which carries
+# one); reproducible (sorted, owner 0, mtime of the last commit).
+# `make distcheck`: unpack it in a temporary directory, build it out of tree,
+# install into a DESTDIR and uninstall, then `make check` there (long: the
+# whole suite; not part of `make check`).
+# The build's own variables, given to this make on its command line or in
+# the environment: kept from the package build (dpkg-buildflags and
+# DEB_BUILD_OPTIONS decide there) and from distcheck's builds.
+BUILD_VARS   := O B SHARED STATIC PREFIX BINDIR LIBDIR INCDIR MANDIR PCDIR DESTDIR OPT SAN WERROR \
+                CC AR OBJCOPY PKG_CONFIG INSTALL CPPFLAGS CFLAGS LDFLAGS LDLIBS
+CLEAN_ENV    := env $(foreach v,$(BUILD_VARS) MAKEFLAGS MFLAGS MAKELEVEL MAKEOVERRIDES,-u $(v))
+
+DIST_NAME    := libgossip-$(VERSION)
+DIST_TARBALL := $(if $(O),$(O)/)$(DIST_NAME).tar.gz
+DIST_FILES    = $(wildcard $(if $(wildcard .git),$(shell git ls-files),$(shell cat MANIFEST 2>/dev/null)))
+DIST_EPOCH    = $(or $(if $(wildcard .git),$(shell git log -1 --format=%ct 2>/dev/null)),$(shell stat -c %Y MANIFEST 2>/dev/null),0)
+
+dist:
+	@[ -n "$(DIST_FILES)" ] || { echo "dist: no file list (neither a git checkout nor MANIFEST)"; exit 1; }
+	@rm -rf $(B)/dist && mkdir -p $(B)/dist/$(DIST_NAME)
+	@cp -p --parents $(DIST_FILES) $(B)/dist/$(DIST_NAME)/
+	@printf '%s\n' $(filter-out MANIFEST,$(DIST_FILES)) MANIFEST | sort >$(B)/dist/$(DIST_NAME)/MANIFEST
+	@tar -C $(B)/dist --sort=name --owner=0 --group=0 --numeric-owner --mtime=@$(DIST_EPOCH) \
+	    -cf - $(DIST_NAME) | gzip -9n >$(DIST_TARBALL).tmp
+	@mv $(DIST_TARBALL).tmp $(DIST_TARBALL); rm -rf $(B)/dist
+	@echo "dist: $(DIST_TARBALL) ($$(tar -tzf $(DIST_TARBALL) | grep -vc '/$$') files)"
+
+distcheck: dist
+	@$(CLEAN_ENV) MAKE="$(MAKE)" test/distcheck.sh $(DIST_TARBALL)
+
+# `make deb`: dpkg-buildpackage -us -uc -b in a fresh unpack of the tarball
+# under $(B)/deb, so the packages (written beside the unpacked tree, in
+# $(B)/deb) and debhelper's files stay out of the source tree and out of its
+# parent.  DEB_BUILD_OPTIONS (nocheck, parallel=N, noopt) apply as usual.
+deb: dist
+	@rm -rf $(B)/deb && mkdir -p $(B)/deb
+	@tar -xzf $(DIST_TARBALL) -C $(B)/deb
+	cd $(B)/deb/$(DIST_NAME) && $(CLEAN_ENV) dpkg-buildpackage -us -uc -b
+	@ls -1 $(B)/deb/*.deb
+
+# After a change to the API: `make update-symbols` builds the packages and
+# rewrites debian/libgossip0.symbols from the library (a new symbol at
+# $(VERSION)); the packaging test fails until the file matches the library.
+update-symbols: deb
+	cd $(B)/deb/$(DIST_NAME) && dpkg-gensymbols -plibgossip0 -Pdebian/libgossip0 -v$(VERSION) -c0 \
+	    -O$(CURDIR)/debian/libgossip0.symbols
+	@git diff --stat -- debian/libgossip0.symbols 2>/dev/null || true
 
 # --- fuzzing (libFuzzer; clang, installed as root if missing) ----------------
 # `make fuzz` fuzzes every target for FUZZ_SECONDS (default 600) in
@@ -249,11 +447,11 @@ FLOOD_SECONDS ?= 20
 
 .PHONY: test-flood flood
 
-$(B)/test/unit_noalloc: private CFLAGS += -rdynamic
+$(B)/test/unit_noalloc: private EXTRA_LDFLAGS := -rdynamic
 
-$(B)/test/flood: test/flood.c
+$(B)/test/flood: test/flood.c $(FLAGS_STAMP) | $(BUILD_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $<
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 test-flood: all $(B)/test/flood
 	@FLOOD_SECONDS=$(FLOOD_SECONDS) FLOOD_SENDER=$(B)/test/flood test/run-tests.sh flood test/flood_test.py

@@ -4,10 +4,15 @@
 #     and the page it resolves to (through a `.so` stub or not) names the
 #     function in its NAME section;
 #  2. every `.so man3/X.3` stub points to an existing man/X.3;
-#  3. every gossip_*(3) / libgossip(7) cross-reference points to a page;
+#  3. every gossip_*(3), libgossip(7), gossip.conf(5) and gossip-node(1)
+#     cross-reference points to a page, and every page's .TH names its own
+#     file and section;
 #  4. every page renders without warnings (groff -man -ww, and man-db's
 #     `man --warnings` when present).  Without groff this part is skipped,
-#     and the script says so; nothing is installed.
+#     and the script says so; nothing is installed;
+#  5. gossip-node(1) says what examples/gossip-node.c does: every option of
+#     the program (its getopt tables) is in the page's SYNOPSIS and OPTIONS,
+#     and the page names no option the program lacks.
 # Exits 0 when everything holds, 1 otherwise.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -80,10 +85,12 @@ for p in $pages; do
   for sec in NAME DESCRIPTION "SEE ALSO"; do
     grep -q "^\\.SH[[:space:]]\"*$sec\"*\$" "$p" || bad "$p: no $sec section"
   done
-  for ref in $(grep -o '^\.BR[[:space:]][[:space:]]*\(gossip_[a-z_0-9]*\|libgossip\) ([37])' "$p" |
-               sed 's/^\.BR[[:space:]]*//; s/ (\([37]\))/.\1/' | sort -u); do
+  for ref in $(grep -o '^\.BR[[:space:]][[:space:]]*\(gossip_[a-z_0-9]*\|libgossip\|gossip\.conf\|gossip\\-node\) ([1357])' "$p" |
+               sed 's/^\.BR[[:space:]]*//; s/\\-/-/; s/ (\([1357]\))/.\1/' | sort -u); do
     [ -f "$mandir/$ref" ] || bad "$p: refers to ${ref%.*}(${ref##*.}), which has no page"
   done
+  base=$(basename "$p"); th=$(awk '/^\.TH[[:space:]]/ { print tolower($2) "." $3; exit }' "$p")
+  [ "$th" = "$(echo "$base" | tr 'A-Z' 'a-z')" ] || bad "$p: .TH says ${th%.*}(${th##*.}), the file is $base"
 done
 
 # 4. Rendering.
@@ -107,6 +114,36 @@ $w"
 else
   echo "check_man: groff not found: checked only that the pages exist and link up, not how they render"
   how="not rendered (no groff)"
+fi
+
+# 5. gossip-node(1) against the program's option tables.
+node_src=examples/gossip-node.c node_page=$mandir/gossip-node.1
+if [ -f "$node_src" ]; then
+  if [ ! -f "$node_page" ]; then
+    bad "$node_src: no page $node_page"
+  else
+    # long options: {"name", ...} in the getopt_long table; short: its optstring
+    code_opts=$(grep -o '{"[a-z][a-z-]*", *\(no\|required\|optional\)_argument' "$node_src" |
+                sed 's/{"\([^"]*\)".*/--\1/'
+                grep -o 'getopt_long([^"]*"[a-zA-Z:]*"' "$node_src" |
+                sed 's/.*"\([^"]*\)"/\1/' | tr -d ':' | fold -w1 | sed 's/^/-/')
+    code_opts=$(printf '%s\n' $code_opts | sort -u)
+    [ -n "$code_opts" ] || bad "$node_src: no getopt table found"
+    # the page with roff's \- as -, by section
+    section() { sed 's/\\-/-/g; s/\\f[BIRP]//g' "$node_page" |
+                awk -v s="$1" '/^\.SH/ { on = ($0 ~ s) } on'; }
+    page_opts=$(section OPTIONS | grep -o '\(^\|[^a-z-]\)--\?[a-z][a-z-]*' |
+                sed 's/^[^-]*//' | grep -v -- '-$' | sort -u)
+    syn_opts=$(section SYNOPSIS | grep -o '\(^\|[^a-z-]\)--\?[a-z][a-z-]*' |
+               sed 's/^[^-]*//' | sort -u)
+    for o in $code_opts; do
+      printf '%s\n' $page_opts | grep -qx -- "$o" || bad "$node_page: option $o of $node_src not in OPTIONS"
+      printf '%s\n' $syn_opts | grep -qx -- "$o" || bad "$node_page: option $o of $node_src not in SYNOPSIS"
+    done
+    for o in $page_opts $syn_opts; do
+      printf '%s\n' $code_opts | grep -qx -- "$o" || bad "$node_page: names $o, which $node_src does not take"
+    done
+  fi
 fi
 
 npages=$(printf '%s\n' "$pages" | grep -c .)
