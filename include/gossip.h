@@ -364,6 +364,17 @@ int gossip_on_readable(gossip_t *g);
  * has elapsed (calling it early is harmless). */
 int gossip_tick(gossip_t *g);
 
+/* Tell the library that the host's loop was stalled for lag_ms (a blocking
+ * disk write, a burst of work it measured itself).  A stall longer than a
+ * probe timeout is treated as this node's own trouble: local health
+ * (awareness) is raised, so the node probes more patiently instead of
+ * blaming peers, and probe and suspicion deadlines that came due while it
+ * was not listening get the lost time back.  The library notices a late
+ * gossip_tick() by itself (more than a probe timeout after the deadline
+ * it reported); this call covers lag it cannot see.  Counted in
+ * stats.loop_stalls.  0, GOSSIP_EINVAL, GOSSIP_EBUSY from a log callback. */
+int gossip_report_lag(gossip_t *g, uint32_t lag_ms);
+
 /* Milliseconds until the next timer is due (0 if one is due now); never
  * negative.  Recompute after every call into the library. */
 int gossip_next_timeout_ms(const gossip_t *g);
@@ -474,6 +485,10 @@ struct gossip_stats {
      * the host's picture may be behind; gossip_member_foreach() reads the
      * view afresh. */
     uint64_t events_lost;
+    /* The host's loop was late: gossip_tick() called more than a probe
+     * timeout after the deadline it was told, or gossip_report_lag().
+     * Each raises local health (awareness) instead of blaming peers. */
+    uint64_t loop_stalls;
 };
 
 int gossip_stats_get(const gossip_t *g, struct gossip_stats *out);

@@ -182,6 +182,7 @@ struct gossip {
     uint64_t now;
     uint64_t next_probe, next_gossip, next_sync, next_reconnect, next_join, next_reap;
     uint64_t last_gossip;
+    uint64_t due_at;           /* the deadline reported at the end of the last call (gossip.c) */
     struct lifecycle life;
     uint64_t last_sync_ms;     /* the last regular full-view exchange (or the start) */
     uint64_t who_next_ms;      /* rate limit of ask_who() */

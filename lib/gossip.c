@@ -84,7 +84,9 @@ static void finish(struct gossip *g)
     if (g->destroy_requested && !g->delivering) {
         g->destroy_requested = false;
         gossip_destroy(g);
+        return;
     }
+    g->due_at = maintain_next_deadline(g); /* what the host is told to wake for */
 }
 
 /* One datagram from the network or the host: opened, then acted on. */
@@ -94,6 +96,25 @@ static void receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t 
     enum open_verdict v = open_datagram(g, from, buf, len, &in);
     if (v != OPEN_DROP)
         dispatch(g, &in, v);
+}
+
+/* Read the socket until EAGAIN or the budget.  0 when drained, 1 when the
+ * budget ran out before the socket said EAGAIN (more may be waiting: an
+ * edge-triggered loop gets no new wakeup for them and must call again),
+ * or GOSSIP_ESOCKET. */
+static int read_socket(struct gossip *g)
+{
+    int rc = 0;
+    struct udp_rx rx = {.more = false};
+    for (int round = 0; round < RX_MAX_BATCHES; round++) {
+        if ((rc = udp_recv_batch(g, &rx)) < 0)
+            return rc;
+        for (unsigned i = 0; i < rx.n; i++)
+            receive(g, &rx.from[i], rx.buf[i], rx.len[i]);
+        if (!rx.more)
+            break;
+    }
+    return rx.more ? 1 : 0;
 }
 
 /* ---- lifecycle --------------------------------------------------------------- */
@@ -224,20 +245,9 @@ int gossip_on_readable(gossip_t *g)
     int rc = enter(g, true);
     if (rc < 0)
         return rc;
-    struct udp_rx rx = {.more = false};
-    for (int round = 0; round < RX_MAX_BATCHES; round++) {
-        if ((rc = udp_recv_batch(g, &rx)) < 0)
-            break;
-        for (unsigned i = 0; i < rx.n; i++)
-            receive(g, &rx.from[i], rx.buf[i], rx.len[i]);
-        if (!rx.more)
-            break;
-    }
+    rc = read_socket(g);
     finish(g);
-    /* 1: the budget ran out before the socket said EAGAIN, so more may be
-     * waiting; an edge-triggered loop gets no new wakeup for them and must
-     * call again (level-triggered loops are woken anyway). */
-    return rc < 0 ? rc : rx.more ? 1 : 0;
+    return rc;
 }
 
 int gossip_feed(gossip_t *g, const struct sockaddr *from, socklen_t from_len, const void *buf, size_t len)
@@ -267,8 +277,31 @@ int gossip_tick(gossip_t *g)
     int rc = enter(g, true);
     if (rc < 0)
         return rc;
+    /* Called long after the deadline we reported: the host's loop stalled.
+     * Read what queued in the socket first (acks and refutations that
+     * would otherwise be judged missing), then account for the stall.
+     * (Not at the first tick: a host may create a node well before it
+     * starts its loop.) */
+    if (g->life.ticked && g->now > g->due_at && g->now - g->due_at > probe_stall_threshold(g)) {
+        uint64_t late = g->now - g->due_at;
+        (void)read_socket(g);
+        probe_on_stall(g, late);
+    }
     g->life.ticked = true; /* roles are reported from the first tick on */
     maintain_run(g);
+    finish(g);
+    return 0;
+}
+
+int gossip_report_lag(gossip_t *g, uint32_t lag_ms)
+{
+    if (!g)
+        return GOSSIP_EINVAL;
+    int rc = enter(g, false);
+    if (rc < 0)
+        return rc;
+    if (lag_ms > probe_stall_threshold(g))
+        probe_on_stall(g, lag_ms);
     finish(g);
     return 0;
 }

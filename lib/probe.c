@@ -26,6 +26,22 @@ void awareness_apply(struct gossip *g, int delta)
     g->stats.awareness = g->awareness;
 }
 
+uint64_t probe_stall_threshold(const struct gossip *g)
+{
+    return g->cfg.probe_timeout_ms;
+}
+
+void probe_on_stall(struct gossip *g, uint64_t late_ms)
+{
+    g->stats.loop_stalls++;
+    awareness_apply(g, 1);
+    if (g->probe.phase != PROBE_IDLE && g->probe.deadline_ms <= g->now)
+        g->probe.deadline_ms += late_ms;
+    for (uint32_t i = 0; i < g->n_susp; i++)
+        if (g->susp[i].used && g->susp[i].deadline_ms <= g->now)
+            g->susp[i].deadline_ms += late_ms;
+}
+
 /* A node that misses acks may be the slow one: it probes less often and
  * waits longer, instead of accusing healthy peers. */
 static uint64_t scaled(const struct gossip *g, uint32_t ms)

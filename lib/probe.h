@@ -30,6 +30,15 @@ void suspicion_start(struct gossip *g, struct member *m, uint64_t accuser);
 void suspicion_confirm(struct gossip *g, struct member *m, uint64_t accuser);
 void suspicion_stop(struct gossip *g, struct member *m);
 void awareness_apply(struct gossip *g, int delta);
+/* The host's loop was `late_ms` late (a tick long after its deadline, or
+ * lag the host reported): our own trouble, not the peers'.  Local health
+ * is raised, and the probe and suspicion deadlines that came due while we
+ * were not listening are moved on by the time we lost, so what queued in
+ * the socket meanwhile (acks, refutations) is read before anything is
+ * judged.  Counted in stats.loop_stalls. */
+void probe_on_stall(struct gossip *g, uint64_t late_ms);
+/* How late a tick may be before it counts as a stall: a probe timeout. */
+uint64_t probe_stall_threshold(const struct gossip *g);
 /* Change a member's state (counted, reported, roles recomputed). */
 void member_set_state(struct gossip *g, struct member *m, uint8_t state, uint64_t from);
 

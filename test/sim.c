@@ -1031,6 +1031,10 @@ static void process(sim_t *sim, struct event *ev)
             break; /* a newer pause extended it, or the node was crashed */
         nd->paused_until = 0;
         sim_note(sim, "wake node=%u", ev->node);
+        if (sim->opt.wake_ticks_first && nd->g) {
+            gossip_tick(nd->g); /* the timers before the socket */
+            nd->timer_at = UINT64_MAX;
+        }
         /* The backlog first, as a stalled process would find its socket
          * buffer full; then the timers that came due meanwhile. */
         while (nd->backlog && nd->g) {

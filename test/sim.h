@@ -82,6 +82,10 @@ struct sim_options {
     /* Print library log lines (with t and node) at or below this level to
      * stderr; -1 = none (default; env GOSSIP_SIM_LOG=<level> overrides). */
     int log_level;
+    /* How a paused node's loop wakes: false (default) reads its backlog,
+     * then ticks; true ticks first, then reads the backlog and ticks again
+     * (a host whose loop runs timers before reading the socket). */
+    bool wake_ticks_first;
 };
 
 /* Network and event counters of the whole run. */

@@ -229,6 +229,40 @@ static void test_roles_start_at_first_tick(void **state)
     gossip_destroy(g);
 }
 
+/* ---- the loop's own lateness -------------------------------------------- */
+
+static void test_stall_noticed_and_reported(void **state)
+{
+    (void)state;
+    clock_ms = 1000;
+    struct gossip_config cfg;
+    base_config(&cfg);
+    gossip_t *g;
+    assert_int_equal(gossip_create(&g, &cfg), 0);
+    struct gossip_stats st;
+    for (int i = 0; i < 20; i++) { /* a loop that keeps the contract */
+        assert_int_equal(gossip_tick(g), 0);
+        clock_ms += (uint64_t)gossip_next_timeout_ms(g);
+    }
+    assert_int_equal(gossip_stats_get(g, &st), 0);
+    assert_int_equal(st.loop_stalls, 0);
+    assert_int_equal(st.awareness, 0);
+    clock_ms += (uint64_t)gossip_next_timeout_ms(g) + 3000; /* three seconds late */
+    assert_int_equal(gossip_tick(g), 0);
+    assert_int_equal(gossip_stats_get(g, &st), 0);
+    assert_int_equal(st.loop_stalls, 1);
+    assert_int_equal(st.awareness, 1);
+    assert_int_equal(gossip_report_lag(g, 10), 0); /* below a probe timeout: nothing */
+    assert_int_equal(gossip_stats_get(g, &st), 0);
+    assert_int_equal(st.loop_stalls, 1);
+    assert_int_equal(gossip_report_lag(g, 2000), 0);
+    assert_int_equal(gossip_stats_get(g, &st), 0);
+    assert_int_equal(st.loop_stalls, 2);
+    assert_int_equal(st.awareness, 2);
+    assert_int_equal(gossip_report_lag(NULL, 5), GOSSIP_EINVAL);
+    gossip_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -237,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_destroy_from_callback),
         cmocka_unit_test(test_log_callback_cannot_change_state),
         cmocka_unit_test(test_roles_start_at_first_tick),
+        cmocka_unit_test(test_stall_noticed_and_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
