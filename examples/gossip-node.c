@@ -3,7 +3,9 @@
  *
  * It follows the bench's "libgossip plugin contract (version 1)": every
  * membership change is one JSON object per line on stdout, flushed at once;
- * logs go to stderr; SIGTERM announces a graceful leave and exits 0.
+ * logs go to stderr; SIGTERM announces a graceful leave and exits 0;
+ * SIGUSR1 drains the node (it keeps its membership and gives up its roles,
+ * gossip_drain()), SIGUSR2 undrains it.
  *
  *   gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]
  *               --key KEY | --key-file PATH [--key OLDKEY ...] [--heartbeat-ms MS]
@@ -402,6 +404,8 @@ static int setup_fds(gossip_t *g, int *sfd_out)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     sigprocmask(SIG_BLOCK, &set, NULL);
     int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
     int ep = epoll_create1(EPOLL_CLOEXEC);
@@ -567,6 +571,13 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 if (si.ssi_signo == SIGHUP) {
                     reload(app, o);
+                } else if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
+                    /* drain before an upgrade, undrain after: the role
+                     * lines show the duties moving */
+                    bool on = si.ssi_signo == SIGUSR1;
+                    int rc = gossip_drain(app->g, on);
+                    log_line(app, rc < 0 ? "warn" : "info", "%s: %s", on ? "SIGUSR1: draining" : "SIGUSR2: undrained",
+                             rc < 0 ? gossip_strerror(rc) : "ok");
                 } else if (!leave_deadline) {
                     log_line(app, "info", "signal %u: leaving the cluster", si.ssi_signo);
                     if (o->view_file)

@@ -114,6 +114,7 @@ struct gossip_member {
     size_t meta_len;
     uint64_t state_since_ms;  /* local monotonic time (hooks.now_ms) of the last state change */
     bool is_self;
+    bool draining;            /* the member drains: alive, but given no role (gossip_drain()) */
 };
 
 /* Member events delivered through callbacks.member. */
@@ -430,6 +431,21 @@ int gossip_member_restore(gossip_t *g, const struct gossip_member *m);
 /* Publish this node's metadata (at most max_meta bytes); disseminated with a
  * new incarnation.  GOSSIP_ETOOBIG above the limit. */
 int gossip_set_meta(gossip_t *g, const void *data, size_t len);
+
+/* Drain (on = true) or undrain this node.  A draining node stays a member,
+ * keeps probing and answering, and holds no role: each role it held moves
+ * at once to the node that would hold it without this one (no failure
+ * timeout in between; its own role callbacks report the loss at the end of
+ * this call).  Every node sees the flag in gossip_member.draining and gets
+ * a GOSSIP_EVENT_UPDATE when it changes; it spreads like any update (a new
+ * version) and survives the full-view exchange.  Undraining gives the roles
+ * back under the normal rules.  A gossip_leave() after a drain moves no
+ * role again.  Draining twice is a no-op.  GOSSIP_ESTATE after
+ * gossip_leave(). */
+int gossip_drain(gossip_t *g, bool on);
+
+/* True while this node drains. */
+bool gossip_draining(const gossip_t *g);
 
 /* Broadcast a cluster event to every live node, this one included (its
  * callback runs too).  GOSSIP_ETOOBIG above max_event, GOSSIP_EFULL when

@@ -150,6 +150,7 @@ struct gossip {
     uint64_t generation;
     uint32_t version;
     uint8_t self_state;
+    bool self_draining;        /* gossip_drain(): we hold no role, and say so in our record */
     uint64_t self_changed_ms;  /* our record last changed (start, refutation, metadata) */
 /* longer than the longest suspicion a refutation has to beat in clusters of
  * thousands (4 x 1 x log10(n+1) heartbeats) */
@@ -250,6 +251,7 @@ static inline void self_to_wire(const struct gossip *g, struct wire_member *w)
     w->generation = g->generation;
     w->version = g->version;
     w->state = g->self_state;
+    w->flags = g->self_draining ? WIRE_M_DRAINING : 0;
     w->from = g->self_id;
     w->addr = g->self_addr;
     w->meta_len = g->self_meta_len;

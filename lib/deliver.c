@@ -53,6 +53,7 @@ void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *
     e->m.version = m->version;
     e->m.state_since_ms = m->state_ms;
     e->m.is_self = m->id == g->self_id;
+    e->m.draining = (m->flags & MEMBER_DRAINING) != 0;
     addr_fill_member(&m->addr, &e->m);
 }
 
@@ -94,9 +95,11 @@ static struct roles_member *roles_view(const struct gossip *g, size_t *n)
     struct roles_member *v = malloc(((size_t)g->members.n + 1) * sizeof(*v));
     if (!v)
         return NULL;
-    v[(*n)++] = (struct roles_member){g->self_id, g->self_state};
-    for (uint32_t i = 0; i < g->members.n; i++)
-        v[(*n)++] = (struct roles_member){g->members.v[i].id, g->members.v[i].state};
+    v[(*n)++] = (struct roles_member){g->self_id, g->self_state, g->self_draining};
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        const struct member *m = &g->members.v[i];
+        v[(*n)++] = (struct roles_member){m->id, m->state, (m->flags & MEMBER_DRAINING) != 0};
+    }
     return v;
 }
 
@@ -281,7 +284,7 @@ static void roles_update(struct gossip *g)
         return;
     }
     g->roles_dirty = false;
-    struct roles_member self_only = {g->self_id, g->self_state};
+    struct roles_member self_only = {g->self_id, g->self_state, g->self_draining};
     uint32_t held = 0;
     bool candidate = false;
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {

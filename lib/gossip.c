@@ -383,6 +383,34 @@ int gossip_set_meta(gossip_t *g, const void *data, size_t len)
     return rc;
 }
 
+int gossip_drain(gossip_t *g, bool on)
+{
+    if (!g)
+        return GOSSIP_EINVAL;
+    if (lc_leaving(g))
+        return GOSSIP_ESTATE;
+    int rc = enter(g, false);
+    if (rc < 0)
+        return rc;
+    if (g->self_draining != on) {
+        /* a new incarnation, so the flag overrides what everyone holds and
+         * survives the full-view exchange */
+        g->self_draining = on;
+        g->version++;
+        g->self_changed_ms = g->now;
+        rc = dissem_member(&g->dq, g->self_id);
+        msg_gossip_now(g);
+        roles_recompute(g);
+    }
+    finish(g);
+    return rc;
+}
+
+bool gossip_draining(const gossip_t *g)
+{
+    return g && g->self_draining;
+}
+
 int gossip_broadcast(gossip_t *g, const void *data, size_t len)
 {
     if (!g || !data || len == 0)
@@ -429,6 +457,7 @@ static void self_info(const struct gossip *g, struct gossip_member *out)
     out->meta = g->self_meta_len ? g->self_meta : NULL;
     out->meta_len = g->self_meta_len;
     out->is_self = true;
+    out->draining = g->self_draining;
 }
 
 static void member_info(const struct member *m, struct gossip_member *out)
@@ -442,6 +471,7 @@ static void member_info(const struct member *m, struct gossip_member *out)
     out->meta = m->meta_len ? m->meta : NULL;
     out->meta_len = m->meta_len;
     out->state_since_ms = m->state_ms;
+    out->draining = (m->flags & MEMBER_DRAINING) != 0;
 }
 
 int gossip_member_get(const gossip_t *g, uint64_t id, struct gossip_member *out)
@@ -535,9 +565,11 @@ int gossip_role_holders(const gossip_t *g, const char *role, uint64_t *ids, size
     if (!v)
         return GOSSIP_ENOMEM;
     size_t n = 0;
-    v[n++] = (struct roles_member){g->self_id, g->self_state};
-    for (uint32_t k = 0; k < g->members.n; k++)
-        v[n++] = (struct roles_member){g->members.v[k].id, g->members.v[k].state};
+    v[n++] = (struct roles_member){g->self_id, g->self_state, g->self_draining};
+    for (uint32_t k = 0; k < g->members.n; k++) {
+        const struct member *m = &g->members.v[k];
+        v[n++] = (struct roles_member){m->id, m->state, (m->flags & MEMBER_DRAINING) != 0};
+    }
     size_t count = roles_holders(&g->cfg.roles[i], v, n, ids, max);
     free(v);
     return count > INT_MAX ? INT_MAX : (int)count;

@@ -148,6 +148,7 @@ void member_to_wire(const struct member *m, struct wire_member *w)
     w->generation = m->generation;
     w->version = m->version;
     w->state = m->state;
+    w->flags = (m->flags & MEMBER_DRAINING) ? WIRE_M_DRAINING : 0;
     w->from = m->from;
     w->addr = m->addr;
     w->meta_len = m->meta_len;

@@ -41,6 +41,9 @@ struct member {
  * node.  Cleared by any authentic datagram from the member and by any
  * record of it from the network. */
 #define MEMBER_UNCONFIRMED 0x01u
+/* The member drains (its record says so, WIRE_M_DRAINING): alive, probed
+ * and probing, but no role is given to it. */
+#define MEMBER_DRAINING 0x02u
 
 /* Member table: dense array (iteration, random choice) plus an
  * open-addressing index by id. */

@@ -141,6 +141,8 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
         m->state_ms = g->now;
         if (source == FROM_HOST)
             m->flags |= MEMBER_UNCONFIRMED;
+        if (r->flags & WIRE_M_DRAINING)
+            m->flags |= MEMBER_DRAINING;
         bool ignored = false;
         copy_meta(m, r, &ignored);
         probe_add_member(g, m->id);
@@ -180,6 +182,12 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
         changed = true;
     }
     copy_meta(m, r, &changed);
+    bool draining = (r->flags & WIRE_M_DRAINING) != 0;
+    if (draining != ((m->flags & MEMBER_DRAINING) != 0)) {
+        m->flags ^= MEMBER_DRAINING;
+        changed = true;
+        roles_recompute(g); /* its roles move, or come back */
+    }
     if (state != GOSSIP_SUSPECT)
         suspicion_stop(g, m);
     if (state != old) {

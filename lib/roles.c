@@ -66,6 +66,8 @@ static void analyse(const struct gossip_role *role, const struct roles_member *m
         if (!is_live(m[i].state))
             continue;
         live++;
+        if (m[i].draining)
+            continue; /* live for the quorum, never a holder */
         if (role->n_nodes > 0 && listed(role, m[i].id))
             listed_live++;
         uint64_t s = splitmix64_fin(h ^ m[i].id);
@@ -98,7 +100,7 @@ static void analyse(const struct gossip_role *role, const struct roles_member *m
 static bool holds(const struct gossip_role *role, const struct role_view *v,
                   const struct roles_member *m)
 {
-    if (v->nobody || !is_live(m->state))
+    if (v->nobody || !is_live(m->state) || m->draining)
         return false;
     if (v->everyone)
         return true;

@@ -14,6 +14,7 @@
 struct roles_member {
     uint64_t id;
     uint8_t state; /* enum gossip_state */
+    bool draining; /* counts for the quorum, holds nothing (gossip_drain()) */
 };
 
 /*
@@ -25,6 +26,9 @@ struct roles_member {
  *  - none of them: unless GOSSIP_ROLE_NO_FAILOVER, the one alive-or-suspect
  *    member with the highest rendezvous hash of (role name, id) (64-bit
  *    FNV-1a of the name, mixed with the id by a splitmix64 finaliser);
+ *  - a draining member is skipped as a holder (listed or by failover), so
+ *    its roles go where they would go without it, but it still counts as
+ *    live for the quorum;
  *  - GOSSIP_ROLE_QUORUM: if the alive-or-suspect count is not a strict
  *    majority of the members that are not left, nobody holds it in this
  *    view (each node applies this to its own view, so a minority side

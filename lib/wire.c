@@ -159,7 +159,9 @@ static bool rd_member(struct rd *r, struct wire_member *m)
     m->id = rd_u64(r);
     m->generation = rd_u64(r);
     m->version = rd_u32(r);
-    m->state = rd_u8(r);
+    uint8_t st = rd_u8(r);
+    m->state = st & 0x7fu;
+    m->flags = st & WIRE_M_DRAINING;
     if (r->bad || m->state > 3)
         return false;
     if (!rd_addr(r, &m->addr))
@@ -305,7 +307,7 @@ int wire_add_member(struct wire_writer *w, const struct wire_member *m)
 {
     if (!w->buf || w->in_events || w->n_members >= WIRE_MAX_MEMBERS)
         return -1;
-    if (m->state > 3 || !addr_ok(&m->addr) || (m->meta_len > 0 && !m->meta))
+    if (m->state > 3 || (m->flags & ~WIRE_M_DRAINING) || !addr_ok(&m->addr) || (m->meta_len > 0 && !m->meta))
         return -1;
     size_t n = wire_member_size(m);
     if (n > room(w))
@@ -315,7 +317,7 @@ int wire_add_member(struct wire_writer *w, const struct wire_member *m)
     put_u64(p, m->id);
     put_u64(p + 8, m->generation);
     put_u32(p + 16, m->version);
-    p[20] = m->state;
+    p[20] = (uint8_t)(m->state | m->flags);
     p = put_addr(p + 21, &m->addr);
     if (member_has_from(m->state)) {
         put_u64(p, m->from);

@@ -22,7 +22,8 @@
  *   u8  n_events, then n_events event records
  *   nothing may follow (trailing bytes are malformed)
  * addr:   u8 family (4 or 6), 4 or 16 bytes address, u16 port (port 0 is malformed)
- * member: u64 id, u64 generation, u32 version, u8 state (0..3),
+ * member: u64 id, u64 generation, u32 version, u8 state (0..3, high bit
+ *         WIRE_M_DRAINING; the other bits 0),
  *         addr, u64 from (present only when state is suspect(1) or failed(2):
  *         the accuser), u8 meta_len, meta bytes
  * event:  u64 origin, u64 event id, u16 len (>= 1), bytes
@@ -60,10 +61,14 @@ struct wire_addr {
     uint16_t port;
 };
 
+/* Member record flags, carried in the high bit of the state byte. */
+#define WIRE_M_DRAINING 0x80u /* the member holds no role (gossip_drain()) */
+
 struct wire_member {
     uint64_t id, generation, from;
     uint32_t version;
     uint8_t state;
+    uint8_t flags;                /* WIRE_M_* */
     struct wire_addr addr;
     uint8_t meta_len;
     const uint8_t *meta;

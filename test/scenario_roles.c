@@ -360,6 +360,7 @@ static unsigned rendezvous_pick(struct harness *h, const struct gossip_role *rol
     for (unsigned i = 0; i < h->n; i++) {
         v[i].id = sim_node_id(h->sim, i);
         v[i].state = i == gone ? GOSSIP_FAILED : GOSSIP_ALIVE;
+        v[i].draining = false;
     }
     uint64_t out[MAX_N];
     size_t k = roles_holders(role, v, h->n, out, MAX_N);

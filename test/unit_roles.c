@@ -190,6 +190,32 @@ static void test_quorum(void **state)
     assert_string_equal(holders(&q, NULL, 0), "");
 }
 
+/* A draining member holds nothing, listed or by failover, and its roles go
+ * where they would go without it; it still counts for the quorum. */
+static void test_draining(void **state)
+{
+    (void)state;
+    const uint64_t list[] = {1};
+    struct gossip_role r = mkrole("acme.renew", list, 1, 0);
+    struct roles_member m[] = {{1, A, true}, {2, A, false}, {3, A, false}, {4, A, false}};
+    struct roles_member without[] = {{2, A, false}, {3, A, false}, {4, A, false}};
+    uint64_t ids[4], want[4];
+    assert_int_equal(roles_holders(&r, m, 4, ids, 4), 1);
+    assert_int_equal(roles_holders(&r, without, 3, want, 4), 1);
+    assert_true(ids[0] == want[0]); /* the failover pick of a view without node 1 */
+    assert_false(roles_held(&r, m, 4, 1));
+    struct gossip_role all = mkrole("metrics.calculate", NULL, 0, 0);
+    assert_int_equal(roles_holders(&all, m, 4, ids, 4), 3); /* everyone but the drainer */
+    const uint64_t two[] = {1, 2};
+    struct gossip_role q = mkrole("db.primary", two, 2, GOSSIP_ROLE_QUORUM);
+    struct roles_member half[] = {{1, A, true}, {2, A, false}, {3, F, false}, {4, F, false}};
+    /* two live of four, one of them draining: no majority, nobody */
+    assert_int_equal(roles_holders(&q, half, 4, ids, 4), 0);
+    half[2].state = A; /* three live of four, the drainer among them: node 2 holds */
+    assert_int_equal(roles_holders(&q, half, 4, ids, 4), 1);
+    assert_true(ids[0] == 2);
+}
+
 static void test_truncation(void **state)
 {
     (void)state;
@@ -198,6 +224,7 @@ static void test_truncation(void **state)
     for (unsigned i = 0; i < 40; i++) {
         m[i].id = (uint64_t)(i * 7919 % 40) + 100; /* scrambled order */
         m[i].state = A;
+        m[i].draining = false;
     }
     uint64_t ids[5];
     assert_int_equal(roles_holders(&r, m, 40, ids, 5), 40);
@@ -218,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_name_valid),  cmocka_unit_test(test_no_list),
         cmocka_unit_test(test_list),        cmocka_unit_test(test_failover),
         cmocka_unit_test(test_no_failover), cmocka_unit_test(test_quorum),
+        cmocka_unit_test(test_draining),
         cmocka_unit_test(test_truncation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
