@@ -8,8 +8,10 @@
  *
  * The five duties of the mail server are roles: every few seconds the node
  * runs the ones it holds now, and it logs each role it gains or loses (when
- * a holder fails, another live node takes its duties over).  SIGTERM or
- * SIGINT: graceful leave, then exit 0.
+ * a holder fails, another live node takes its duties over).  Every fourth
+ * round it also asks the cluster who holds the lock on a mailbox (a query:
+ * only the holder answers).  SIGTERM or SIGINT: graceful leave, then exit
+ * 0.
  *
  * The loop is ppoll(): signals are blocked except while waiting, so a
  * signal can never slip in between checking the flag and going to sleep.
@@ -128,6 +130,62 @@ static int configure(int argc, char **argv, struct gossip_config *cfg, unsigned 
     return rc < 0 ? -1 : 0;
 }
 
+/* Mailbox locks: this node holds the lock on the mailboxes "box<id>" and
+ * "box<id + 100>" (a stand-in for the real lock table).  Any node can ask
+ * the cluster who holds the lock on a mailbox with a query; only the holder
+ * answers. */
+struct locks {
+    gossip_t *g;
+    uint64_t id;
+};
+
+static bool holds_lock(uint64_t id, const char *box, size_t len)
+{
+    char mine[32];
+    for (uint64_t k = 0; k < 2; k++) {
+        int n = snprintf(mine, sizeof mine, "box%" PRIu64, id + 100 * k);
+        if ((size_t)n == len && memcmp(mine, box, len) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void on_query(void *ud, uint64_t query_id, uint64_t asker, const void *data, size_t len)
+{
+    struct locks *l = ud;
+    if (!holds_lock(l->id, data, len))
+        return; /* not ours: stay silent */
+    char answer[64];
+    int n = snprintf(answer, sizeof answer, "locked by node %" PRIu64, l->id);
+    gossip_query_respond(l->g, query_id, asker, answer, (size_t)n);
+}
+
+static void on_answer(void *ud, uint64_t query_id, uint64_t responder, const void *data, size_t len)
+{
+    struct locks *l = ud;
+    printf("node %" PRIu64 ": query %" PRIu64 ": node %" PRIu64 " says \"%.*s\"\n", l->id, query_id, responder,
+           (int)len, (const char *)data);
+    fflush(stdout);
+}
+
+static void on_query_done(void *ud, uint64_t query_id, size_t answers)
+{
+    struct locks *l = ud;
+    printf("node %" PRIu64 ": query %" PRIu64 " done, %zu answer(s)\n", l->id, query_id, answers);
+    fflush(stdout);
+}
+
+/* Who holds the lock on mailbox "box<k>"? */
+static void ask_lock(gossip_t *g, uint64_t id, uint64_t k)
+{
+    char box[32];
+    int n = snprintf(box, sizeof box, "box%" PRIu64, k);
+    uint64_t qid;
+    if (gossip_query(g, box, (size_t)n, NULL, &qid) == 0)
+        printf("node %" PRIu64 ": query %" PRIu64 ": who holds the lock on %s?\n", id, qid, box);
+    fflush(stdout);
+}
+
 static void run_duties(gossip_t *g, uint64_t id)
 {
     for (size_t i = 0; i < sizeof duties / sizeof duties[0]; i++)
@@ -151,6 +209,12 @@ int main(int argc, char **argv)
     id = cfg.node_id;
     if (gossip_create(&g, &cfg) < 0)
         return 1;
+    static struct locks locks;
+    locks = (struct locks){.g = g, .id = id};
+    struct gossip_query_handlers qh = {.size = sizeof qh, .ud = &locks, .query = on_query,
+                                       .response = on_answer, .done = on_query_done};
+    gossip_set_query_handlers(g, &qh);
+    unsigned rounds = 0;
 
     /* Block the stop signals; ppoll() unblocks them only while it waits. */
     sigset_t block, during_wait;
@@ -176,8 +240,11 @@ int main(int argc, char **argv)
         }
         uint64_t now = now_ms(), wait = (uint64_t)gossip_next_timeout_ms(g);
         if (next_duty <= now) {
-            if (!leave_until)
+            if (!leave_until) {
                 run_duties(g, id);
+                if (++rounds % 4 == 0) /* now and then: where is the lock on another node's mailbox? */
+                    ask_lock(g, id, (id + rounds / 4) % 5);
+            }
             next_duty = now + every_ms;
         }
         if (wait > next_duty - now)

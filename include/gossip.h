@@ -505,9 +505,66 @@ struct gossip_stats {
      * timeout after the deadline it was told, or gossip_report_lag().
      * Each raises local health (awareness) instead of blaming peers. */
     uint64_t loop_stalls;
+    /* Queries (gossip_query()): asked by this node; answers this node sent;
+     * answers it received for its own queries; answers that came after the
+     * deadline or for a query it does not know (dropped); duplicate answers
+     * and answers over the per-query bound (dropped). */
+    uint64_t queries, query_answers_sent, query_answers, query_answers_late, query_answers_dropped;
 };
 
 int gossip_stats_get(const gossip_t *g, struct gossip_stats *out);
+
+/*
+ * Queries, as `serf query`: ask every live node (or only those holding a
+ * role, or whose metadata starts with given bytes) a small question; each
+ * may answer once; the answers come back to the asker until a deadline.
+ * The question spreads like a cluster event (sealed, exactly once per
+ * node); answers go straight to the asker.
+ */
+
+/* Who answers and for how long.  Zero-initialise and set `size`; NULL
+ * means every live node and the default timeout. */
+struct gossip_query_params {
+    size_t size;                 /* sizeof(struct gossip_query_params) */
+    const char *role;            /* only holders of this role (NULL: every live node) */
+    const void *meta_prefix;     /* only nodes whose metadata starts with these bytes */
+    size_t meta_prefix_len;      /* 0: no metadata filter; at most max_meta */
+    uint32_t timeout_ms;         /* answers awaited this long; 0: 4 x heartbeat */
+};
+
+/* What happens with queries, delivered like the other callbacks (at the end
+ * of the call that caused them).  Any may be NULL. */
+struct gossip_query_handlers {
+    size_t size;                 /* sizeof(struct gossip_query_handlers) */
+    void *ud;
+    /* A query this node is asked (it matched the filter).  Answer with
+     * gossip_query_respond(), now (from the callback) or later, until the
+     * asker's timeout; or not at all. */
+    void (*query)(void *ud, uint64_t query_id, uint64_t asker, const void *data, size_t len);
+    /* An answer to one of this node's queries, once per responder. */
+    void (*response)(void *ud, uint64_t query_id, uint64_t responder, const void *data, size_t len);
+    /* The deadline of one of this node's queries passed; later answers are
+     * dropped (stats.query_answers_late). */
+    void (*done)(void *ud, uint64_t query_id, size_t answers);
+};
+
+/* Install (or, with NULL, remove) the query handlers.  GOSSIP_EINVAL for a
+ * size smaller than the first version of the struct. */
+int gossip_set_query_handlers(gossip_t *g, const struct gossip_query_handlers *h);
+
+/* Ask the cluster.  data (1..max_event minus the filter's bytes) is the
+ * question; *query_id (may be NULL) names it in the answers.  This node is
+ * asked too when it matches.  GOSSIP_ETOOBIG, GOSSIP_EFULL (16 queries of
+ * this node pending, or max_pending_events queued), GOSSIP_ENOTFOUND (an
+ * undeclared role), GOSSIP_ESTATE after gossip_leave(), GOSSIP_EINVAL. */
+int gossip_query(gossip_t *g, const void *data, size_t len, const struct gossip_query_params *p,
+                 uint64_t *query_id);
+
+/* Answer query `query_id` of node `asker` (as the query callback gave
+ * them) with data (1..max_event bytes), once.  GOSSIP_ENOTFOUND (no such
+ * query asked of this node, or its timeout passed), GOSSIP_ESTATE (already
+ * answered), GOSSIP_ETOOBIG, GOSSIP_EINVAL. */
+int gossip_query_respond(gossip_t *g, uint64_t query_id, uint64_t asker, const void *data, size_t len);
 
 /*
  * Run-time keyring.  Every sealed datagram names its key by a 32-bit key id

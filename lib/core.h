@@ -60,11 +60,12 @@ struct probe_state {
 
 /* Event waiting for delivery to the host's callbacks. */
 struct pending_event {
-    enum { PE_MEMBER, PE_ROLE, PE_USER } kind;
+    enum { PE_MEMBER, PE_ROLE, PE_USER, PE_QUERY, PE_ANSWER, PE_QUERY_DONE } kind;
     enum gossip_event event;
     struct gossip_member m;   /* snapshot; meta resolved at delivery */
-    uint64_t origin;          /* PE_USER */
-    uint8_t *data;            /* PE_USER, owned */
+    uint64_t origin;          /* PE_USER; PE_QUERY: the asker; PE_ANSWER: the responder */
+    uint64_t id;              /* PE_QUERY, PE_ANSWER, PE_QUERY_DONE: the query id */
+    uint8_t *data;            /* PE_USER, PE_QUERY, PE_ANSWER, owned */
     size_t len;
     unsigned role;            /* PE_ROLE: index in cfg.roles */
     bool held;
@@ -86,6 +87,21 @@ struct seen_event {
     uint64_t at_ms;           /* first seen */
     uint8_t *data;            /* kept while young, for the full-view exchange */
     uint16_t len;
+};
+
+/* Queries (query.c). */
+#define QUERY_MAX_PENDING 16      /* our own queries awaiting answers */
+#define QUERY_MAX_ANSWERS 1024    /* answers taken per query */
+#define QUERY_ASKED 64            /* questions we may still answer */
+struct query_pending {
+    uint64_t id, deadline_ms;
+    uint64_t *responders;     /* who answered, for deduplication */
+    uint32_t n, cap;
+    bool used;
+};
+struct query_asked {
+    uint64_t id, asker, deadline_ms;
+    bool answered, used;
 };
 
 /* Taking back a QUORUM role that another node holds by failover in our
@@ -188,6 +204,12 @@ struct gossip {
     uint64_t last_sync_ms;     /* the last regular full-view exchange (or the start) */
     uint64_t who_next_ms;      /* rate limit of ask_who() */
     unsigned leave_sends;
+
+    /* queries (query.c) */
+    struct gossip_query_handlers qh;
+    struct query_pending queries[QUERY_MAX_PENDING];
+    struct query_asked asked[QUERY_ASKED];
+    unsigned asked_pos;
 
     /* cluster events */
     struct event_origin origins[MAX_EVENT_ORIGINS];

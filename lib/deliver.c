@@ -76,6 +76,31 @@ void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len
     e->len = len;
 }
 
+void g_emit_query(struct gossip *g, int kind, uint64_t id, uint64_t peer, const void *data, size_t len)
+{
+    if ((kind == PE_QUERY && !g->qh.query) || (kind == PE_ANSWER && !g->qh.response) ||
+        (kind == PE_QUERY_DONE && !g->qh.done))
+        return;
+    uint8_t *copy = NULL;
+    if (kind != PE_QUERY_DONE && !(copy = malloc(len ? len : 1))) {
+        g->stats.events_lost++;
+        return;
+    }
+    struct pending_event *e = pe_push(g);
+    if (!e) {
+        free(copy);
+        g->stats.events_lost++;
+        return;
+    }
+    if (len)
+        memcpy(copy, data, len);
+    e->kind = kind;
+    e->id = id;
+    e->origin = peer;
+    e->data = copy;
+    e->len = len;
+}
+
 /* ---- roles ----------------------------------------------------------------- */
 
 static bool roles_need_view(const struct gossip *g)
@@ -368,6 +393,20 @@ void g_deliver(struct gossip *g)
         case PE_USER:
             g->cfg.cb.user_event(g->cfg.cb.ud, e.origin, e.data, e.len);
             free(e.data);
+            break;
+        case PE_QUERY:
+            if (g->qh.query)
+                g->qh.query(g->qh.ud, e.id, e.origin, e.data, e.len);
+            free(e.data);
+            break;
+        case PE_ANSWER:
+            if (g->qh.response)
+                g->qh.response(g->qh.ud, e.id, e.origin, e.data, e.len);
+            free(e.data);
+            break;
+        case PE_QUERY_DONE:
+            if (g->qh.done)
+                g->qh.done(g->qh.ud, e.id, (size_t)e.origin);
             break;
         }
         if (g->roles_dirty && g->life.ticked && !g->destroy_requested)

@@ -15,6 +15,10 @@
 
 void g_emit_member(struct gossip *g, enum gossip_event ev, const struct member *m);
 void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len);
+/* PE_QUERY (peer = the asker), PE_ANSWER (peer = the responder) or
+ * PE_QUERY_DONE (peer = the number of answers, no data) for the query
+ * handlers; nothing is queued without a handler for it. */
+void g_emit_query(struct gossip *g, int kind, uint64_t id, uint64_t peer, const void *data, size_t len);
 void g_deliver(struct gossip *g);
 /* An ack from `sender` to our ping `seq`: maybe the one a QUORUM hand-back
  * waits for (struct handback). */

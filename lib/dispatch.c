@@ -9,6 +9,7 @@
 #include "merge.h"
 #include "message.h"
 #include "probe.h"
+#include "query.h"
 
 /* A member that speaks to us without our knowing it: its join passed us by
  * (gossip misses a pair now and then, about e^-limit of them, and in a big
@@ -91,6 +92,9 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
         break;
     case WIRE_NACK:
         probe_on_nack(g, msg->seq);
+        break;
+    case WIRE_RESPONSE:
+        query_on_answer(g, h->sender, msg->target, msg->body, msg->body_len);
         break;
     case WIRE_SYNC:
         if (msg->flags & WIRE_F_REPLY)

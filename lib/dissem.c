@@ -60,7 +60,8 @@ int dissem_member(struct dissem *d, uint64_t id)
     return 0;
 }
 
-int dissem_event(struct dissem *d, uint64_t origin, uint64_t event_id, const void *data, size_t len)
+static int queue_event(struct dissem *d, uint64_t origin, uint64_t event_id, const void *data, size_t len,
+                       bool query)
 {
     if (find(d, true, origin, event_id))
         return 0;
@@ -78,9 +79,20 @@ int dissem_event(struct dissem *d, uint64_t origin, uint64_t event_id, const voi
     it->data = copy;
     it->len = (uint16_t)len;
     it->is_event = true;
+    it->is_query = query;
     it->order = ++d->order;
     d->n_events++;
     return 0;
+}
+
+int dissem_event(struct dissem *d, uint64_t origin, uint64_t event_id, const void *data, size_t len)
+{
+    return queue_event(d, origin, event_id, data, len, false);
+}
+
+int dissem_query(struct dissem *d, uint64_t origin, uint64_t query_id, const void *data, size_t len)
+{
+    return queue_event(d, origin, query_id, data, len, true);
 }
 
 void dissem_forget_member(struct dissem *d, uint64_t id)
@@ -220,7 +232,8 @@ void dissem_pack(struct dissem *d, const struct members *table, const struct wir
         struct dq_item *it = &d->v[i];
         if (!it->is_event || (c >= k && in_picks(d->pick, k, i)))
             continue;
-        struct wire_event we = {.origin = it->id, .event_id = it->event_id, .len = it->len, .data = it->data};
+        struct wire_event we = {.origin = it->id, .event_id = it->event_id, .len = it->len, .query = it->is_query,
+                                .data = it->data};
         if (wire_event_size(&we) <= wire_room(w) && wire_add_event(w, &we) == 0)
             it->transmits++;
     }

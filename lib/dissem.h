@@ -23,6 +23,7 @@ struct dq_item {
     uint16_t len;
     uint16_t transmits;
     bool is_event;
+    bool is_query;            /* an event item that is a query (query.c) */
 };
 
 struct dissem {
@@ -39,6 +40,8 @@ void dissem_free(struct dissem *d);
  * GOSSIP_ENOMEM when the queue cannot grow. */
 int dissem_member(struct dissem *d, uint64_t id);
 int dissem_event(struct dissem *d, uint64_t origin, uint64_t event_id, const void *data, size_t len);
+/* A query travels like a cluster event, marked as one (WIRE_EVENT_QUERY). */
+int dissem_query(struct dissem *d, uint64_t origin, uint64_t query_id, const void *data, size_t len);
 void dissem_forget_member(struct dissem *d, uint64_t id);
 /* How many times `id` has been sent since it was queued (-1: not queued). */
 int dissem_transmits(const struct dissem *d, uint64_t id);

@@ -23,6 +23,7 @@
 #include "message.h"
 #include "open.h"
 #include "probe.h"
+#include "query.h"
 #include "roles.h"
 #include "send.h"
 #include "udp.h"
@@ -227,6 +228,7 @@ void gossip_destroy(gossip_t *g)
         free(g->seen[i].data);
     free(g->seen);
     outbox_free(&g->out);
+    query_free(g);
     free(g->rxbuf);
     free(g);
 }
@@ -379,6 +381,72 @@ int gossip_set_meta(gossip_t *g, const void *data, size_t len)
     g->self_changed_ms = g->now;
     rc = dissem_member(&g->dq, g->self_id);
     msg_gossip_now(g);
+    finish(g);
+    return rc;
+}
+
+int gossip_set_query_handlers(gossip_t *g, const struct gossip_query_handlers *h)
+{
+    if (!g || (h && h->size < sizeof(struct gossip_query_handlers)))
+        return GOSSIP_EINVAL;
+    if (h)
+        g->qh = *h;
+    else
+        memset(&g->qh, 0, sizeof(g->qh));
+    return 0;
+}
+
+int gossip_query(gossip_t *g, const void *data, size_t len, const struct gossip_query_params *p,
+                 uint64_t *query_id)
+{
+    if (!g || (!data && len) || (p && p->size < sizeof(struct gossip_query_params)) ||
+        (p && p->meta_prefix_len && !p->meta_prefix))
+        return GOSSIP_EINVAL;
+    if (lc_leaving(g))
+        return GOSSIP_ESTATE;
+    if (p && p->role) {
+        bool known = false;
+        for (unsigned i = 0; i < g->cfg.n_roles && !known; i++)
+            known = strcmp(g->cfg.roles[i].name, p->role) == 0;
+        if (!known)
+            return GOSSIP_ENOTFOUND;
+    }
+    if (g->dq.n_events >= g->cfg.max_pending_events)
+        return GOSSIP_EFULL;
+    uint8_t payload[WIRE_EVENT_LEN_MAX];
+    int n = query_encode(g, data, len, p, payload, sizeof(payload));
+    if (n < 0)
+        return n;
+    int rc = enter(g, false);
+    if (rc < 0)
+        return rc;
+    /* the id comes from the same sequence as cluster events: unique per
+     * origin across restarts, and deduplicated the same way */
+    uint64_t id = g->generation + g->event_seq + 1;
+    if ((rc = query_register(g, id, payload, (size_t)n)) < 0 ||
+        (rc = dissem_query(&g->dq, g->self_id, id, payload, (size_t)n)) < 0) {
+        leave_unchanged(g);
+        return rc;
+    }
+    g->event_seq++;
+    (void)event_remember(g, g->self_id, id, NULL, 0);
+    g->stats.queries++;
+    msg_gossip_now(g);
+    query_on_event(g, g->self_id, id, payload, (size_t)n); /* asked too, if it matches */
+    if (query_id)
+        *query_id = id;
+    finish(g);
+    return 0;
+}
+
+int gossip_query_respond(gossip_t *g, uint64_t query_id, uint64_t asker, const void *data, size_t len)
+{
+    if (!g || !data || len == 0)
+        return GOSSIP_EINVAL;
+    int rc = enter(g, false);
+    if (rc < 0)
+        return rc;
+    rc = query_respond(g, query_id, asker, data, len);
     finish(g);
     return rc;
 }

@@ -16,6 +16,7 @@
 #include "merge.h"
 #include "message.h"
 #include "probe.h"
+#include "query.h"
 
 static bool address_is_member(const struct gossip *g, const gaddr_t *a)
 {
@@ -297,6 +298,7 @@ static const struct timer timers[] = {
     {reconnect_due, reconnect_tick, false},
     {reap_due, reap_tick, false},
     {quorum_due, roles_quorum_tick, false},
+    {query_due, query_expire, false},
 };
 
 void maintain_run(struct gossip *g)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "message.h"
 #include "probe.h"
+#include "query.h"
 
 static void copy_meta(struct member *m, const struct wire_member *r, bool *changed)
 {
@@ -291,6 +292,17 @@ void merge_event(struct gossip *g, const struct wire_event *e)
     }
     if (e->origin == g->self_id && e->event_id > g->generation && e->event_id <= g->generation + g->event_seq)
         return; /* our own, delivered when we broadcast it */
+    if (e->query) {
+        /* remembered without its payload: a question is worth nothing
+         * after its timeout, so the full-view exchange does not carry it */
+        if (!event_remember(g, e->origin, e->event_id, NULL, 0))
+            return;
+        if (g->dq.n_events < g->cfg.max_pending_events)
+            (void)dissem_query(&g->dq, e->origin, e->event_id, e->data, e->len);
+        msg_gossip_now(g);
+        query_on_event(g, e->origin, e->event_id, e->data, e->len);
+        return;
+    }
     if (!event_remember(g, e->origin, e->event_id, e->data, e->len))
         return;
     if (g->dq.n_events < g->cfg.max_pending_events)

@@ -65,7 +65,7 @@ static bool member_has_from(uint8_t state)
  * disagree about what a valid header is. */
 static bool header_ok(uint8_t type, uint8_t flags)
 {
-    if (type < WIRE_PING || type > WIRE_GOSSIP)
+    if (type < WIRE_PING || type > WIRE_RESPONSE)
         return false;
     if (flags & ~WIRE_F_ALL)
         return false;
@@ -179,7 +179,9 @@ static bool rd_event(struct rd *r, struct wire_event *e)
     memset(e, 0, sizeof *e);
     e->origin = rd_u64(r);
     e->event_id = rd_u64(r);
-    e->len = rd_u16(r);
+    uint16_t len = rd_u16(r);
+    e->query = (len & WIRE_EVENT_QUERY) != 0;
+    e->len = (uint16_t)(len & WIRE_EVENT_LEN_MAX);
     if (r->bad || e->len == 0)
         return false;
     e->data = rd_take(r, e->len);
@@ -198,6 +200,15 @@ static int decode(struct rd *r, struct wire_msg *out)
         out->target = rd_u64(r);
     if (out->type == WIRE_PING_REQ && !rd_addr(r, &out->target_addr))
         return -1;
+    if (out->type == WIRE_RESPONSE) {
+        out->target = rd_u64(r);
+        out->body_len = rd_u16(r);
+        if (r->bad || out->body_len == 0 || out->body_len > WIRE_EVENT_LEN_MAX)
+            return -1;
+        out->body = rd_take(r, out->body_len);
+        if (!out->body)
+            return -1;
+    }
 
     unsigned n = rd_u8(r);
     if (r->bad || n > WIRE_MAX_MEMBERS)
@@ -226,6 +237,8 @@ int wire_decode(const uint8_t *buf, size_t len, struct wire_msg *out)
     out->seq = 0;
     out->target = 0;
     memset(&out->target_addr, 0, sizeof out->target_addr);
+    out->body = NULL;
+    out->body_len = 0;
     out->n_members = out->n_events = 0;
     if (decode(&r, out) == 0)
         return 0;
@@ -276,10 +289,13 @@ int wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wir
     if (msg->type == WIRE_PING_REQ && !addr_ok(&msg->target_addr))
         return -1;
 
-    bool has_target = msg->type == WIRE_PING || msg->type == WIRE_PING_REQ;
+    if (msg->type == WIRE_RESPONSE && (msg->body_len == 0 || msg->body_len > WIRE_EVENT_LEN_MAX || !msg->body))
+        return -1;
+    bool has_target = msg->type == WIRE_PING || msg->type == WIRE_PING_REQ || msg->type == WIRE_RESPONSE;
     /* Both count bytes must fit, or wire_finish() could not terminate. */
     size_t need = WIRE_HDR_LEN + (has_target ? 8u : 0u) +
-                  (msg->type == WIRE_PING_REQ ? addr_size(&msg->target_addr) : 0u) + 2u;
+                  (msg->type == WIRE_PING_REQ ? addr_size(&msg->target_addr) : 0u) +
+                  (msg->type == WIRE_RESPONSE ? 2u + msg->body_len : 0u) + 2u;
     if (cap < need)
         return -1;
 
@@ -294,6 +310,11 @@ int wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wir
     }
     if (msg->type == WIRE_PING_REQ)
         p = put_addr(p, &msg->target_addr);
+    if (msg->type == WIRE_RESPONSE) {
+        put_u16(p, msg->body_len);
+        memcpy(p + 2, msg->body, msg->body_len);
+        p += 2 + msg->body_len;
+    }
     w->n_members_at = (size_t)(p - buf);
     *p++ = 0;
 
@@ -333,7 +354,7 @@ int wire_add_member(struct wire_writer *w, const struct wire_member *m)
 
 int wire_add_event(struct wire_writer *w, const struct wire_event *e)
 {
-    if (!w->buf || w->n_events >= WIRE_MAX_EVENTS || e->len == 0 || !e->data)
+    if (!w->buf || w->n_events >= WIRE_MAX_EVENTS || e->len == 0 || e->len > WIRE_EVENT_LEN_MAX || !e->data)
         return -1;
     /* room() already counts the events count byte while it is unwritten. */
     size_t n = wire_event_size(e);
@@ -348,7 +369,7 @@ int wire_add_event(struct wire_writer *w, const struct wire_event *e)
     uint8_t *p = w->buf + w->len;
     put_u64(p, e->origin);
     put_u64(p + 8, e->event_id);
-    put_u16(p + 16, e->len);
+    put_u16(p + 16, (uint16_t)(e->len | (e->query ? WIRE_EVENT_QUERY : 0)));
     memcpy(p + EVENT_FIXED, e->data, e->len);
     w->len += n;
     w->n_events++;

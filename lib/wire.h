@@ -17,6 +17,7 @@
  *                with WIRE_F_RECENT too, only with the records that changed
  *                in the last `seq` milliseconds (its clock)
  *     GOSSIP:    (none)  a gossip round: only the records matter
+ *     RESPONSE:  u64 query id, u16 len (>= 1), bytes: an answer to a query
  *     LEAVE_ACK? none -- no other types in version 1
  *   u8  n_members, then n_members member records
  *   u8  n_events, then n_events event records
@@ -26,7 +27,8 @@
  *         WIRE_M_DRAINING; the other bits 0),
  *         addr, u64 from (present only when state is suspect(1) or failed(2):
  *         the accuser), u8 meta_len, meta bytes
- * event:  u64 origin, u64 event id, u16 len (>= 1), bytes
+ * event:  u64 origin, u64 event id, u16 len (>= 1; the high bit,
+ *         WIRE_EVENT_QUERY, marks a query), bytes
  */
 #ifndef GOSSIP_WIRE_H
 #define GOSSIP_WIRE_H
@@ -42,6 +44,7 @@ enum wire_type {
     WIRE_NACK = 4,
     WIRE_SYNC = 5,
     WIRE_GOSSIP = 6, /* piggybacked updates only; no answer expected */
+    WIRE_RESPONSE = 7, /* an answer to a query: target = query id, body = the answer */
 };
 
 #define WIRE_F_ANY 0x01u    /* PING: to whoever listens at this address (join) */
@@ -74,17 +77,25 @@ struct wire_member {
     const uint8_t *meta;
 };
 
+/* An event record whose length has this bit is a query (query.c reads its
+ * payload); a cluster event otherwise.  Lengths stay below it. */
+#define WIRE_EVENT_QUERY 0x8000u
+#define WIRE_EVENT_LEN_MAX 0x7fffu
+
 struct wire_event {
     uint64_t origin, event_id;
     uint16_t len;
+    bool query;                   /* WIRE_EVENT_QUERY */
     const uint8_t *data;
 };
 
 struct wire_msg {
     uint8_t type, flags;
     uint32_t seq;
-    uint64_t target;              /* PING, PING_REQ */
+    uint64_t target;              /* PING, PING_REQ; RESPONSE: the query id */
     struct wire_addr target_addr; /* PING_REQ */
+    const uint8_t *body;          /* RESPONSE: the answer (points into the buffer) */
+    uint16_t body_len;            /* RESPONSE: 1..WIRE_EVENT_LEN_MAX */
     unsigned n_members, n_events;
     struct wire_member members[WIRE_MAX_MEMBERS];
     struct wire_event events[WIRE_MAX_EVENTS];

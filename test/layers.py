@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 LAYERS = [
     ('values', ['names', 'rng', 'wire', 'addr', 'window', 'crypto', 'members', 'inbound', 'dissem',
                 'outbox', 'roles', 'config', 'config_ini']),
-    ('core', ['core', 'log', 'message', 'deliver', 'probe', 'merge', 'dispatch', 'maintain']),
+    ('core', ['core', 'log', 'message', 'deliver', 'query', 'probe', 'merge', 'dispatch', 'maintain']),
     ('shell', ['udp', 'open', 'send']),
     ('api', ['keyring', 'gossip']),
 ]
