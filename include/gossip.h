@@ -21,7 +21,10 @@
  * Two handles in one process share nothing.  A handle belongs to one
  * thread at a time (no locks inside: calls on one handle must not overlap);
  * different handles may be used from different threads at once.  After
- * fork() use a handle in one process only (see libgossip(7)).
+ * fork() a handle works only in the process that created it: elsewhere its
+ * calls return GOSSIP_EFORKED and nothing is sealed (nonces never repeat);
+ * after restoring a VM or process snapshot, re-create every handle (see
+ * libgossip(7)).
  *
  * Errors are negative GOSSIP_E* codes; gossip_strerror() names them.
  * Problems with single datagrams (wrong key, truncated, replayed, unknown
@@ -85,6 +88,7 @@ enum gossip_error {
     GOSSIP_EIO = -13,      /* a file could not be read; errno is kept */
     GOSSIP_ERANGE = -14,   /* value out of range */
     GOSSIP_EBUSY = -15,    /* called from inside a callback where that is not allowed */
+    GOSSIP_EFORKED = -16,  /* the handle was created in another process (fork()): it never seals there */
 };
 
 /* A static, human-readable name for an error code; never NULL. */

@@ -229,6 +229,8 @@ struct gossip {
     uint32_t pe_n, pe_cap;
     bool delivering;           /* g_deliver() runs callbacks */
     bool busy;                 /* an entry point works (gossip.c enter()/finish()) */
+    long pid;                  /* the process that created the handle: a forked copy never seals */
+    bool fork_logged;
     bool destroy_requested;    /* gossip_destroy() from a callback: freed at the end of the call */
 
     /* duplicate-id detection (merge.c) */

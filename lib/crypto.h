@@ -23,8 +23,13 @@
  * Nonce (96 bit) = 4 zero bytes || counter.  AAD = header (30 bytes) ||
  * cluster label bytes (no terminator; empty when no label).
  * A (key, sender, session) triple is used by one process only (the session
- * is the generation, fresh per start), and its counter never repeats, so a
- * nonce never repeats under one session key.
+ * is the generation, fresh per start; a handle copied by fork() refuses to
+ * seal, gossip.c and send.c), and its counter never repeats, so a nonce
+ * never repeats under one session key -- unless a snapshot of the process
+ * is restored, which the library cannot see (libgossip(7) says what the
+ * host does then).  Two starts in one millisecond whose 16 random bits
+ * collide would share a session: wire format 2 (issue 11) replaces the
+ * clock-based session with 128 random bits.
  */
 #ifndef GOSSIP_CRYPTO_H
 #define GOSSIP_CRYPTO_H

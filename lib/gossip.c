@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config_int.h"
 #include "core.h"
@@ -61,6 +62,16 @@ static int enter(struct gossip *g, bool loop_call)
 {
     if (g->busy || (loop_call && g->delivering))
         return GOSSIP_EBUSY;
+    if ((long)getpid() != g->pid) {
+        /* a copy made by fork(): sealing here would reuse the parent's
+         * session key and counters, so nonces would repeat */
+        if (!g->fork_logged) {
+            g->fork_logged = true;
+            g_log(g, GOSSIP_LOG_ERROR, "this handle was created by process %ld and is used in process %ld "
+                  "(after fork()): refused; destroy it and create a new one here", g->pid, (long)getpid());
+        }
+        return GOSSIP_EFORKED;
+    }
     g->busy = true;
     g->now = now_ms(g);
     return 0;
@@ -153,6 +164,7 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
         return GOSSIP_ENOMEM;
     config_effective(&cfg, &g->cfg);
     g->fd = -1;
+    g->pid = (long)getpid();
     g->self_id = g->cfg.node_id;
     g->now = now_ms(g);
     if (rng_init(&g->rng, g->cfg.hooks.random, g->cfg.hooks.ctx) < 0) {

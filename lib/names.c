@@ -23,6 +23,7 @@ const char *gossip_strerror(int err)
     case GOSSIP_EIO: return "input/output error";
     case GOSSIP_ERANGE: return "value out of range";
     case GOSSIP_EBUSY: return "not allowed from inside this callback";
+    case GOSSIP_EFORKED: return "handle created in another process (after fork()): destroy it, create a new one";
     default: return "unknown error";
     }
 }

@@ -114,11 +114,11 @@ static void test_strerror(void **state)
     const int codes[] = {GOSSIP_OK, GOSSIP_EINVAL, GOSSIP_ENOMEM, GOSSIP_ENOBIND, GOSSIP_ENOKEY,
                          GOSSIP_EADDR, GOSSIP_ESOCKET, GOSSIP_ECRYPTO, GOSSIP_ENOTFOUND, GOSSIP_ETOOBIG,
                          GOSSIP_ESTATE, GOSSIP_EFULL, GOSSIP_ECONFIG, GOSSIP_EIO, GOSSIP_ERANGE,
-                         GOSSIP_EBUSY};
+                         GOSSIP_EBUSY, GOSSIP_EFORKED};
     const size_t n = sizeof(codes) / sizeof(codes[0]);
     const char *unknown = gossip_strerror(12345);
     assert_non_null(unknown);
-    assert_string_equal(unknown, gossip_strerror(-16));
+    assert_string_equal(unknown, gossip_strerror(-17));
     assert_string_equal(unknown, gossip_strerror(1));
     assert_string_equal(unknown, gossip_strerror(-1000000));
     for (size_t i = 0; i < n; i++) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "gossip.h"
@@ -32,9 +33,11 @@ static uint64_t hook_now(void *ctx)
     return clock_ms;
 }
 
+static unsigned sends;
 static int hook_send(void *ctx, const struct sockaddr *to, socklen_t len, const void *buf, size_t n)
 {
     (void)ctx, (void)to, (void)len, (void)buf, (void)n;
+    sends++;
     return 0;
 }
 
@@ -263,6 +266,45 @@ static void test_stall_noticed_and_reported(void **state)
     gossip_destroy(g);
 }
 
+/* ---- fork ------------------------------------------------------------------ */
+
+/* A handle copied into a forked child never seals there: the child's calls
+ * that would send are refused with GOSSIP_EFORKED and nothing is sent, so
+ * no nonce of the parent's session is used twice; the parent carries on. */
+static void test_forked_child_cannot_seal(void **state)
+{
+    (void)state;
+    clock_ms = 1000;
+    struct gossip_config cfg;
+    base_config(&cfg);
+    assert_int_equal(gossip_config_add_seed(&cfg, "10.0.0.9"), 0); /* something to send to */
+    gossip_t *g;
+    assert_int_equal(gossip_create(&g, &cfg), 0);
+    assert_int_equal(gossip_tick(g), 0);
+    assert_true(sends > 0); /* the parent sends (a join to the seed) */
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        unsigned before = sends;
+        clock_ms += 5000;
+        int ok = gossip_tick(g) == GOSSIP_EFORKED && gossip_broadcast(g, "x", 1) == GOSSIP_EFORKED &&
+                 gossip_set_meta(g, "m", 1) == GOSSIP_EFORKED && sends == before;
+        gossip_destroy(g); /* allowed: it sends nothing */
+        _exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    unsigned before = sends;
+    clock_ms += 5000;
+    assert_int_equal(gossip_tick(g), 0); /* the parent is unaffected */
+    assert_true(sends > before);
+    assert_string_equal(gossip_strerror(GOSSIP_EFORKED),
+                        "handle created in another process (after fork()): destroy it, create a new one");
+    gossip_destroy(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_log_callback_cannot_change_state),
         cmocka_unit_test(test_roles_start_at_first_tick),
         cmocka_unit_test(test_stall_noticed_and_reported),
+        cmocka_unit_test(test_forked_child_cannot_seal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
