@@ -309,6 +309,39 @@ static inline bool lc_active(const struct gossip *g)
     return g->life.end == END_NONE;
 }
 
+/*
+ * A table of timers (maintain.c's, and probe.c's own).  `due` is the one
+ * guard: a tick runs a timer when now has reached its due time, and the
+ * deadline reported to the host is the earliest due time, so a deadline
+ * the host is told about is always one a tick acts on.  `every_tick`
+ * timers run at each tick and check their own state; their due time still
+ * wakes the loop.  Run in table order: a later timer sees what an earlier
+ * one changed.
+ */
+struct timer {
+    uint64_t (*due)(const struct gossip *g); /* UINT64_MAX: not armed */
+    void (*run)(struct gossip *g);
+    bool every_tick;
+};
+
+static inline void timers_run(struct gossip *g, const struct timer *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (t[i].every_tick || g->now >= t[i].due(g))
+            t[i].run(g);
+}
+
+static inline uint64_t timers_next(const struct gossip *g, const struct timer *t, size_t n)
+{
+    uint64_t next = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t d = t[i].due(g);
+        if (d < next)
+            next = d;
+    }
+    return next;
+}
+
 /* Members that count as live (alive + suspect), self included. */
 static inline size_t g_alive_count(const struct gossip *g)
 {

@@ -270,22 +270,8 @@ static uint64_t rates_due(const struct gossip *g)
     return UINT64_MAX;
 }
 
-/*
- * Every timer of gossip_tick(), in the order a tick runs them.  `due` is
- * the one guard: a tick runs a timer when now has reached its due time,
- * and gossip_next_timeout_ms() reports the earliest due time, so a
- * deadline the host is told about is always one a tick acts on (two
- * hand-mirrored copies of these guards are how a 0 timeout with nothing
- * to do arose).  `every_tick` timers run at each tick and check their own
- * state (the failure detector's own table, the gossip pacing, the rate
- * window); their due time still wakes the loop.
- */
-struct timer {
-    uint64_t (*due)(const struct gossip *g);
-    void (*run)(struct gossip *g);
-    bool every_tick;
-};
-
+/* Every timer of gossip_tick(), in the order a tick runs them (see struct
+ * timer in core.h). */
 static const struct timer timers[] = {
     {rates_due, rates_tick, true},
     {join_due, join_tick, false},
@@ -303,18 +289,10 @@ static const struct timer timers[] = {
 
 void maintain_run(struct gossip *g)
 {
-    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++)
-        if (timers[i].every_tick || g->now >= timers[i].due(g))
-            timers[i].run(g);
+    timers_run(g, timers, sizeof(timers) / sizeof(timers[0]));
 }
 
 uint64_t maintain_next_deadline(const struct gossip *g)
 {
-    uint64_t t = UINT64_MAX;
-    for (size_t i = 0; i < sizeof(timers) / sizeof(timers[0]); i++) {
-        uint64_t d = timers[i].due(g);
-        if (d < t)
-            t = d;
-    }
-    return t;
+    return timers_next(g, timers, sizeof(timers) / sizeof(timers[0]));
 }

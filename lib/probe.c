@@ -481,31 +481,20 @@ static uint64_t start_due(const struct gossip *g)
     return lc_active(g) && g->probe.phase == PROBE_IDLE ? g->next_probe : UINT64_MAX;
 }
 
-static const struct {
-    uint64_t (*due)(const struct gossip *g);
-    void (*run)(struct gossip *g);
-} probe_timers[] = {
-    {relays_due, relays_expire},
-    {direct_due, probe_indirect},
-    {indirect_due, probe_failed},
-    {suspicions_due, suspicion_expire},
-    {start_due, probe_start},
+static const struct timer probe_timers[] = {
+    {relays_due, relays_expire, false},
+    {direct_due, probe_indirect, false},
+    {indirect_due, probe_failed, false},
+    {suspicions_due, suspicion_expire, false},
+    {start_due, probe_start, false},
 };
 
 void probe_tick(struct gossip *g)
 {
-    for (size_t i = 0; i < sizeof(probe_timers) / sizeof(probe_timers[0]); i++)
-        if (g->now >= probe_timers[i].due(g))
-            probe_timers[i].run(g);
+    timers_run(g, probe_timers, sizeof(probe_timers) / sizeof(probe_timers[0]));
 }
 
 uint64_t probe_next_deadline(const struct gossip *g)
 {
-    uint64_t t = UINT64_MAX;
-    for (size_t i = 0; i < sizeof(probe_timers) / sizeof(probe_timers[0]); i++) {
-        uint64_t d = probe_timers[i].due(g);
-        if (d < t)
-            t = d;
-    }
-    return t;
+    return timers_next(g, probe_timers, sizeof(probe_timers) / sizeof(probe_timers[0]));
 }
