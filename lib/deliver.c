@@ -92,7 +92,7 @@ void g_emit_query(struct gossip *g, int kind, uint64_t id, uint64_t peer, const 
         g->stats.events_lost++;
         return;
     }
-    if (len)
+    if (copy && len)
         memcpy(copy, data, len);
     e->kind = kind;
     e->id = id;

@@ -116,10 +116,10 @@ static void receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t 
  * or GOSSIP_ESOCKET. */
 static int read_socket(struct gossip *g)
 {
-    int rc = 0;
     struct udp_rx rx = {.more = false};
     for (int round = 0; round < RX_MAX_BATCHES; round++) {
-        if ((rc = udp_recv_batch(g, &rx)) < 0)
+        int rc = udp_recv_batch(g, &rx);
+        if (rc < 0)
             return rc;
         for (unsigned i = 0; i < rx.n; i++)
             receive(g, &rx.from[i], rx.buf[i], rx.len[i]);

@@ -38,9 +38,8 @@ int query_encode(const struct gossip *g, const void *data, size_t len, const str
     *q++ = (uint8_t)(t >> 8);
     *q++ = (uint8_t)t;
     *q++ = (uint8_t)role_len;
-    if (role_len)
-        memcpy(q, role, role_len);
-    q += role_len;
+    for (size_t i = 0; i < role_len; i++) /* the name without its terminator */
+        *q++ = (uint8_t)role[i];
     *q++ = (uint8_t)prefix_len;
     if (prefix_len)
         memcpy(q, p->meta_prefix, prefix_len);
