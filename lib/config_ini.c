@@ -1045,6 +1045,15 @@ static bool out_dotted(struct ctx *c, const char *name)
     return true;
 }
 
+/* A string into a bounded buffer, cut to fit (snprintf("%s") would do the
+ * same, but GCC warns about the cut at -O1 and a cut is what we want). */
+static void copy_cut(char *out, size_t outlen, const char *s)
+{
+    size_t n = strnlen(s, outlen - 1);
+    memmove(out, s, n);
+    out[n] = '\0';
+}
+
 static void copy_trimmed(char *out, size_t outlen, const char *s, size_t n)
 {
     while (n > 0 && is_blank(*s)) {
@@ -1094,7 +1103,8 @@ static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
     if (table_array) {
         /* [[array of tables]] belongs to other programs: keep its name with
          * the bracket so it never matches ours. */
-        snprintf(c->section, sizeof c->section, "[%s", name);
+        c->section[0] = '[';
+        copy_cut(c->section + 1, sizeof c->section - 1, name);
         c->sec_ours = false;
         if (!out_puts(c, "[[", 2))
             return;
@@ -1108,7 +1118,7 @@ static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
         out_puts(c, "]]", 2);
         return;
     }
-    snprintf(c->section, sizeof c->section, "%s", name);
+    copy_cut(c->section, sizeof c->section, name);
     switch (classify_section(name, sugg, sizeof sugg)) {
     case SEC_FOREIGN:
     case SEC_OURS:
@@ -1131,8 +1141,8 @@ static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
          * metrics.push included).  Read it as what it evidently means. */
         config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: section [%s] is read as [%s]; fix its name",
                    c->name, line, name, sugg);
-        snprintf(name, sizeof name, "%s", sugg);
-        snprintf(c->section, sizeof c->section, "%s", sugg);
+        copy_cut(name, sizeof name, sugg);
+        copy_cut(c->section, sizeof c->section, sugg);
         break;
     case SEC_CLUSTER_TYPO:
         if (c->strict) {
