@@ -272,7 +272,7 @@ struct gossip_config {
     struct gossip_callbacks cb;
     struct gossip_hooks hooks;
 
-    /* Appended in 0.2: the passphrase keys this config derived (see
+    /* Appended after 0.1.0: the passphrase keys this config derived (see
      * struct gossip_key_cache); gossip_config_init() empties it. */
     struct gossip_key_cache key_cache;
 };
@@ -297,7 +297,7 @@ void gossip_config_init(struct gossip_config *cfg);
  * config that carries the cache costs no KDF.  A passphrase shorter than
  * 16 bytes is accepted with a warning, one printed in the documentation
  * (my-secret-key) with an ERROR line, both through cfg->cb.log.  (Keys of
- * passphrases differ from libgossip 0.1's: N=2^14, no label in the salt.)
+ * passphrases differ from libgossip 0.1.0's: N=2^14, no label in the salt.)
  * GOSSIP_EFULL when the keyring is full, GOSSIP_EINVAL for an empty
  * passphrase, GOSSIP_ECRYPTO when libcrypto fails (no memory for scrypt). */
 int gossip_config_add_key(struct gossip_config *cfg, const char *key);
@@ -343,8 +343,12 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
  * Warnings (unknown keys with a "did you mean", misspelt section names)
  * go to cfg->cb.log; an evidently misspelt role section
  * ([cluste.roles.purge]) is read as the role section it means, with a
- * warning.  The file is applied to a copy: on error `cfg` is left
- * unchanged and `err` names the file, line and key; returns
+ * warning.  Passphrase keys are derived at the end, under the file's
+ * final cluster-label, or taken from cfg->key_cache when it holds them
+ * (loading on top of the running config, or into a fresh one given its
+ * key_cache, runs no KDF for unchanged keys).  The file is applied to a
+ * copy: on error `cfg` is left unchanged and `err` names the file, line
+ * and key; returns
  * GOSSIP_ECONFIG (bad content), GOSSIP_EIO (unreadable file) or a
  * validation error. */
 int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *err, size_t errlen);

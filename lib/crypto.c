@@ -102,11 +102,11 @@ int crypto_derive_passphrase(const char *pass, const char *label, uint8_t out[GO
 /* HMAC-SHA-256 under `key` of context || N (u64) || r (u32) || p (u32) ||
  * label length (u8) || label || SHA-256(pass) when pass is not NULL
  * (integers big-endian). */
-static bool kdf_mac(const uint8_t key[GOSSIP_KEY_LEN], const char *context, const char *label,
-                    const char *pass, uint8_t md[32])
+static bool kdf_mac(const uint8_t key[GOSSIP_KEY_LEN], const char *context, size_t c,
+                    const char *label, const char *pass, uint8_t md[32])
 {
     uint8_t msg[64 + 17 + GOSSIP_LABEL_MAX + 32];
-    size_t n = label_len_of(label), c = strlen(context), len = 0;
+    size_t n = label_len_of(label), len = 0;
     unsigned md_len = 0, ph_len = 0;
     bool ok = c <= 64;
 
@@ -140,14 +140,16 @@ int crypto_passphrase_tag(const uint8_t key[GOSSIP_KEY_LEN], const char *label, 
 {
     if (!pass)
         return CRYPTO_EINTERNAL;
-    return kdf_mac(key, KDF_CACHE_CONTEXT, label, pass, tag) ? 0 : CRYPTO_EINTERNAL;
+    return kdf_mac(key, KDF_CACHE_CONTEXT, sizeof KDF_CACHE_CONTEXT - 1, label, pass, tag)
+               ? 0
+               : CRYPTO_EINTERNAL;
 }
 
 int crypto_salt_tag(const uint8_t key[GOSSIP_KEY_LEN], const char *label,
                     uint8_t tag[CRYPTO_SALT_TAG_LEN])
 {
     uint8_t md[32];
-    if (!kdf_mac(key, KDF_SALT_CONTEXT, label, NULL, md))
+    if (!kdf_mac(key, KDF_SALT_CONTEXT, sizeof KDF_SALT_CONTEXT - 1, label, NULL, md))
         return CRYPTO_EINTERNAL;
     memcpy(tag, md, CRYPTO_SALT_TAG_LEN);
     OPENSSL_cleanse(md, sizeof md);
