@@ -27,9 +27,14 @@
  * and at exit) and restores them at the next start: a node that restarts
  * finds its cluster even when no seed is up.
  *
- * The loop is epoll on two fds: the gossip socket and a signalfd for
- * SIGTERM/SIGINT (leave) and SIGHUP (reload --config); the epoll timeout
- * comes from gossip_next_timeout_ms().  Only the public API is used.
+ * The loop is epoll on three fds: the gossip socket, a signalfd for
+ * SIGTERM/SIGINT (leave) and SIGHUP (reload --config), and an eventfd by
+ * which a reload says it is ready; the epoll timeout comes from
+ * gossip_next_timeout_ms().  A reload builds its config on a thread of its
+ * own (a new passphrase costs scrypt ~0.4 s, a seed name a DNS lookup),
+ * which touches no handle: the loop keeps answering probes meanwhile and
+ * applies the config with gossip_reconfigure() when it is ready.  Only the
+ * public API is used.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -41,7 +46,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -68,6 +75,9 @@ struct app {
     bool verbose;
     bool view_dirty;       /* a member changed since the view file was written */
     uint64_t view_saved_ms;
+    /* The passphrase keys derived so far, handed to every new config: a
+     * reload with unchanged keys runs no KDF (scrypt, ~0.4 s). */
+    struct gossip_key_cache key_cache;
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -120,13 +130,15 @@ static void log_line(const struct app *app, const char *level, const char *fmt, 
     struct tm tm;
     gmtime_r(&secs, &tm);
     strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+    va_list ap;
+    flockfile(stderr); /* one line at a time: a reload thread logs too */
     fprintf(stderr, "%s.%03uZ %s node %" PRIu64 ": ", stamp, (unsigned)(now % 1000), level,
             app->node_id);
-    va_list ap;
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+    funlockfile(stderr);
 }
 
 /* ---- library callbacks --------------------------------------------------- */
@@ -294,8 +306,11 @@ static int apply_role(struct gossip_config *cfg, const char *spec, char *err, si
     return rc < 0 ? -1 : 0;
 }
 
-/* The command-line settings, on top of whatever cfg holds.  Keys are
- * derived (scrypt) only when derive_keys is set. */
+/* The command-line settings, on top of whatever cfg holds.  The --key and
+ * --key-file keys are applied only when derive_keys is set (a passphrase
+ * is salted with the cluster label, which must be final by then); without
+ * it they are held by a stand-in raw key, so that a file without a key of
+ * its own still validates. */
 static int apply_flags(const struct options *o, struct gossip_config *cfg, bool derive_keys,
                        char *err, size_t errlen)
 {
@@ -327,8 +342,12 @@ static int apply_flags(const struct options *o, struct gossip_config *cfg, bool 
     for (unsigned i = 0; i < o->n_seeds; i++)
         if ((rc = gossip_config_add_seed(cfg, o->seeds[i])) < 0)
             return snprintf(err, errlen, "--seed '%s': %s", o->seeds[i], gossip_strerror(rc)), -1;
-    if (o->n_keys && derive_keys)
+    if (o->n_keys)
         cfg->n_keys = 0;
+    if (o->n_keys && !derive_keys) {
+        static const uint8_t stand_in[GOSSIP_KEY_LEN] = {1};
+        gossip_config_add_raw_key(cfg, stand_in);
+    }
     for (unsigned i = 0; i < o->n_keys && derive_keys; i++) {
         if (o->key_is_file[i])
             rc = gossip_config_add_key_file(cfg, o->keys[i]); /* logs why it failed */
@@ -344,34 +363,35 @@ static int apply_flags(const struct options *o, struct gossip_config *cfg, bool 
     return 0;
 }
 
-/* Fill cfg: defaults, then the --config file, then the command line. */
+/* Fill cfg: defaults, then the --config file, then the command line.  The
+ * keys derived by earlier builds come along (app->key_cache) and the new
+ * ones go back there. */
 static int build_config(const struct options *o, struct app *app, struct gossip_config *cfg,
                         char *err, size_t errlen)
 {
     gossip_config_init(cfg);
+    cfg->key_cache = app->key_cache;
     cfg->cb = (struct gossip_callbacks){.ud = app, .member = on_member, .role = on_role,
                                         .user_event = on_user_event, .log = on_log};
     /* gossip_config_load_file() validates what it loaded, so the flags go
      * under the file as well: the file may leave out what the command line
-     * gives (the key, say).  Then they go on top, keeping the derived keys. */
-    int rc = apply_flags(o, cfg, true, err, errlen);
-    if (!app->g)
-        app->node_id = cfg->node_id; /* for the log lines from here on */
-    if (rc < 0 || !o->config_path)
-        return rc;
-    uint8_t keys[GOSSIP_MAX_KEYS][GOSSIP_KEY_LEN];
-    unsigned n_keys = cfg->n_keys;
-    memcpy(keys, cfg->keys, sizeof keys);
-    if (gossip_config_load_file_ex(cfg, o->config_path, o->strict ? GOSSIP_LOAD_STRICT : 0, err,
-                                   errlen) < 0)
-        return -1;
-    if (o->n_keys) {
-        memcpy(cfg->keys, keys, sizeof keys);
-        cfg->n_keys = n_keys;
+     * gives (the key, say).  Then they go on top, and the --key flags are
+     * derived there, under the final cluster label. */
+    int rc = 0;
+    if (o->config_path) {
+        rc = apply_flags(o, cfg, false, err, errlen);
+        if (!app->g)
+            app->node_id = cfg->node_id; /* for the log lines from here on */
+        if (rc == 0 && gossip_config_load_file_ex(cfg, o->config_path,
+                                                  o->strict ? GOSSIP_LOAD_STRICT : 0, err,
+                                                  errlen) < 0)
+            rc = -1;
     }
-    rc = apply_flags(o, cfg, false, err, errlen);
+    if (rc == 0)
+        rc = apply_flags(o, cfg, true, err, errlen);
     if (!app->g)
         app->node_id = cfg->node_id;
+    app->key_cache = cfg->key_cache;
     return rc;
 }
 
@@ -397,7 +417,7 @@ static int check_config(const struct gossip_config *cfg)
 
 /* ---- event loop ------------------------------------------------------------ */
 
-static int setup_fds(gossip_t *g, int *sfd_out)
+static int setup_fds(gossip_t *g, int efd, int *sfd_out)
 {
     sigset_t set;
     sigemptyset(&set);
@@ -416,6 +436,9 @@ static int setup_fds(gossip_t *g, int *sfd_out)
         return -1;
     ev.data.fd = sfd;
     if (epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev) < 0)
+        return -1;
+    ev.data.fd = efd;
+    if (efd < 0 || epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) < 0)
         return -1;
     *sfd_out = sfd;
     return ep;
@@ -449,26 +472,90 @@ static const char *key_ids(const gossip_t *g, char *buf, size_t len)
 /* SIGHUP: a fresh config from the file plus the same command line.  The
  * key list of the file (or the --key flags, which override it) replaces
  * the running keyring: rotate by reloading every node with the new key
- * added second, then first, then alone. */
-static void reload(struct app *app, const struct options *o)
+ * added second, then first, then alone.  Passphrases that did not change
+ * are not derived again (app->key_cache); a new one is, on the reload
+ * thread, so that even a rotation does not stall the loop for scrypt's
+ * ~0.4 s (a cluster-wide reload would otherwise stall every node at once).
+ * One reload at a time: a SIGHUP during one asks for another after it. */
+struct reload {
+    pthread_t thread;
+    bool running, again;
+    int efd;                     /* eventfd: the thread is done */
+    const struct options *o;
+    struct app *app;
+    struct gossip_config cfg;    /* built by the thread */
+    char err[256];
+    int rc;
+    uint32_t derived, reused;    /* app->key_cache's counts before */
+};
+
+static struct reload reload_job = {.efd = -1};
+
+/* The thread: only configuration calls, which touch no handle.  It reads
+ * app (node id, verbosity, key cache) and writes app->key_cache, which
+ * the loop leaves alone until it has joined the thread. */
+static void *reload_thread(void *arg)
 {
-    static struct gossip_config cfg; /* large: keep it off the stack */
-    char err[256] = "";
+    struct reload *r = arg;
+    uint64_t one = 1;
+    r->rc = build_config(r->o, r->app, &r->cfg, r->err, sizeof r->err);
+    if (write(r->efd, &one, sizeof one) != (ssize_t)sizeof one)
+        abort(); /* an eventfd write of 1 cannot fail */
+    return NULL;
+}
+
+static void reload_start(struct app *app, const struct options *o)
+{
+    struct reload *r = &reload_job;
     if (!o->config_path) {
         log_line(app, "info", "SIGHUP: no --config to reload");
         return;
     }
-    if (build_config(o, app, &cfg, err, sizeof err) < 0) {
-        log_line(app, "error", "reload of %s failed: %s", o->config_path, err);
+    if (r->running) {
+        r->again = true;
         return;
     }
-    int rc = gossip_reconfigure(app->g, &cfg);
-    if (rc < 0) {
-        log_line(app, "error", "reload of %s refused: %s", o->config_path, gossip_strerror(rc));
+    r->o = o;
+    r->app = app;
+    r->err[0] = '\0';
+    r->derived = app->key_cache.derived;
+    r->reused = app->key_cache.reused;
+    int e = pthread_create(&r->thread, NULL, reload_thread, r);
+    if (e != 0) {
+        log_line(app, "error", "reload of %s: no thread: %s", o->config_path, strerror(e));
+        return;
+    }
+    r->running = true;
+}
+
+/* The eventfd fired: apply what the thread built, then the next reload
+ * if a SIGHUP came meanwhile. */
+static void reload_finish(struct app *app, const struct options *o)
+{
+    struct reload *r = &reload_job;
+    uint64_t n;
+    if (!r->running || read(r->efd, &n, sizeof n) != (ssize_t)sizeof n)
+        return;
+    pthread_join(r->thread, NULL);
+    r->running = false;
+    if (r->rc < 0) {
+        log_line(app, "error", "reload of %s failed: %s", o->config_path, r->err);
     } else {
-        char ids[GOSSIP_MAX_KEYS * 9 + 1];
-        log_line(app, "info", "reloaded %s (key ids %s; the first seals)", o->config_path,
-                 key_ids(app->g, ids, sizeof ids));
+        int rc = gossip_reconfigure(app->g, &r->cfg);
+        if (rc < 0) {
+            log_line(app, "error", "reload of %s refused: %s", o->config_path, gossip_strerror(rc));
+        } else {
+            char ids[GOSSIP_MAX_KEYS * 9 + 1];
+            log_line(app, "info",
+                     "reloaded %s (key ids %s; the first seals; passphrases derived %" PRIu32
+                     ", from the cache %" PRIu32 ")",
+                     o->config_path, key_ids(app->g, ids, sizeof ids),
+                     r->cfg.key_cache.derived - r->derived, r->cfg.key_cache.reused - r->reused);
+        }
+    }
+    if (r->again) {
+        r->again = false;
+        reload_start(app, o);
     }
 }
 
@@ -537,11 +624,12 @@ static void view_restore(struct app *app, const char *path)
 
 static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
 {
-    int sfd, ep = setup_fds(app->g, &sfd);
+    reload_job.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    int sfd, ep = setup_fds(app->g, reload_job.efd, &sfd);
     uint64_t leave_deadline = 0; /* monotonic ms; 0 = not leaving */
     int status = 0;
     if (ep < 0) {
-        log_line(app, "error", "epoll/signalfd: %s", strerror(errno));
+        log_line(app, "error", "epoll/signalfd/eventfd: %s", strerror(errno));
         return 1;
     }
     for (;;) {
@@ -553,14 +641,19 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
             if ((uint64_t)timeout > leave_deadline - now)
                 timeout = (int)(leave_deadline - now);
         }
-        struct epoll_event evs[2];
-        int n = epoll_wait(ep, evs, 2, timeout);
+        struct epoll_event evs[3];
+        int n = epoll_wait(ep, evs, 3, timeout);
         if (n < 0 && errno != EINTR) {
             log_line(app, "error", "epoll_wait: %s", strerror(errno));
             status = 1;
             break;
         }
         for (int i = 0; i < n; i++) {
+            if (evs[i].data.fd == reload_job.efd) {
+                if (!leave_deadline)
+                    reload_finish(app, o);
+                continue;
+            }
             if (evs[i].data.fd != sfd) {
                 int rc = gossip_on_readable(app->g);
                 if (rc < 0)
@@ -570,7 +663,8 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
                 if (si.ssi_signo == SIGHUP) {
-                    reload(app, o);
+                    if (!leave_deadline)
+                        reload_start(app, o);
                 } else if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
                     /* drain before an upgrade, undrain after: the role
                      * lines show the duties moving */
@@ -593,8 +687,11 @@ static int run(struct app *app, const struct options *o, uint32_t heartbeat_ms)
             clock_ms(CLOCK_MONOTONIC) - app->view_saved_ms >= heartbeat_ms)
             view_save(app, o->view_file);
     }
+    if (reload_job.running) /* a reload still building: let it end, drop it */
+        pthread_join(reload_job.thread, NULL);
     close(ep);
     close(sfd);
+    close(reload_job.efd);
     return status;
 }
 

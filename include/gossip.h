@@ -192,6 +192,32 @@ struct gossip_role {
     unsigned flags;
 };
 
+/* One remembered passphrase key (struct gossip_key_cache). */
+struct gossip_key_cache_entry {
+    uint8_t key[GOSSIP_KEY_LEN]; /* the derived key */
+    uint8_t tag[32];             /* HMAC-SHA-256 under key of the KDF, label and passphrase hash */
+    uint8_t salt_tag[16];        /* the same without the passphrase (checks the label) */
+    uint32_t stamp;              /* 0: empty; larger: derived or reused later */
+};
+
+/* Passphrase keys already derived, kept in the config (the library keeps
+ * no cache of its own) so that the same passphrase under the same cluster
+ * label is stretched once per process, not at every reload: scrypt costs
+ * ~0.4 s and 128 MiB.  gossip_config_add_key(), gossip_config_add_key_file()
+ * and the loaders look here before they run the KDF and remember what they
+ * derive (the least recently used entry makes room).  It travels with the
+ * config: a file loaded on top of this config, or a fresh config given
+ * this member right after gossip_config_init() (fresh.key_cache =
+ * running.key_cache), reuses the keys of unchanged passphrases.  It holds
+ * derived keys, as secret as the keyring, and never a passphrase; an entry
+ * is only used for the very passphrase, label and KDF it was made of.
+ * Copy it whole or zero it; do not edit it. */
+struct gossip_key_cache {
+    struct gossip_key_cache_entry entry[GOSSIP_MAX_KEYS];
+    uint32_t derived;            /* passphrases stretched (KDF runs) through this config */
+    uint32_t reused;             /* passphrases found here instead */
+};
+
 /*
  * Configuration.  Always start with gossip_config_init(), which sets every
  * default; then set fields, or load an INI file.  Fields are only ever
@@ -250,6 +276,10 @@ struct gossip_config {
 
     struct gossip_callbacks cb;
     struct gossip_hooks hooks;
+
+    /* Appended after 0.1.0: the passphrase keys this config derived (see
+     * struct gossip_key_cache); gossip_config_init() empties it. */
+    struct gossip_key_cache key_cache;
 };
 
 /* Fill `cfg` with every default: bind_port 1179, heartbeat 1000 ms, the
@@ -260,18 +290,24 @@ void gossip_config_init(struct gossip_config *cfg);
 
 /* Append a key to the keyring; the first key added seals.  A key written
  * as standard base64 of exactly 32 bytes (44 characters ending in one '=',
- * e.g. `head -c 32 /dev/urandom | base64`) is used as it is: it already has
- * full entropy; blanks and newlines around it are ignored.  Anything else
- * is a passphrase, taken exactly as given (a warning through cfg->cb.log
- * when it begins or ends with a blank or newline), stretched with scrypt
- * (N=2^14, r=8, p=1), which takes ~50 ms and
- * 16 MiB of memory once: derive at configuration time, then copy the
- * config.  A passphrase shorter than 16 bytes is accepted with a warning
- * through cfg->cb.log.  GOSSIP_EFULL when the keyring is full,
- * GOSSIP_EINVAL for an empty passphrase. */
+ * e.g. `head -c 32 /dev/urandom | base64`) is used as it is, with no KDF:
+ * it already has full entropy; blanks and newlines around it are ignored.
+ * Anything else is a passphrase, taken exactly as given (a warning through
+ * cfg->cb.log when it begins or ends with a blank or newline), stretched
+ * with scrypt (N=2^17, r=8, p=1) salted with cfg->cluster_label: set the
+ * label first (a key derived under another label is not the cluster's;
+ * gossip_config_validate() refuses one that cfg->key_cache knows).  The
+ * KDF takes ~0.4 s and 128 MiB once per passphrase and label: the key is
+ * remembered in cfg->key_cache, and adding the same passphrase again to a
+ * config that carries the cache costs no KDF.  A passphrase shorter than
+ * 16 bytes is accepted with a warning, one printed in the documentation
+ * (my-secret-key) with an ERROR line, both through cfg->cb.log.  (Keys of
+ * passphrases differ from libgossip 0.1.0's: N=2^14, no label in the salt.)
+ * GOSSIP_EFULL when the keyring is full, GOSSIP_EINVAL for an empty
+ * passphrase, GOSSIP_ECRYPTO when libcrypto fails (no memory for scrypt). */
 int gossip_config_add_key(struct gossip_config *cfg, const char *key);
 
-/* Append an already derived 32-byte key (no KDF). */
+/* Append an already derived 32-byte key as it is (no KDF). */
 int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSIP_KEY_LEN]);
 
 /* Append the key kept in the file `path` (the key-file setting of
@@ -312,8 +348,12 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
  * Warnings (unknown keys with a "did you mean", misspelt section names)
  * go to cfg->cb.log; an evidently misspelt role section
  * ([cluste.roles.purge]) is read as the role section it means, with a
- * warning.  The file is applied to a copy: on error `cfg` is left
- * unchanged and `err` names the file, line and key; returns
+ * warning.  Passphrase keys are derived at the end, under the file's
+ * final cluster-label, or taken from cfg->key_cache when it holds them
+ * (loading on top of the running config, or into a fresh one given its
+ * key_cache, runs no KDF for unchanged keys).  The file is applied to a
+ * copy: on error `cfg` is left unchanged and `err` names the file, line
+ * and key; returns
  * GOSSIP_ECONFIG (bad content), GOSSIP_EIO (unreadable file) or a
  * validation error. */
 int gossip_config_load_file(struct gossip_config *cfg, const char *path, char *err, size_t errlen);

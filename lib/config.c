@@ -16,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "addr.h"
 #include "crypto.h"
@@ -69,7 +72,7 @@ void gossip_config_init(struct gossip_config *cfg)
 /* Standard base64 of exactly 32 bytes (44 characters, one '='), the form
  * serf and memberlist use for generated keys.  Such a key already has 256
  * bits of entropy: stretching it buys nothing and costs every process
- * ~50 ms and 16 MiB at start. */
+ * ~0.4 s and 128 MiB at start. */
 static bool base64_key(const char *s, size_t len, uint8_t out[GOSSIP_KEY_LEN])
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -106,6 +109,126 @@ static bool is_space(char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* --- passphrase keys and their cache ----------------------------------------- */
+
+/* Passphrases printed in the documentation and the examples (and the most
+ * famous one of all): a cluster keyed with one is open to anyone who has
+ * read them. */
+static const char *const example_passphrases[] = {
+    "my-secret-key",                     /* the mail server's gossip.conf, README */
+    "my-long-random-cluster-passphrase", /* gossip_config_load_file(3) */
+    "correct horse battery staple",      /* gossip_config_init(3), xkcd 936 */
+    "an example passphrase, change me",  /* examples/select-loop.c, epoll-et.c */
+};
+
+static bool is_example_passphrase(const char *b, size_t len)
+{
+    for (size_t i = 0; i < sizeof example_passphrases / sizeof example_passphrases[0]; i++)
+        if (strlen(example_passphrases[i]) == len && strncasecmp(example_passphrases[i], b, len) == 0)
+            return true;
+    return false;
+}
+
+/* The cache is the caller's only when its struct has room for it (a
+ * program built against an older gossip.h has a smaller one). */
+static struct gossip_key_cache *key_cache_of(struct gossip_config *cfg)
+{
+    if (cfg->size < offsetof(struct gossip_config, key_cache) + sizeof cfg->key_cache)
+        return NULL;
+    return &cfg->key_cache;
+}
+
+static uint32_t cache_next_stamp(struct gossip_key_cache *kc)
+{
+    uint32_t max = 0;
+    for (unsigned i = 0; i < GOSSIP_MAX_KEYS; i++)
+        if (kc->entry[i].stamp > max)
+            max = kc->entry[i].stamp;
+    if (max < UINT32_MAX)
+        return max + 1;
+    /* 4 billion derivations later: renumber 1..n in the same order */
+    uint32_t next = 1;
+    for (uint32_t floor = 0;;) {
+        unsigned lo = GOSSIP_MAX_KEYS;
+        for (unsigned i = 0; i < GOSSIP_MAX_KEYS; i++)
+            if (kc->entry[i].stamp > floor &&
+                (lo == GOSSIP_MAX_KEYS || kc->entry[i].stamp < kc->entry[lo].stamp))
+                lo = i;
+        if (lo == GOSSIP_MAX_KEYS)
+            return next;
+        floor = kc->entry[lo].stamp;
+        kc->entry[lo].stamp = next++;
+    }
+}
+
+/* The key of `pass` under the config's cluster label: from the cache when
+ * it holds that very derivation (same KDF, label and passphrase), else by
+ * scrypt, then remembered in place of the least recently used entry. */
+static int derive_cached(struct gossip_config *cfg, const char *pass, uint8_t out[GOSSIP_KEY_LEN])
+{
+    struct gossip_key_cache *kc = key_cache_of(cfg);
+    const char *label = cfg->cluster_label;
+    uint8_t tag[CRYPTO_PASS_TAG_LEN];
+
+    if (!memchr(cfg->cluster_label, '\0', sizeof cfg->cluster_label))
+        return GOSSIP_EINVAL;
+    for (unsigned i = 0; kc && i < GOSSIP_MAX_KEYS; i++) {
+        struct gossip_key_cache_entry *e = &kc->entry[i];
+        if (!e->stamp || crypto_passphrase_tag(e->key, label, pass, tag) != 0)
+            continue;
+        bool hit = CRYPTO_memcmp(tag, e->tag, sizeof tag) == 0;
+        explicit_bzero(tag, sizeof tag);
+        if (hit) {
+            memcpy(out, e->key, GOSSIP_KEY_LEN);
+            e->stamp = cache_next_stamp(kc);
+            kc->reused++;
+            return GOSSIP_OK;
+        }
+    }
+    if (crypto_derive_passphrase(pass, label, out) != 0)
+        return GOSSIP_ECRYPTO;
+    if (!kc)
+        return GOSSIP_OK;
+    kc->derived++;
+    unsigned victim = 0;
+    for (unsigned i = 1; i < GOSSIP_MAX_KEYS; i++)
+        if (kc->entry[i].stamp < kc->entry[victim].stamp)
+            victim = i;
+    struct gossip_key_cache_entry *e = &kc->entry[victim];
+    explicit_bzero(e, sizeof *e);
+    if (crypto_passphrase_tag(out, label, pass, e->tag) != 0 ||
+        crypto_salt_tag(out, label, e->salt_tag) != 0) {
+        explicit_bzero(e, sizeof *e); /* not remembered; the key itself is good */
+        return GOSSIP_OK;
+    }
+    memcpy(e->key, out, GOSSIP_KEY_LEN);
+    e->stamp = cache_next_stamp(kc);
+    return GOSSIP_OK;
+}
+
+/* 0, or the 1-based position of the first key of the keyring that the
+ * cache knows as derived under another cluster label than the config's:
+ * the label was set (or changed) after the passphrase was added, so this
+ * node's key is not the cluster's. */
+static unsigned key_label_mismatch(const struct gossip_config *cfg)
+{
+    uint8_t st[CRYPTO_SALT_TAG_LEN];
+
+    if (cfg->size < offsetof(struct gossip_config, key_cache) + sizeof cfg->key_cache)
+        return 0;
+    for (unsigned i = 0; i < cfg->n_keys && i < GOSSIP_MAX_KEYS; i++)
+        for (unsigned j = 0; j < GOSSIP_MAX_KEYS; j++) {
+            const struct gossip_key_cache_entry *e = &cfg->key_cache.entry[j];
+            if (!e->stamp || CRYPTO_memcmp(e->key, cfg->keys[i], GOSSIP_KEY_LEN) != 0)
+                continue;
+            if (crypto_salt_tag(e->key, cfg->cluster_label, st) == 0 &&
+                CRYPTO_memcmp(st, e->salt_tag, sizeof st) != 0)
+                return i + 1;
+            break;
+        }
+    return 0;
+}
+
 int config_add_key(struct gossip_config *cfg, const char *key, const char *where)
 {
     if (!cfg || !key || !*key)
@@ -117,7 +240,7 @@ int config_add_key(struct gossip_config *cfg, const char *key, const char *where
     /* A base64 key pasted or read with a newline (or blanks) around it is
      * still that key: base64 has no blanks, so none of them is part of
      * it.  Unstripped, it became a passphrase, another key id, and nodes
-     * that could not talk. */
+     * that could not talk.  Such a key is used as it is: no KDF. */
     const char *b = key, *e = key + strlen(key);
     while (is_space(*b))
         b++;
@@ -134,14 +257,22 @@ int config_add_key(struct gossip_config *cfg, const char *key, const char *where
                    "%scluster.key: the passphrase begins or ends with a blank or a newline, "
                    "which is part of it",
                    where);
+    if (is_example_passphrase(b, (size_t)(e - b)))
+        config_log(cfg, GOSSIP_LOG_ERROR,
+                   "%scluster.key: \"%.*s\" is an example passphrase printed in the "
+                   "documentation: anyone can read this cluster's traffic and join it; use a key "
+                   "of your own (head -c 32 /dev/urandom | base64)",
+                   where, (int)(e - b), b);
     if (strlen(key) < MIN_PASSPHRASE)
         config_log(cfg, GOSSIP_LOG_WARN,
                    "%scluster.key: the passphrase is shorter than %u bytes; "
-                   "anyone who captures a datagram can try to guess it offline",
+                   "anyone who captures a datagram can try to guess it offline: use a long "
+                   "random passphrase or a generated key (head -c 32 /dev/urandom | base64)",
                    where, MIN_PASSPHRASE);
-    if (crypto_derive_passphrase(key, cfg->keys[cfg->n_keys]) != 0) {
+    int rc = derive_cached(cfg, key, cfg->keys[cfg->n_keys]);
+    if (rc != GOSSIP_OK) {
         explicit_bzero(cfg->keys[cfg->n_keys], GOSSIP_KEY_LEN);
-        return GOSSIP_ECRYPTO;
+        return rc;
     }
     cfg->n_keys++;
     return GOSSIP_OK;
@@ -574,6 +705,16 @@ int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t er
                 return fail(err, errlen, GOSSIP_EINVAL,
                             "cluster.key: keys %u and %u have the same key id %08x (the same key twice?)",
                             i + 1, j + 1, crypto_key_id(cfg->keys[i]));
+    /* a passphrase key is salted with the label: one derived under another
+     * label is not the cluster's key (gossip_config_add_key() before the
+     * label was set) */
+    unsigned bad_label = key_label_mismatch(cfg);
+    if (bad_label)
+        return fail(err, errlen, GOSSIP_EINVAL,
+                    "cluster.key: key %u (%08lx) was derived from its passphrase under another "
+                    "cluster label than \"%s\": set cluster_label before adding passphrase keys",
+                    bad_label, (unsigned long)crypto_key_id(cfg->keys[bad_label - 1]),
+                    cfg->cluster_label);
     /* A wildcard bind without advertise-addr is allowed: the node then
      * advertises "my source address" (all-zero), and every receiver puts
      * in the address the datagram came from. */

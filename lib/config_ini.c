@@ -545,6 +545,14 @@ struct ctx {
     struct role_seen roles[GOSSIP_MAX_ROLES];
     bool any_cluster_key;
 
+    /* key and key-file are applied after the whole file too: a passphrase
+     * is salted with cluster-label, which may come after it.  The
+     * passphrases (or file names) wait here, wiped with the context. */
+    unsigned key_kind;           /* 0 (none in the file), K_KEY or K_KEYFILE */
+    unsigned keys_line;
+    unsigned n_pending;
+    char key_items[GOSSIP_MAX_KEYS][4096];
+
     /* seed-nodes are resolved after the whole file, when bind-port (their
      * default port) is known whatever the order of the lines. */
     bool have_seeds;
@@ -1531,12 +1539,11 @@ static void set_string(struct ctx *c, const char *path, char *field, size_t cap)
 }
 
 /* key-file = PATH or [PATH, ...]: relative to the directory of the file
- * being loaded (the working directory for a string). */
-static void apply_key_files(struct ctx *c, const char *path)
+ * being loaded (the working directory for a string).  Kept for the end. */
+static void take_key_files(struct ctx *c, const char *path)
 {
     const struct value *v = &c->val;
     unsigned line = c->key_line;
-    char where[300], why[256], full[4096];
 
     if (v->n == 0) {
         ctx_error(c, GOSSIP_ECONFIG, line, "%s: the keyring needs at least one file", path);
@@ -1546,28 +1553,80 @@ static void apply_key_files(struct ctx *c, const char *path)
         ctx_error(c, GOSSIP_ECONFIG, line, "%s: more than %d keys", path, GOSSIP_MAX_KEYS);
         return;
     }
-    explicit_bzero(c->work.keys, sizeof c->work.keys);
-    c->work.n_keys = 0;
-    snprintf(where, sizeof where, "%s:%u: ", c->name, line);
     for (unsigned i = 0; i < v->n; i++) {
         const char *f = v->items[i].text;
+        char *full = c->key_items[i];
         if (!f[0]) {
             ctx_error(c, GOSSIP_ECONFIG, line, "%s: empty file name", path);
             return;
         }
-        if (f[0] != '/' && c->dir_len > 0) {
-            int n = snprintf(full, sizeof full, "%.*s/%s", (int)c->dir_len, c->file, f);
-            if (n < 0 || (size_t)n >= sizeof full) {
-                ctx_error(c, GOSSIP_ECONFIG, line, "%s: \"%s\": path too long", path, f);
-                return;
-            }
-            f = full;
-        }
-        int rc = config_add_key_file(&c->work, f, c->strict, where, why, sizeof why);
-        if (rc != 0) {
-            ctx_error(c, rc == GOSSIP_EIO ? GOSSIP_EIO : GOSSIP_ECONFIG, line, "%s: %s: %s", path,
-                      f, why);
+        size_t dir = f[0] != '/' && c->dir_len > 0 ? c->dir_len + 1 : 0, flen = strlen(f);
+        if (dir + flen >= sizeof c->key_items[i]) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: \"%s\": path too long", path, f);
             return;
+        }
+        if (dir) {
+            memcpy(full, c->file, c->dir_len);
+            full[c->dir_len] = '/';
+        }
+        memcpy(full + dir, f, flen + 1);
+    }
+    c->key_kind = K_KEYFILE;
+    c->keys_line = line;
+    c->n_pending = v->n;
+}
+
+/* key = PASSPHRASE or [PASSPHRASE, ...], kept for the end. */
+static void take_passphrases(struct ctx *c, const char *path)
+{
+    const struct value *v = &c->val;
+    unsigned line = c->key_line;
+
+    if (v->n == 0) {
+        ctx_error(c, GOSSIP_ECONFIG, line, "%s: the keyring needs at least one passphrase", path);
+        return;
+    }
+    if (v->n > GOSSIP_MAX_KEYS) {
+        ctx_error(c, GOSSIP_ECONFIG, line, "%s: more than %d keys", path, GOSSIP_MAX_KEYS);
+        return;
+    }
+    for (unsigned i = 0; i < v->n; i++) {
+        if (!v->items[i].text[0]) {
+            ctx_error(c, GOSSIP_ECONFIG, line, "%s: empty passphrase", path);
+            return;
+        }
+        /* an item is at most ITEM_MAX bytes: it fits */
+        memcpy(c->key_items[i], v->items[i].text, strlen(v->items[i].text) + 1);
+    }
+    c->key_kind = K_KEY;
+    c->keys_line = line;
+    c->n_pending = v->n;
+}
+
+/* The file's keyring, now that cluster-label is final: it replaces the
+ * old one (appending on every reload would fill it up).  Passphrases come
+ * from the config's key cache when it holds them under this label. */
+static void apply_keys(struct ctx *c)
+{
+    const char *path = c->key_kind == K_KEY ? "cluster.key" : "cluster.key-file";
+    unsigned line = c->keys_line;
+    char where[300], why[256];
+
+    if (!c->key_kind)
+        return;
+    explicit_bzero(c->work.keys, sizeof c->work.keys);
+    c->work.n_keys = 0;
+    snprintf(where, sizeof where, "%s:%u: ", c->name, line);
+    for (unsigned i = 0; i < c->n_pending && !c->failed; i++) {
+        const char *item = c->key_items[i];
+        int rc;
+        if (c->key_kind == K_KEYFILE) {
+            rc = config_add_key_file(&c->work, item, c->strict, where, why, sizeof why);
+            if (rc != 0)
+                ctx_error(c, rc == GOSSIP_EIO ? GOSSIP_EIO : GOSSIP_ECONFIG, line, "%s: %s: %s",
+                          path, item, why);
+        } else if ((rc = config_add_key(&c->work, item, where)) != 0) {
+            ctx_error(c, rc, line, "%s: key derivation failed (%s)", path, gossip_strerror(rc));
         }
     }
 }
@@ -1625,7 +1684,6 @@ static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
         return;
     case K_KEY:
     case K_KEYFILE: {
-        char where[300];
         /* key and key-file both make the keyring: with both, which key
          * seals would be a guess */
         const struct keydef *other = keydef_find(k->kind == K_KEY ? "key-file" : "key",
@@ -1636,36 +1694,10 @@ static void apply_key(struct ctx *c, const struct keydef *k, const char *path)
                       other->name, other_line);
             return;
         }
-        if (k->kind == K_KEYFILE) {
-            apply_key_files(c, path);
-            return;
-        }
-        if (v->n == 0) {
-            ctx_error(c, GOSSIP_ECONFIG, line, "%s: the keyring needs at least one passphrase",
-                      path);
-            return;
-        }
-        if (v->n > GOSSIP_MAX_KEYS) {
-            ctx_error(c, GOSSIP_ECONFIG, line, "%s: more than %d keys", path, GOSSIP_MAX_KEYS);
-            return;
-        }
-        /* The file's keyring replaces the old one: appending on every
-         * reload would fill it up. */
-        explicit_bzero(c->work.keys, sizeof c->work.keys);
-        c->work.n_keys = 0;
-        snprintf(where, sizeof where, "%s:%u: ", c->name, line);
-        for (unsigned i = 0; i < v->n; i++) {
-            if (!v->items[i].text[0]) {
-                ctx_error(c, GOSSIP_ECONFIG, line, "%s: empty passphrase", path);
-                return;
-            }
-            int rc = config_add_key(&c->work, v->items[i].text, where);
-            if (rc != 0) {
-                ctx_error(c, rc, line, "%s: key derivation failed (%s)", path,
-                          gossip_strerror(rc));
-                return;
-            }
-        }
+        if (k->kind == K_KEYFILE)
+            take_key_files(c, path);
+        else
+            take_passphrases(c, path);
         return;
     }
     case K_SEEDS:
@@ -1932,6 +1964,8 @@ static int load(struct gossip_config *cfg, const char *text, size_t size, const 
         ctx_error(c, GOSSIP_ECONFIG, (unsigned)(rc > 0 ? rc : 0),
                   "inih could not parse this line (a libinih built or set without multi-line "
                   "entries?)");
+    if (!c->failed)
+        apply_keys(c);
     if (!c->failed)
         apply_seeds(c);
     if (!c->failed) {

@@ -14,11 +14,16 @@
 #define KEY_ID_CONTEXT "libgossip key id v1"
 #define KDF_CONTEXT_A "libgossip session kdf v2 a"
 #define KDF_CONTEXT_B "libgossip session kdf v2 b"
-#define SCRYPT_SALT "libgossip v1"
-#define SCRYPT_N 16384u
+/* Passphrase KDF, format 2: see crypto.h. */
+#define SCRYPT_SALT_PREFIX "libgossip v2 label="
+#define SCRYPT_N ((uint64_t)1 << 17)
 #define SCRYPT_R 8u
 #define SCRYPT_P 1u
-#define SCRYPT_MAXMEM ((uint64_t)32 * 1024 * 1024)
+/* What OpenSSL's scrypt allocates: 128 r (N + 2) bytes of V and 128 r p of
+ * B, 128 MiB and 1 KiB here; its default ceiling is 32 MiB. */
+#define SCRYPT_MAXMEM ((uint64_t)128 * SCRYPT_R * (SCRYPT_N + 2 + SCRYPT_P))
+#define KDF_CACHE_CONTEXT "libgossip passphrase cache v1"
+#define KDF_SALT_CONTEXT "libgossip passphrase salt v1"
 #define NONCE_LEN 12
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -71,14 +76,83 @@ uint32_t crypto_key_id(const uint8_t key[GOSSIP_KEY_LEN])
     return id;
 }
 
-int crypto_derive_passphrase(const char *pass, uint8_t out[GOSSIP_KEY_LEN])
+static size_t label_len_of(const char *label)
+{
+    return label ? strnlen(label, GOSSIP_LABEL_MAX) : 0;
+}
+
+int crypto_derive_passphrase(const char *pass, const char *label, uint8_t out[GOSSIP_KEY_LEN])
+{
+    uint8_t salt[sizeof SCRYPT_SALT_PREFIX - 1 + GOSSIP_LABEL_MAX];
+    size_t n = label_len_of(label);
+
+    if (!pass)
+        return CRYPTO_EINTERNAL;
+    memcpy(salt, SCRYPT_SALT_PREFIX, sizeof SCRYPT_SALT_PREFIX - 1);
+    if (n)
+        memcpy(salt + sizeof SCRYPT_SALT_PREFIX - 1, label, n);
+    if (EVP_PBE_scrypt(pass, strlen(pass), salt, sizeof SCRYPT_SALT_PREFIX - 1 + n, SCRYPT_N,
+                       SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM, out, GOSSIP_KEY_LEN) != 1) {
+        OPENSSL_cleanse(out, GOSSIP_KEY_LEN);
+        return CRYPTO_EINTERNAL;
+    }
+    return 0;
+}
+
+/* HMAC-SHA-256 under `key` of context || N (u64) || r (u32) || p (u32) ||
+ * label length (u8) || label || SHA-256(pass) when pass is not NULL
+ * (integers big-endian). */
+static bool kdf_mac(const uint8_t key[GOSSIP_KEY_LEN], const char *context, size_t c,
+                    const char *label, const char *pass, uint8_t md[32])
+{
+    uint8_t msg[64 + 17 + GOSSIP_LABEL_MAX + 32];
+    size_t n = label_len_of(label), len = 0;
+    unsigned md_len = 0, ph_len = 0;
+    bool ok = c <= 64;
+
+    if (ok) {
+        memcpy(msg, context, c);
+        len = c;
+        put_be64(msg + len, SCRYPT_N);
+        put_be32(msg + len + 8, SCRYPT_R);
+        put_be32(msg + len + 12, SCRYPT_P);
+        msg[len + 16] = (uint8_t)n;
+        len += 17;
+        if (n)
+            memcpy(msg + len, label, n);
+        len += n;
+    }
+    if (ok && pass) {
+        ok = EVP_Digest(pass, strlen(pass), msg + len, &ph_len, EVP_sha256(), NULL) == 1 &&
+             ph_len == 32;
+        len += 32;
+    }
+    ok = ok && HMAC(EVP_sha256(), key, GOSSIP_KEY_LEN, msg, len, md, &md_len) != NULL &&
+         md_len == 32;
+    OPENSSL_cleanse(msg, sizeof msg);
+    if (!ok)
+        OPENSSL_cleanse(md, 32);
+    return ok;
+}
+
+int crypto_passphrase_tag(const uint8_t key[GOSSIP_KEY_LEN], const char *label, const char *pass,
+                          uint8_t tag[CRYPTO_PASS_TAG_LEN])
 {
     if (!pass)
         return CRYPTO_EINTERNAL;
-    if (EVP_PBE_scrypt(pass, strlen(pass), (const unsigned char *)SCRYPT_SALT,
-                       sizeof SCRYPT_SALT - 1, SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_MAXMEM,
-                       out, GOSSIP_KEY_LEN) != 1)
+    return kdf_mac(key, KDF_CACHE_CONTEXT, sizeof KDF_CACHE_CONTEXT - 1, label, pass, tag)
+               ? 0
+               : CRYPTO_EINTERNAL;
+}
+
+int crypto_salt_tag(const uint8_t key[GOSSIP_KEY_LEN], const char *label,
+                    uint8_t tag[CRYPTO_SALT_TAG_LEN])
+{
+    uint8_t md[32];
+    if (!kdf_mac(key, KDF_SALT_CONTEXT, sizeof KDF_SALT_CONTEXT - 1, label, NULL, md))
         return CRYPTO_EINTERNAL;
+    memcpy(tag, md, CRYPTO_SALT_TAG_LEN);
+    OPENSSL_cleanse(md, sizeof md);
     return 0;
 }
 

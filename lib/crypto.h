@@ -95,8 +95,35 @@ struct crypto {
 /* Key id of a derived key. */
 uint32_t crypto_key_id(const uint8_t key[GOSSIP_KEY_LEN]);
 
-/* scrypt(passphrase, salt "libgossip v1", N=2^14, r=8, p=1) -> 32 bytes. */
-int crypto_derive_passphrase(const char *pass, uint8_t out[GOSSIP_KEY_LEN]);
+/*
+ * Passphrase keys (format 2):
+ *   key = scrypt(passphrase, salt, N=2^17, r=8, p=1, 32 bytes)
+ *   salt = "libgossip v2 label=" || cluster label (its bytes, no terminator;
+ *          nothing after the '=' when there is no label)
+ * 128 MiB and ~0.4 s once per passphrase (per process with the config's
+ * cache, see config.c).  The label makes a dictionary computed for one
+ * cluster useless against every other.  (Format 1 was scrypt N=2^14 with
+ * the constant salt "libgossip v1".)
+ */
+#define CRYPTO_PASS_TAG_LEN 32
+#define CRYPTO_SALT_TAG_LEN 16
+
+/* The key of `pass` in the cluster labelled `label` (NULL or "" for none).
+ * 0 or CRYPTO_EINTERNAL (NULL pass, libcrypto failure: out is zeroed). */
+int crypto_derive_passphrase(const char *pass, const char *label, uint8_t out[GOSSIP_KEY_LEN]);
+
+/* The cache tags of a derived key (struct gossip_key_cache):
+ *   tag      = HMAC-SHA-256(key, "libgossip passphrase cache v1" || P || SHA-256(pass))
+ *   salt tag = HMAC-SHA-256(key, "libgossip passphrase salt v1" || P), first 16 bytes
+ * where P = N (u64) || r (u32) || p (u32) || label length (u8) || label,
+ * big-endian.  A tag says "this key is scrypt(pass, label) with these
+ * parameters" and can be checked without running scrypt; the salt tag says
+ * the same of the label alone.  Keyed by the derived key, neither is of
+ * use to someone who does not hold that key.  0 or CRYPTO_EINTERNAL. */
+int crypto_passphrase_tag(const uint8_t key[GOSSIP_KEY_LEN], const char *label, const char *pass,
+                          uint8_t tag[CRYPTO_PASS_TAG_LEN]);
+int crypto_salt_tag(const uint8_t key[GOSSIP_KEY_LEN], const char *label,
+                    uint8_t tag[CRYPTO_SALT_TAG_LEN]);
 
 /* Returns 0 or CRYPTO_EINTERNAL (also for n_keys outside 1..GOSSIP_MAX_KEYS
  * or a label longer than GOSSIP_LABEL_MAX bytes).  label may be NULL/"".

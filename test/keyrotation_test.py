@@ -13,8 +13,12 @@ Checks, each with a bounded wait:
   key-ids      --check-config shows the ids of a key list in its order
   flags        --key given twice: the first one seals
   converge     every node reports "join" for the 2 others
+  cheap-reload a SIGHUP with unchanged files derives no passphrase (the
+               key cache): every node says "passphrases derived 0", and
+               the reload takes milliseconds, not scrypt's ~0.4 s
   k1-k2-*      after each step every node logged the reload with the
                expected key ids (sealing key first)
+  kdf-once     of the three steps, only the install derives (k2, once)
   no-failed    no "failed" event at any point, no key or auth drop logged
   alive        at the end every node's last event for each other is
                join/alive (nobody is suspect, failed or left)
@@ -29,6 +33,7 @@ Checks, each with a bounded wait:
 The binary is $GOSSIP_NODE, else examples/gossip-node of this repository.
 Exit 0 = pass, 1 = fail, 77 = skipped.
 """
+import calendar
 import json
 import os
 import re
@@ -121,6 +126,19 @@ def count(text, needle):
     return text.count(needle)
 
 
+RELOAD_RE = re.compile(r'^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3})Z info node \d+: reloaded .*'
+                       r'passphrases derived (\d+), from the cache (\d+)\)$', re.M)
+
+
+def reloads(text):
+    """(wall-clock s, derived, from the cache) of every reload line."""
+    out = []
+    for m in RELOAD_RE.finditer(text):
+        t = calendar.timegm(time.strptime(m.group(1)[:19], '%Y-%m-%dT%H:%M:%S'))
+        out.append((t + int(m.group(1)[20:]) / 1000.0, int(m.group(2)), int(m.group(3))))
+    return out
+
+
 def main():
     if not os.path.exists(BIN):
         print('skip: %s not built (run make)' % BIN)
@@ -153,6 +171,24 @@ def main():
         if not report(ok, 'converge', '%d nodes joined with k1' % N):
             return 1
 
+        # A reload with unchanged keys derives nothing: SIGHUP, same files.
+        marks = [len(reloads(cl.stderr(i))) for i in range(N)]
+        sent = time.time()
+        for i in range(N):
+            cl.procs[i].send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + RELOAD_BOUND
+        while time.monotonic() < deadline:
+            pending = [i for i in range(N) if len(reloads(cl.stderr(i))) <= marks[i]]
+            if not pending:
+                break
+            time.sleep(0.05)
+        got = [reloads(cl.stderr(i))[-1] for i in range(N) if i not in pending]
+        took = [round((r[0] - sent) * 1000) for r in got]
+        ok = not pending and all(r[1] == 0 and r[2] == 1 for r in got) and max(took) < 250
+        report(ok, 'cheap-reload', 'SIGHUP to logged reload %s ms, derived %s, from the cache %s'
+               % (took, [r[1] for r in got], [r[2] for r in got]) if not pending
+               else 'no reload logged by %s' % pending)
+
         def healthy_failed():
             """"failed" events among the rotating nodes 0..N-1."""
             return [e for e in cl.events if e.get('event') == 'failed'
@@ -179,7 +215,12 @@ def main():
                     return False
             return True
 
+        marks = [len(reloads(cl.stderr(i))) for i in range(N)]
         ok = rotate('k1-k2', K1, K2, ids12, ids21, [id2])
+        # install [k1, k2] derives k2; use [k2, k1] and remove [k2] find both cached
+        steps = [[r[1:] for r in reloads(cl.stderr(i))[marks[i]:]] for i in range(N)]
+        report(all(st == [(1, 1), (0, 2), (0, 1)] for st in steps), 'kdf-once',
+               '(derived, from the cache) of install, use, remove: %s' % steps)
         time.sleep(SETTLE)
         failed = [e for e in cl.events if e.get('event') == 'failed']
         suspect = [e for e in cl.events if e.get('event') == 'suspect']

@@ -103,25 +103,7 @@ static void test_key_id(void **state)
     assert_int_not_equal(crypto_key_id(a), crypto_key_id(b));
 }
 
-static void test_derive(void **state)
-{
-    (void)state;
-    static const uint8_t expect[GOSSIP_KEY_LEN] = {
-        0x20, 0x11, 0x80, 0x33, 0x25, 0x0b, 0xbd, 0xea, 0xc0, 0x3d, 0xb3,
-        0x66, 0x78, 0x76, 0x2f, 0xd3, 0xef, 0xb5, 0x29, 0xf0, 0xd6, 0x7e,
-        0xc0, 0x58, 0xb9, 0xed, 0x35, 0x6a, 0xd5, 0x9e, 0xc6, 0x3c,
-    };
-    uint8_t k1[GOSSIP_KEY_LEN], k2[GOSSIP_KEY_LEN], k3[GOSSIP_KEY_LEN];
-
-    assert_int_equal(crypto_derive_passphrase("correct horse battery staple", k1), 0);
-    assert_memory_equal(k1, expect, GOSSIP_KEY_LEN);
-    assert_int_equal(crypto_derive_passphrase("correct horse battery staple", k2), 0);
-    assert_memory_equal(k1, k2, GOSSIP_KEY_LEN);
-    assert_int_equal(crypto_derive_passphrase("correct horse battery stapler", k3), 0);
-    assert_memory_not_equal(k1, k3, GOSSIP_KEY_LEN);
-    assert_int_not_equal(crypto_key_id(k1), crypto_key_id(k3));
-    assert_int_equal(crypto_derive_passphrase(NULL, k3), CRYPTO_EINTERNAL);
-}
+/* The passphrase KDF and its cache: test/unit_kdf.c. */
 
 /* An envelope built by an independent implementation (Python cryptography)
  * must open, and ours must be byte-identical to it. */
@@ -738,7 +720,6 @@ int main(void)
     counting = CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free) == 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_key_id),
-        cmocka_unit_test(test_derive),
         cmocka_unit_test(test_known_answer),
         cmocka_unit_test(test_roundtrip_sizes),
         cmocka_unit_test(test_seal_space),

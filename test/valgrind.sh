@@ -27,9 +27,10 @@ else set -- build/test/unit_*
 fi
 [ -x "$1" ] || { echo "no test binary found (run 'make test-units' first)"; exit 1; }
 
-# scrypt (16 MiB, N=2^14) in unit_config and the fuzz-style loops in unit_wire
-# dominate under valgrind: start them first so the pair of workers ends together.
-slow="unit_config unit_wire unit_hostile unit_sim unit_crypto"
+# scrypt (128 MiB, N=2^17: ~5 s a run under valgrind) in unit_kdf and the
+# fuzz-style loops in unit_wire dominate under valgrind: start them first so
+# the pair of workers ends together.  (unit_config replaces scrypt.)
+slow="unit_kdf unit_wire unit_hostile unit_sim unit_config unit_crypto"
 ordered=()
 for s in $slow; do for t in "$@"; do [ "$(basename "$t")" = "$s" ] && ordered+=("$t"); done; done
 for t in "$@"; do case " $slow " in *" $(basename "$t") "*) ;; *) ordered+=("$t") ;; esac; done

@@ -10,7 +10,7 @@
  * contract), then into a short one.
  *
  * Two things are replaced so one input stays fast and local:
- *  - EVP_PBE_scrypt (passphrase keys: 50 ms and 16 MiB each) by a single
+ *  - EVP_PBE_scrypt (passphrase keys: 0.4 s and 128 MiB each) by a single
  *    SHA-256 of the passphrase;
  *  - getaddrinfo() without AI_NUMERICHOST (seed host names) by a fake
  *    resolver: "localhost" and names ending in ".test" resolve to
