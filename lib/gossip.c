@@ -6,6 +6,7 @@
  * and never run inside another callback.
  */
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -242,6 +243,8 @@ void gossip_destroy(gossip_t *g)
     outbox_free(&g->out);
     query_free(g);
     free(g->rxbuf);
+    /* keys, the key cache and session keys: nothing secret stays in freed memory */
+    OPENSSL_cleanse(g, sizeof(*g));
     free(g);
 }
 
