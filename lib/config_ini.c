@@ -1094,7 +1094,7 @@ static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
     if (table_array) {
         /* [[array of tables]] belongs to other programs: keep its name with
          * the bracket so it never matches ours. */
-        snprintf(c->section, sizeof c->section, "[%s", name);
+        snprintf(c->section, sizeof c->section, "[%.*s", (int)sizeof c->section - 2, name);
         c->sec_ours = false;
         if (!out_puts(c, "[[", 2))
             return;
@@ -1131,8 +1131,8 @@ static void section_line(struct ctx *c, const char *p, size_t n, unsigned line)
          * metrics.push included).  Read it as what it evidently means. */
         config_log(&c->work, GOSSIP_LOG_WARN, "%s:%u: section [%s] is read as [%s]; fix its name",
                    c->name, line, name, sugg);
-        snprintf(name, sizeof name, "%s", sugg);
-        snprintf(c->section, sizeof c->section, "%s", sugg);
+        snprintf(name, sizeof name, "%.*s", (int)sizeof name - 1, sugg);
+        snprintf(c->section, sizeof c->section, "%.*s", (int)sizeof c->section - 1, sugg);
         break;
     case SEC_CLUSTER_TYPO:
         if (c->strict) {
