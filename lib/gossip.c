@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "abi.h"
 #include "config_int.h"
 #include "core.h"
 #include "deliver.h"
@@ -115,12 +116,12 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
         return GOSSIP_EINVAL;
     *out = NULL;
     struct gossip_config cfg;
-    gossip_config_init(&cfg);
-    size_t n = user->size && user->size < sizeof(cfg) ? user->size : sizeof(cfg);
-    memcpy(&cfg, user, n);
-    cfg.size = sizeof(cfg);
     char err[256];
-    int rc = gossip_config_validate(&cfg, err, sizeof(err));
+    /* the fields the caller's build has; a struct too small to be a config
+     * is not read at all (not even its log callback: nothing is logged) */
+    int rc = config_widen(user, &cfg, err, sizeof(err));
+    if (rc == 0)
+        rc = gossip_config_validate(&cfg, err, sizeof(err));
     if (rc < 0) {
         if (cfg.cb.log)
             cfg.cb.log(cfg.cb.ud, GOSSIP_LOG_ERROR, err);
@@ -385,6 +386,16 @@ uint64_t gossip_self_id(const gossip_t *g)
     return g ? g->self_id : 0;
 }
 
+/* `len` bytes of `src` into the `size` bytes at `dst`: what fits, and zero
+ * for the rest (the fields of a caller's larger, newer struct that this
+ * library has no value for). */
+static void copy_out(void *dst, size_t size, const void *src, size_t len)
+{
+    memcpy(dst, src, size < len ? size : len);
+    if (size > len)
+        memset((unsigned char *)dst + len, 0, size - len);
+}
+
 static void self_info(const struct gossip *g, struct gossip_member *out)
 {
     memset(out, 0, sizeof(*out));
@@ -411,24 +422,39 @@ static void member_info(const struct member *m, struct gossip_member *out)
     out->state_since_ms = m->state_ms;
 }
 
-int gossip_member_get(const gossip_t *g, uint64_t id, struct gossip_member *out)
+int gossip_member_get_sized(const gossip_t *g, uint64_t id, struct gossip_member *out, size_t size)
 {
-    if (!g || !out)
+    struct gossip_member info;
+
+    if (!g || !out || size < ABI_MEMBER_SIZE_0_1)
         return GOSSIP_EINVAL;
     if (id == g->self_id) {
-        self_info(g, out);
-        return 0;
+        self_info(g, &info);
+    } else {
+        const struct member *m = members_get(&g->members, id);
+        if (!m)
+            return GOSSIP_ENOTFOUND;
+        member_info(m, &info);
     }
-    const struct member *m = members_get(&g->members, id);
-    if (!m)
-        return GOSSIP_ENOTFOUND;
-    member_info(m, out);
+    copy_out(out, size, &info, sizeof(info));
     return 0;
 }
 
-int gossip_member_restore(gossip_t *g, const struct gossip_member *m)
+/* The 0.1.0 entry point, with a 0.1.0 struct. */
+int (gossip_member_get)(const gossip_t *g, uint64_t id, struct gossip_member *out)
 {
-    if (!g || !m || m->id == g->self_id || m->state != GOSSIP_ALIVE || (m->meta_len && !m->meta))
+    return gossip_member_get_sized(g, id, out, ABI_MEMBER_SIZE_0_1);
+}
+
+int gossip_member_restore_sized(gossip_t *g, const struct gossip_member *user, size_t size)
+{
+    if (!g || !user || size < ABI_MEMBER_SIZE_0_1)
+        return GOSSIP_EINVAL;
+    /* the fields the caller's build has; any later one counts as 0 */
+    struct gossip_member copy;
+    copy_out(&copy, sizeof(copy), user, size < sizeof(copy) ? size : sizeof(copy));
+    const struct gossip_member *m = &copy;
+    if (m->id == g->self_id || m->state != GOSSIP_ALIVE || (m->meta_len && !m->meta))
         return GOSSIP_EINVAL;
     if (m->meta_len > g->cfg.max_meta)
         return GOSSIP_ETOOBIG;
@@ -446,6 +472,12 @@ int gossip_member_restore(gossip_t *g, const struct gossip_member *m)
     rc = merge_restore(g, &r);
     finish(g);
     return rc;
+}
+
+/* The 0.1.0 entry point, with a 0.1.0 struct. */
+int (gossip_member_restore)(gossip_t *g, const struct gossip_member *m)
+{
+    return gossip_member_restore_sized(g, m, ABI_MEMBER_SIZE_0_1);
 }
 
 size_t gossip_member_count(const gossip_t *g, unsigned state_mask)
@@ -560,10 +592,16 @@ int gossip_reconfigure(gossip_t *g, const struct gossip_config *user)
     return 0;
 }
 
-int gossip_stats_get(const gossip_t *g, struct gossip_stats *out)
+int gossip_stats_get_sized(const gossip_t *g, struct gossip_stats *out, size_t size)
 {
-    if (!g || !out)
+    if (!g || !out || size < ABI_STATS_SIZE_0_1)
         return GOSSIP_EINVAL;
-    *out = g->stats;
+    copy_out(out, size, &g->stats, sizeof(g->stats));
     return 0;
+}
+
+/* The 0.1.0 entry point: its struct ends before events_lost. */
+int (gossip_stats_get)(const gossip_t *g, struct gossip_stats *out)
+{
+    return gossip_stats_get_sized(g, out, ABI_STATS_SIZE_0_1);
 }
