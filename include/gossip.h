@@ -499,10 +499,19 @@ int gossip_role_held(const gossip_t *g, const char *role);
 int gossip_role_holders(const gossip_t *g, const char *role, uint64_t *ids, size_t max);
 
 /* Apply the run-time changeable parts of a new config: roles, seeds,
- * heartbeat and tuning, keyring, callbacks.  node_id, addresses, port and
- * hooks must be unchanged (GOSSIP_EINVAL otherwise).  Role changes are
- * reported through callbacks.role. */
+ * heartbeat and tuning (limits included), keyring, callbacks.  Fixed while
+ * the node runs: node_id, bind_addr, advertise_addr, bind_port,
+ * advertise_port, cluster_label, max_datagram and the five hooks; a config
+ * that changes one of them is refused with GOSSIP_EINVAL, nothing applied,
+ * and the log line names the field.  generation is read by gossip_create()
+ * only.  Role changes are reported through callbacks.role. */
 int gossip_reconfigure(gossip_t *g, const struct gossip_config *cfg);
+
+/* gossip_reconfigure() with flags (none defined yet: 0, else GOSSIP_EINVAL)
+ * and, on error, a one-line reason naming the field in `err` (if
+ * errlen > 0), as gossip_config_validate() writes it; "" on success. */
+int gossip_reconfigure_ex(gossip_t *g, const struct gossip_config *cfg, unsigned flags, char *err,
+                          size_t errlen);
 
 /* Counters since gossip_create(). */
 struct gossip_stats {

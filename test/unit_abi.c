@@ -16,8 +16,8 @@
  * faults); a read past a struct placed with no guard bytes faults (cmocka
  * reports the signal as the test's failure).
  *
- * The tests of the 0.2 entry points (gossip_*_sized, gossip_version*)
- * call them with the sizes such a program would
+ * The tests of the 0.2 entry points (gossip_*_sized, gossip_version*,
+ * gossip_reconfigure_ex) call them with the sizes such a program would
  * pass: its own sizeof, a smaller one, a larger one (a program built
  * against a newer header).  With -DABI_LEGACY_ONLY only the 0.1.0 calls
  * are built: that is the variant that links with a 0.1.0-era library and
@@ -198,6 +198,8 @@ int gossip_stats_get_sized(const gossip_t *g, struct gossip_stats *out, size_t s
 int gossip_member_get_sized(const gossip_t *g, uint64_t id, struct gossip_member *out,
                             size_t size);
 int gossip_member_restore_sized(gossip_t *g, const struct gossip_member *m, size_t size);
+int gossip_reconfigure_ex(gossip_t *g, const struct gossip_config *cfg, unsigned flags, char *err,
+                          size_t errlen);
 const char *gossip_version(void);
 uint32_t gossip_version_number(void);
 #endif
@@ -690,6 +692,26 @@ static void test_member_sized(void **state)
     unplace(&pl);
 }
 
+/* A 0.1.0 config created and reconfigured through the 0.2 calls; a
+ * refusal names the field. */
+static void test_reconfigure_ex_legacy_config(void **state)
+{
+    (void)state;
+    start_cluster();
+    struct placed pc = place(sizeof(struct gossip_config), 0);
+    struct gossip_config *cfg = (struct gossip_config *)pc.p;
+    char err[256];
+
+    fill_config(cfg, 1);
+    assert_int_equal(gossip_reconfigure_ex(nodes[1].g, cfg, 0, err, sizeof err), 0);
+    assert_string_equal(err, "");
+    snprintf(cfg->cluster_label, sizeof cfg->cluster_label, "other");
+    assert_int_equal(gossip_reconfigure_ex(nodes[1].g, cfg, 0, err, sizeof err), GOSSIP_EINVAL);
+    assert_non_null(strstr(err, "cluster_label"));
+    assert_non_null(strstr(nodes[1].last_log, "cluster_label"));
+    unplace(&pc);
+}
+
 static void test_version(void **state)
 {
     (void)state;
@@ -717,6 +739,7 @@ int main(void)
         cmocka_unit_test(test_config_init_sized),
         cmocka_unit_test_teardown(test_stats_get_sized, stop_cluster),
         cmocka_unit_test_teardown(test_member_sized, stop_cluster),
+        cmocka_unit_test_teardown(test_reconfigure_ex_legacy_config, stop_cluster),
         cmocka_unit_test(test_version),
 #endif
     };
