@@ -15,7 +15,7 @@
 # replaced.  -Werror is on in the project's checks (WERROR=1, set by the
 # check targets), off for a plain `make`.
 
-VERSION   := 0.1.0
+VERSION   := 0.2.0
 SOVERSION := 0
 SONAME    := libgossip.so.$(SOVERSION)
 

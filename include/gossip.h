@@ -52,9 +52,39 @@ extern "C" {
 /* The opaque node handle. */
 typedef struct gossip gossip_t;
 
+/* The version of this header.  GOSSIP_VERSION_NUMBER is
+ * (major << 16) | (minor << 8) | patch, for #if and for comparing with
+ * gossip_version_number(), the version of the library actually running. */
 #define GOSSIP_VERSION_MAJOR 0
-#define GOSSIP_VERSION_MINOR 1
+#define GOSSIP_VERSION_MINOR 2
 #define GOSSIP_VERSION_PATCH 0
+#define GOSSIP_VERSION_STRING "0.2.0"
+#define GOSSIP_VERSION_NUMBER \
+    ((GOSSIP_VERSION_MAJOR << 16) | (GOSSIP_VERSION_MINOR << 8) | GOSSIP_VERSION_PATCH)
+
+/*
+ * The ABI (doc/abi.md).  Within one soname (libgossip.so.0) a program keeps
+ * working with every later library: struct fields are only appended, and
+ * every call that takes a struct the caller allocated is told its size, so
+ * the library writes and reads only the fields the caller's build knows.
+ * That size comes from the caller's sizeof through the macros below
+ * (gossip_config_init(), gossip_stats_get(), gossip_member_get(),
+ * gossip_member_restore() expand to their *_sized function), or from
+ * cfg->size, which gossip_config_init() sets.  The names without _sized
+ * are also real functions, the entry points of binaries built against
+ * 0.1.0: they use the 0.1.0 sizes.  Structs the library hands to callbacks
+ * (struct gossip_member) are the library's own, at least as large as the
+ * caller's: read the fields you know.  A program must not run on a library
+ * older than its header (gossip_version_number() < GOSSIP_VERSION_NUMBER):
+ * the packaging dependencies see to it.
+ */
+
+/* "0.2.0": the version of the library actually running. */
+const char *gossip_version(void);
+
+/* The same as a number, (major << 16) | (minor << 8) | patch, to compare
+ * with GOSSIP_VERSION_NUMBER (the header the program was built with). */
+uint32_t gossip_version_number(void);
 
 /* Sizes of the fixed arrays in struct gossip_config.  Fixed arrays keep the
  * config a plain value: it can be copied, reloaded and compared, and nobody
@@ -221,12 +251,16 @@ struct gossip_key_cache {
 /*
  * Configuration.  Always start with gossip_config_init(), which sets every
  * default; then set fields, or load an INI file.  Fields are only ever
- * appended in later versions; `size` tells the library which ones the
- * caller's build knows.  Durations in milliseconds; 0 in a tuning field means
- * "derive from heartbeat_ms" as documented.
+ * appended in later versions, and a field appended later is 0 by default
+ * with 0 meaning the behaviour from before it existed; `size` (the
+ * caller's sizeof, set by gossip_config_init()) tells the library which
+ * fields the caller's build knows.  Every call taking a config reads and
+ * writes only those; fields it does not cover take their defaults.
+ * Durations in milliseconds; 0 in a tuning field means "derive from
+ * heartbeat_ms" as documented.
  */
 struct gossip_config {
-    uint32_t size;                       /* set by gossip_config_init() */
+    uint32_t size;                       /* set by gossip_config_init(); never by hand */
 
     /* The seed's keys (cluster.*). */
     uint64_t node_id;                    /* node-id, unique in the cluster */
@@ -284,9 +318,19 @@ struct gossip_config {
 
 /* Fill `cfg` with every default: bind_port 1179, heartbeat 1000 ms, the
  * five roles of the mail server (purge.stores, purge.accounts, acme.renew,
- * metrics.calculate, metrics.push) with no node list, everything else 0/"".
- * Never fails. */
+ * metrics.calculate, metrics.push) with no node list, everything else 0/"",
+ * and cfg->size.  Never fails.  A macro passing this header's
+ * sizeof(struct gossip_config) to gossip_config_init_sized(); the function
+ * of that name is the 0.1.0 entry point and fills the 0.1.0 layout. */
 void gossip_config_init(struct gossip_config *cfg);
+
+/* gossip_config_init() for a struct of `size` bytes (the caller's sizeof):
+ * writes exactly `size` bytes (fields this library does not know are
+ * zeroed) and sets cfg->size = size.  A size below the 0.1.0 layout is
+ * written all the same but refused by every call that takes the config
+ * (GOSSIP_EINVAL); below 4 bytes nothing is written.  NULL: no-op. */
+void gossip_config_init_sized(struct gossip_config *cfg, size_t size);
+#define gossip_config_init(cfg) gossip_config_init_sized((cfg), sizeof(struct gossip_config))
 
 /* Append a key to the keyring; the first key added seals.  A key written
  * as standard base64 of exactly 32 bytes (44 characters ending in one '=',
@@ -387,7 +431,9 @@ int gossip_config_format(const struct gossip_config *cfg, char *buf, size_t bufl
 
 /* Create a node: validate the config, bind the socket (unless hooks.send is
  * set), and start joining through the seeds at the first gossip_tick().
- * On error *out is NULL and the reason was logged through cfg->cb.log. */
+ * On error *out is NULL and the reason was logged through cfg->cb.log
+ * (GOSSIP_EINVAL and nothing logged for a config whose size shows it did
+ * not come from gossip_config_init()). */
 int gossip_create(gossip_t **out, const struct gossip_config *cfg);
 
 /* Close the socket and free everything.  Sends nothing: call
@@ -442,8 +488,16 @@ bool gossip_leave_done(const gossip_t *g);
 /* This node's id. */
 uint64_t gossip_self_id(const gossip_t *g);
 
-/* Look up one member (or self).  GOSSIP_ENOTFOUND if unknown. */
+/* Look up one member (or self).  GOSSIP_ENOTFOUND if unknown.  A macro
+ * for gossip_member_get_sized() with this header's sizeof; the function of
+ * that name writes the 0.1.0 struct. */
 int gossip_member_get(const gossip_t *g, uint64_t id, struct gossip_member *out);
+
+/* gossip_member_get() into a struct of `size` bytes (the caller's sizeof):
+ * writes exactly `size` bytes, zero beyond the fields this library has.
+ * GOSSIP_EINVAL (nothing written) below the 0.1.0 size. */
+int gossip_member_get_sized(const gossip_t *g, uint64_t id, struct gossip_member *out, size_t size);
+#define gossip_member_get(g, id, out) gossip_member_get_sized((g), (id), (out), sizeof(struct gossip_member))
 
 /* Number of members (self included) whose state bit (1 << state) is in
  * `state_mask`; GOSSIP_STATES_ALL counts everyone. */
@@ -451,7 +505,9 @@ int gossip_member_get(const gossip_t *g, uint64_t id, struct gossip_member *out)
 size_t gossip_member_count(const gossip_t *g, unsigned state_mask);
 
 /* Call fn for every member, self included, in no particular order; stops
- * early and returns fn's value when it returns non-zero. */
+ * early and returns fn's value when it returns non-zero.  `m` is the
+ * library's struct, as for callbacks.member: at least as large as the one
+ * the program was built with, so it reads the fields it knows. */
 int gossip_member_foreach(const gossip_t *g,
                           int (*fn)(void *ud, const struct gossip_member *m), void *ud);
 
@@ -469,8 +525,16 @@ int gossip_member_foreach(const gossip_t *g,
  * Seeds are still asked while the node has not heard from anybody.
  * GOSSIP_EINVAL (own id, not ALIVE, meta NULL with a length), GOSSIP_EADDR
  * (no usable address and port), GOSSIP_ETOOBIG (meta above max_meta),
- * GOSSIP_EFULL (max_members reached), GOSSIP_ESTATE (after gossip_leave()). */
+ * GOSSIP_EFULL (max_members reached), GOSSIP_ESTATE (after gossip_leave()).
+ * A macro for gossip_member_restore_sized() with this header's sizeof; the
+ * function of that name reads the 0.1.0 struct. */
 int gossip_member_restore(gossip_t *g, const struct gossip_member *m);
+
+/* gossip_member_restore() from a struct of `size` bytes (the caller's
+ * sizeof): reads exactly `size` bytes; fields beyond them count as 0.
+ * GOSSIP_EINVAL below the 0.1.0 size. */
+int gossip_member_restore_sized(gossip_t *g, const struct gossip_member *m, size_t size);
+#define gossip_member_restore(g, m) gossip_member_restore_sized((g), (m), sizeof(struct gossip_member))
 
 /* Publish this node's metadata (at most max_meta bytes); disseminated with a
  * new incarnation.  GOSSIP_ETOOBIG above the limit. */
@@ -506,10 +570,19 @@ int gossip_role_held(const gossip_t *g, const char *role);
 int gossip_role_holders(const gossip_t *g, const char *role, uint64_t *ids, size_t max);
 
 /* Apply the run-time changeable parts of a new config: roles, seeds,
- * heartbeat and tuning, keyring, callbacks.  node_id, addresses, port and
- * hooks must be unchanged (GOSSIP_EINVAL otherwise).  Role changes are
- * reported through callbacks.role. */
+ * heartbeat and tuning (limits included), keyring, callbacks.  Fixed while
+ * the node runs: node_id, bind_addr, advertise_addr, bind_port,
+ * advertise_port, cluster_label, max_datagram and the five hooks; a config
+ * that changes one of them is refused with GOSSIP_EINVAL, nothing applied,
+ * and the log line names the field.  generation is read by gossip_create()
+ * only.  Role changes are reported through callbacks.role. */
 int gossip_reconfigure(gossip_t *g, const struct gossip_config *cfg);
+
+/* gossip_reconfigure() with flags (none defined yet: 0, else GOSSIP_EINVAL)
+ * and, on error, a one-line reason naming the field in `err` (if
+ * errlen > 0), as gossip_config_validate() writes it; "" on success. */
+int gossip_reconfigure_ex(gossip_t *g, const struct gossip_config *cfg, unsigned flags, char *err,
+                          size_t errlen);
 
 /* Counters since gossip_create(). */
 struct gossip_stats {
@@ -543,7 +616,7 @@ struct gossip_stats {
      * cluster events; a role change is retried instead, and
      * gossip_role_held() keeps agreeing with what was reported).  Non-zero:
      * the host's picture may be behind; gossip_member_foreach() reads the
-     * view afresh. */
+     * view afresh.  Since 0.2.0: the 0.1.0 struct ends before it. */
     uint64_t events_lost;
     /* The host's loop was late: gossip_tick() called more than a probe
      * timeout after the deadline it was told, or gossip_report_lag().
@@ -556,7 +629,16 @@ struct gossip_stats {
     uint64_t queries, query_answers_sent, query_answers, query_answers_late, query_answers_dropped;
 };
 
+/* Copy the counters into `out`.  A macro for gossip_stats_get_sized() with
+ * this header's sizeof; the function of that name writes the 0.1.0 struct
+ * (up to over_limit). */
 int gossip_stats_get(const gossip_t *g, struct gossip_stats *out);
+
+/* gossip_stats_get() into a struct of `size` bytes (the caller's sizeof):
+ * writes exactly `size` bytes, zero beyond the counters this library has.
+ * GOSSIP_EINVAL (nothing written) below the 0.1.0 size. */
+int gossip_stats_get_sized(const gossip_t *g, struct gossip_stats *out, size_t size);
+#define gossip_stats_get(g, out) gossip_stats_get_sized((g), (out), sizeof(struct gossip_stats))
 
 /*
  * Queries, as `serf query`: ask every live node (or only those holding a

@@ -22,6 +22,7 @@
 
 #include <openssl/crypto.h>
 
+#include "abi.h"
 #include "addr.h"
 #include "crypto.h"
 #include "roles.h"
@@ -55,10 +56,10 @@ void config_log(const struct gossip_config *cfg, enum gossip_log_level level, co
     cfg->cb.log(cfg->cb.ud, level, line);
 }
 
-void gossip_config_init(struct gossip_config *cfg)
+/* --- the caller's struct and the library's (doc/abi.md) -------------------- */
+
+static void config_defaults(struct gossip_config *cfg)
 {
-    if (!cfg)
-        return;
     memset(cfg, 0, sizeof *cfg);
     cfg->size = (uint32_t)sizeof *cfg;
     cfg->bind_port = GOSSIP_DEFAULT_PORT;
@@ -67,6 +68,63 @@ void gossip_config_init(struct gossip_config *cfg)
         struct gossip_role *r = &cfg->roles[cfg->n_roles++];
         snprintf(r->name, sizeof r->name, "%s", default_roles[i]);
     }
+}
+
+/* The caller's struct is `size` bytes: the defaults of the fields it has
+ * (every field that ends within it), zero for what this library does not
+ * know, and size itself.  Nothing beyond. */
+void gossip_config_init_sized(struct gossip_config *cfg, size_t size)
+{
+    struct gossip_config d;
+
+    if (!cfg || size < sizeof cfg->size)
+        return;
+    config_defaults(&d);
+    if (size > UINT32_MAX)
+        size = UINT32_MAX; /* no such struct; refused by every reader anyway */
+    memcpy(cfg, &d, size < sizeof d ? size : sizeof d);
+    if (size > sizeof d)
+        memset((unsigned char *)cfg + sizeof d, 0, size - sizeof d);
+    cfg->size = (uint32_t)size;
+}
+
+/* The 0.1.0 entry point: binaries built before gossip_config_init became a
+ * macro call this, with a 0.1.0 struct. */
+void (gossip_config_init)(struct gossip_config *cfg)
+{
+    gossip_config_init_sized(cfg, ABI_CONFIG_SIZE_0_1);
+}
+
+int config_widen(const struct gossip_config *user, struct gossip_config *out, char *err,
+                 size_t errlen)
+{
+    config_defaults(out);
+    if (!user) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "no configuration");
+        return GOSSIP_EINVAL;
+    }
+    if (user->size < ABI_CONFIG_SIZE_0_1) {
+        if (err && errlen > 0)
+            snprintf(err, errlen,
+                     "configuration not initialised with gossip_config_init() (its size, %lu "
+                     "bytes, is below the %lu bytes of the smallest layout, libgossip 0.1.0)",
+                     (unsigned long)user->size, (unsigned long)ABI_CONFIG_SIZE_0_1);
+        return GOSSIP_EINVAL;
+    }
+    /* A larger struct comes from a program built against a newer header;
+     * the fields this library does not know are not read. */
+    memcpy(out, user, user->size < sizeof *out ? user->size : sizeof *out);
+    out->size = (uint32_t)sizeof *out;
+    return GOSSIP_OK;
+}
+
+void config_narrow(const struct gossip_config *full, struct gossip_config *user)
+{
+    uint32_t size = user->size;
+
+    memcpy(user, full, size < sizeof *full ? size : sizeof *full);
+    user->size = size;
 }
 
 /* Standard base64 of exactly 32 bytes (44 characters, one '='), the form
@@ -666,19 +724,27 @@ struct drange {
     double value, min, max;
 };
 
-int gossip_config_validate(const struct gossip_config *cfg, char *err, size_t errlen)
+static int validate_full(const struct gossip_config *cfg, char *err, size_t errlen);
+
+int gossip_config_validate(const struct gossip_config *user, char *err, size_t errlen)
+{
+    struct gossip_config cfg;
+    int rc;
+
+    if (err && errlen > 0)
+        err[0] = '\0';
+    if ((rc = config_widen(user, &cfg, err, errlen)) != 0)
+        return rc;
+    return validate_full(&cfg, err, errlen);
+}
+
+/* A config in the library's layout (config_widen()). */
+static int validate_full(const struct gossip_config *cfg, char *err, size_t errlen)
 {
     struct gossip_config e;
     const char *why;
     gaddr_t a;
 
-    if (err && errlen > 0)
-        err[0] = '\0';
-    if (!cfg)
-        return fail(err, errlen, GOSSIP_EINVAL, "no configuration");
-    if (cfg->size < sizeof *cfg)
-        return fail(err, errlen, GOSSIP_EINVAL,
-                    "configuration not initialised with gossip_config_init()");
     if (!terminated(cfg->bind_addr, sizeof cfg->bind_addr))
         return fail(err, errlen, GOSSIP_EINVAL, "cluster.bind-addr: not NUL-terminated");
     if (!terminated(cfg->advertise_addr, sizeof cfg->advertise_addr))
@@ -876,9 +942,9 @@ int gossip_config_format(const struct gossip_config *cfg, char *buf, size_t bufl
     struct gossip_config e;
     struct out o = {buf, buflen, 0};
 
-    if (!cfg || (!buf && buflen > 0) || cfg->size < sizeof *cfg)
+    if ((!buf && buflen > 0) || config_widen(cfg, &e, NULL, 0) != 0)
         return GOSSIP_EINVAL;
-    config_effective(cfg, &e);
+    config_effective(&e, &e);
     if (buflen > 0)
         buf[0] = '\0';
 

@@ -94,6 +94,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "roles.h"
 
 #define MAX_FILE_BYTES (16u << 20) /* a config file, not a database */
@@ -1941,7 +1942,7 @@ static int load(struct gossip_config *cfg, const char *text, size_t size, const 
     c = calloc(1, sizeof *c);
     if (!c)
         return GOSSIP_ENOMEM;
-    memcpy(&c->work, cfg, sizeof c->work);
+    (void)config_widen(cfg, &c->work, NULL, 0); /* the caller's size: check_args() */
     c->name = name;
     c->file = file;
     if (file && strrchr(file, '/'))
@@ -1986,7 +1987,7 @@ static int load(struct gossip_config *cfg, const char *text, size_t size, const 
             snprintf(err, errlen, "%s", c->msg);
     } else {
         rc = GOSSIP_OK;
-        memcpy(cfg, &c->work, sizeof *cfg);
+        config_narrow(&c->work, cfg);
     }
     /* Passphrases passed through these buffers and the derived keys
      * through the working copy. */
@@ -2010,7 +2011,7 @@ static int check_args(const struct gossip_config *cfg, const void *src, unsigned
 
     if (err && errlen > 0)
         err[0] = '\0';
-    if (!cfg || cfg->size < sizeof *cfg)
+    if (!cfg || cfg->size < ABI_CONFIG_SIZE_0_1)
         why = "the configuration is NULL or not initialised with gossip_config_init()";
     else if (!src)
         why = "no file name or text";

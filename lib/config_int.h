@@ -21,6 +21,17 @@
  * gossip_config_format() both call it.  `in` and `out` may be the same. */
 void config_effective(const struct gossip_config *in, struct gossip_config *out);
 
+/* The caller's config `user` (its cfg->size bytes) in the library's
+ * layout: the fields the caller's build has, every other field at its
+ * default, size = sizeof.  GOSSIP_EINVAL, with the reason in err (if
+ * errlen > 0), for NULL or a size below the 0.1.0 layout (not from
+ * gossip_config_init()).  `out` holds the defaults then. */
+int config_widen(const struct gossip_config *user, struct gossip_config *out, char *err,
+                 size_t errlen);
+
+/* Back into the caller's struct: the fields its size covers; its size kept. */
+void config_narrow(const struct gossip_config *full, struct gossip_config *user);
+
 enum config_addr {
     CONFIG_ADDR_BIND,      /* numeric host; not link-local */
     CONFIG_ADDR_ADVERTISE, /* numeric host */

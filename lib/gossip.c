@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "abi.h"
 #include "config_int.h"
 #include "core.h"
 #include "deliver.h"
@@ -149,12 +150,12 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
         return GOSSIP_EINVAL;
     *out = NULL;
     struct gossip_config cfg;
-    gossip_config_init(&cfg);
-    size_t n = user->size && user->size < sizeof(cfg) ? user->size : sizeof(cfg);
-    memcpy(&cfg, user, n);
-    cfg.size = sizeof(cfg);
     char err[256];
-    int rc = gossip_config_validate(&cfg, err, sizeof(err));
+    /* the fields the caller's build has; a struct too small to be a config
+     * is not read at all (not even its log callback: nothing is logged) */
+    int rc = config_widen(user, &cfg, err, sizeof(err));
+    if (rc == 0)
+        rc = gossip_config_validate(&cfg, err, sizeof(err));
     if (rc < 0) {
         if (cfg.cb.log)
             cfg.cb.log(cfg.cb.ud, GOSSIP_LOG_ERROR, err);
@@ -529,6 +530,16 @@ uint64_t gossip_self_id(const gossip_t *g)
     return g ? g->self_id : 0;
 }
 
+/* `len` bytes of `src` into the `size` bytes at `dst`: what fits, and zero
+ * for the rest (the fields of a caller's larger, newer struct that this
+ * library has no value for). */
+static void copy_out(void *dst, size_t size, const void *src, size_t len)
+{
+    memcpy(dst, src, size < len ? size : len);
+    if (size > len)
+        memset((unsigned char *)dst + len, 0, size - len);
+}
+
 static void self_info(const struct gossip *g, struct gossip_member *out)
 {
     memset(out, 0, sizeof(*out));
@@ -557,24 +568,39 @@ static void member_info(const struct member *m, struct gossip_member *out)
     out->draining = (m->flags & MEMBER_DRAINING) != 0;
 }
 
-int gossip_member_get(const gossip_t *g, uint64_t id, struct gossip_member *out)
+int gossip_member_get_sized(const gossip_t *g, uint64_t id, struct gossip_member *out, size_t size)
 {
-    if (!g || !out)
+    struct gossip_member info;
+
+    if (!g || !out || size < ABI_MEMBER_SIZE_0_1)
         return GOSSIP_EINVAL;
     if (id == g->self_id) {
-        self_info(g, out);
-        return 0;
+        self_info(g, &info);
+    } else {
+        const struct member *m = members_get(&g->members, id);
+        if (!m)
+            return GOSSIP_ENOTFOUND;
+        member_info(m, &info);
     }
-    const struct member *m = members_get(&g->members, id);
-    if (!m)
-        return GOSSIP_ENOTFOUND;
-    member_info(m, out);
+    copy_out(out, size, &info, sizeof(info));
     return 0;
 }
 
-int gossip_member_restore(gossip_t *g, const struct gossip_member *m)
+/* The 0.1.0 entry point, with a 0.1.0 struct. */
+int (gossip_member_get)(const gossip_t *g, uint64_t id, struct gossip_member *out)
 {
-    if (!g || !m || m->id == g->self_id || m->state != GOSSIP_ALIVE || (m->meta_len && !m->meta))
+    return gossip_member_get_sized(g, id, out, ABI_MEMBER_SIZE_0_1);
+}
+
+int gossip_member_restore_sized(gossip_t *g, const struct gossip_member *user, size_t size)
+{
+    if (!g || !user || size < ABI_MEMBER_SIZE_0_1)
+        return GOSSIP_EINVAL;
+    /* the fields the caller's build has; any later one counts as 0 */
+    struct gossip_member copy;
+    copy_out(&copy, sizeof(copy), user, size < sizeof(copy) ? size : sizeof(copy));
+    const struct gossip_member *m = &copy;
+    if (m->id == g->self_id || m->state != GOSSIP_ALIVE || (m->meta_len && !m->meta))
         return GOSSIP_EINVAL;
     if (m->meta_len > g->cfg.max_meta)
         return GOSSIP_ETOOBIG;
@@ -592,6 +618,12 @@ int gossip_member_restore(gossip_t *g, const struct gossip_member *m)
     rc = merge_restore(g, &r);
     finish(g);
     return rc;
+}
+
+/* The 0.1.0 entry point, with a 0.1.0 struct. */
+int (gossip_member_restore)(gossip_t *g, const struct gossip_member *m)
+{
+    return gossip_member_restore_sized(g, m, ABI_MEMBER_SIZE_0_1);
 }
 
 size_t gossip_member_count(const gossip_t *g, unsigned state_mask)
@@ -658,39 +690,131 @@ int gossip_role_holders(const gossip_t *g, const char *role, uint64_t *ids, size
     return count > INT_MAX ? INT_MAX : (int)count;
 }
 
-int gossip_reconfigure(gossip_t *g, const struct gossip_config *user)
+/* What gossip_reconfigure() cannot change while the node runs (its page
+ * lists the same fields): the first one `cfg` (effective values in `eff`)
+ * changes, described in `why`, or false.  The identity and transport are
+ * fixed; so is the label (nodes with different labels never accept each
+ * other's datagrams, and unlike a key there is no overlap in which both
+ * are accepted) and max_datagram (it sizes the buffers, and peers drop
+ * datagrams above their own). */
+static bool fixed_changed(const struct gossip *g, const struct gossip_config *cfg,
+                          const struct gossip_config *eff, char *why, size_t len)
 {
-    if (!g || !user)
-        return GOSSIP_EINVAL;
-    struct gossip_config cfg;
-    gossip_config_init(&cfg);
-    memcpy(&cfg, user, user->size && user->size < sizeof(cfg) ? user->size : sizeof(cfg));
-    cfg.size = sizeof(cfg);
-    char err[256];
-    int rc = gossip_config_validate(&cfg, err, sizeof(err));
-    if (rc < 0) {
-        g_log(g, GOSSIP_LOG_ERROR, "reconfigure: %s", err);
-        return rc;
+    const struct gossip_config *run = &g->cfg;
+    const char *field = NULL;
+    char now[GOSSIP_ADDR_MAX + 8] = "", asked[GOSSIP_ADDR_MAX + 8] = "";
+
+#define FIXED_STR(f, key)                                                        \
+    if (!field && strcmp(eff->f, run->f) != 0) {                                 \
+        field = #f " (cluster." key ")";                                         \
+        snprintf(now, sizeof now, "\"%.*s\"", GOSSIP_ADDR_MAX, run->f);          \
+        snprintf(asked, sizeof asked, "\"%.*s\"", GOSSIP_ADDR_MAX, eff->f);      \
     }
+#define FIXED_NUM(f, key)                                                        \
+    if (!field && eff->f != run->f) {                                            \
+        field = #f " (cluster." key ")";                                         \
+        snprintf(now, sizeof now, "%llu", (unsigned long long)run->f);           \
+        snprintf(asked, sizeof asked, "%llu", (unsigned long long)eff->f);       \
+    }
+#define FIXED_HOOK(f)                                                            \
+    if (!field && cfg->hooks.f != run->hooks.f)                                  \
+        field = "hooks." #f;
+
+    FIXED_NUM(node_id, "node-id")
+    FIXED_STR(bind_addr, "bind-addr")
+    FIXED_STR(advertise_addr, "advertise-addr")
+    FIXED_NUM(bind_port, "bind-port")
+    FIXED_NUM(advertise_port, "advertise-port")
+    FIXED_STR(cluster_label, "cluster-label")
+    FIXED_NUM(max_datagram, "max-datagram")
+    FIXED_HOOK(ctx)
+    FIXED_HOOK(now_ms)
+    FIXED_HOOK(wall_ms)
+    FIXED_HOOK(random)
+    FIXED_HOOK(send)
+#undef FIXED_STR
+#undef FIXED_NUM
+#undef FIXED_HOOK
+    if (!field)
+        return false;
+    if (now[0])
+        snprintf(why, len, "%s cannot change while the node runs (%s, not %s); nothing applied",
+                 field, now, asked);
+    else
+        snprintf(why, len, "%s cannot change while the node runs; nothing applied", field);
+    return true;
+}
+
+/* The dedup ring of remembered cluster events holds max_pending_events:
+ * at a new limit the newest min(held, limit) move to a ring of that size
+ * (allocated beforehand, so that nothing can fail half-way). */
+static void seen_move(struct gossip *g, struct seen_event *v, uint32_t cap)
+{
+    uint32_t old_cap = g->cfg.max_pending_events, n = g->seen_n;
+    uint32_t first = n < old_cap ? 0 : g->seen_pos; /* the oldest */
+    uint32_t keep = n < cap ? n : cap;
+
+    for (uint32_t k = 0; k < n; k++) {
+        struct seen_event *s = &g->seen[(first + k) % old_cap];
+        if (k < n - keep)
+            free(s->data);
+        else
+            v[k - (n - keep)] = *s;
+    }
+    free(g->seen);
+    g->seen = v;
+    g->seen_n = keep;
+    g->seen_pos = keep % cap;
+}
+
+int gossip_reconfigure_ex(gossip_t *g, const struct gossip_config *user, unsigned flags, char *err,
+                          size_t errlen)
+{
+    char why[256];
+
+    if (err && errlen > 0)
+        err[0] = '\0';
+    if (!g || !user || flags) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "%s", !g ? "no handle" : !user ? "no configuration" : "unknown flags");
+        return GOSSIP_EINVAL;
+    }
+    struct gossip_config cfg;
+    int rc = config_widen(user, &cfg, why, sizeof(why)); /* the fields the caller's build has */
+    if (rc == 0)
+        rc = gossip_config_validate(&cfg, why, sizeof(why));
     struct gossip_config eff;
     config_effective(&cfg, &eff);
-    if (eff.node_id != g->self_id || strcmp(eff.bind_addr, g->cfg.bind_addr) != 0 ||
-        strcmp(eff.advertise_addr, g->cfg.advertise_addr) != 0 || eff.bind_port != g->cfg.bind_port ||
-        eff.advertise_port != g->cfg.advertise_port || eff.max_datagram != g->cfg.max_datagram ||
-        cfg.hooks.send != g->cfg.hooks.send || cfg.hooks.now_ms != g->cfg.hooks.now_ms ||
-        cfg.hooks.random != g->cfg.hooks.random || strcmp(cfg.cluster_label, g->cfg.cluster_label) != 0) {
-        g_log(g, GOSSIP_LOG_ERROR, "reconfigure: node id, addresses, port, label, datagram size and hooks "
-                                   "cannot change at run time");
-        return GOSSIP_EINVAL;
-    }
-    eff.max_datagram = g->cfg.max_datagram;
-    eff.max_pending_events = g->cfg.max_pending_events; /* sizes the dedup ring */
-    if ((rc = enter(g, false)) < 0)
+    if (rc == 0 && fixed_changed(g, &cfg, &eff, why, sizeof(why)))
+        rc = GOSSIP_EINVAL;
+    if (rc < 0) {
+        g_log(g, GOSSIP_LOG_ERROR, "reconfigure: %s", why);
+        if (err && errlen > 0)
+            snprintf(err, errlen, "%s", why);
         return rc;
-    if (crypto_set_keys(&g->crypto, (const uint8_t(*)[GOSSIP_KEY_LEN])eff.keys, eff.n_keys) < 0) {
+    }
+    if ((rc = enter(g, false)) < 0) {
+        if (err && errlen > 0)
+            snprintf(err, errlen, "called from inside a callback where that is not allowed");
+        return rc;
+    }
+    struct seen_event *seen = NULL;
+    if (eff.max_pending_events != g->cfg.max_pending_events &&
+        !(seen = calloc(eff.max_pending_events, sizeof(*seen)))) {
         leave_unchanged(g);
+        if (err && errlen > 0)
+            snprintf(err, errlen, "cluster.max-pending-events: out of memory");
+        return GOSSIP_ENOMEM;
+    }
+    if (crypto_set_keys(&g->crypto, (const uint8_t(*)[GOSSIP_KEY_LEN])eff.keys, eff.n_keys) < 0) {
+        free(seen);
+        leave_unchanged(g);
+        if (err && errlen > 0)
+            snprintf(err, errlen, "cluster.key: the keyring could not be installed (libcrypto)");
         return GOSSIP_ECRYPTO;
     }
+    if (seen)
+        seen_move(g, seen, eff.max_pending_events);
     bool hb_changed = eff.heartbeat_ms != g->cfg.heartbeat_ms;
     /* held-role bits are by position: carry them over by name (a role that
      * is gone is simply no longer reported) */
@@ -708,10 +832,21 @@ int gossip_reconfigure(gossip_t *g, const struct gossip_config *user)
     return 0;
 }
 
-int gossip_stats_get(const gossip_t *g, struct gossip_stats *out)
+int gossip_reconfigure(gossip_t *g, const struct gossip_config *cfg)
 {
-    if (!g || !out)
+    return gossip_reconfigure_ex(g, cfg, 0, NULL, 0);
+}
+
+int gossip_stats_get_sized(const gossip_t *g, struct gossip_stats *out, size_t size)
+{
+    if (!g || !out || size < ABI_STATS_SIZE_0_1)
         return GOSSIP_EINVAL;
-    *out = g->stats;
+    copy_out(out, size, &g->stats, sizeof(g->stats));
     return 0;
+}
+
+/* The 0.1.0 entry point: its struct ends before events_lost. */
+int (gossip_stats_get)(const gossip_t *g, struct gossip_stats *out)
+{
+    return gossip_stats_get_sized(g, out, ABI_STATS_SIZE_0_1);
 }

@@ -1,6 +1,7 @@
 /*
- * Static names for error codes, member states and events.  Kept apart from
- * the configuration code because the core and the examples use them too.
+ * Static names for error codes, member states and events, and the
+ * library's version.  Kept apart from the configuration code because the
+ * core and the examples use them too.
  */
 #include "gossip.h"
 
@@ -52,4 +53,14 @@ const char *gossip_event_name(int event)
     case GOSSIP_EVENT_CONFLICT: return "conflict";
     default: return "unknown";
     }
+}
+
+const char *gossip_version(void)
+{
+    return GOSSIP_VERSION_STRING;
+}
+
+uint32_t gossip_version_number(void)
+{
+    return GOSSIP_VERSION_NUMBER;
 }

@@ -24,8 +24,10 @@ bad() { echo "check_man: $*" >&2; fail=1; }
 [ -f "$header" ] || { bad "$header not found"; exit 1; }
 
 # Function declarations: strip comments, then every `gossip_xxx(` that is
-# not a call inside a macro.  The header declares no function-like macros
-# named gossip_*, so what remains are the prototypes.
+# not a call inside a macro.  The function-like macros named gossip_*
+# (gossip_config_init() and the like, one #define line each, dropped here)
+# stand for functions declared beside them, so what remains are the
+# prototypes.
 funcs=$(awk '
   { line = $0; out = "";
     while (length(line) > 0) {

@@ -5,14 +5,16 @@
 #     the library and the programs, no TEXTREL, every library object built
 #     with -fPIC, -std=c11 and the warnings, the user's -O1 after the
 #     default -O2, the wrappers used, the symbols in version node
-#     LIBGOSSIP_0; a second run builds nothing, a changed CFLAGS rebuilds;
+#     LIBGOSSIP_0 or a later LIBGOSSIP_0.N (doc/abi.md); a second run
+#     builds nothing, a changed CFLAGS rebuilds;
 #     with clang too when it is installed;
 #  2. make install into a DESTDIR (modes, links, every man page, gossip-node
 #     linked with the shared library), then make uninstall leaves no file;
 #  3. SHARED=0 and STATIC=0 build and install only what they say;
 #  4. make deb with DEB_BUILD_OPTIONS=nocheck, out of tree; lintian: no
 #     error and no warning; the symbols file lists exactly the exported
-#     gossip_* (all @LIBGOSSIP_0); changelog and Makefile versions agree;
+#     gossip_* (all @LIBGOSSIP_0 or @LIBGOSSIP_0.N); changelog, Makefile
+#     and header (GOSSIP_VERSION_*) versions agree;
 #  5. the libgossip0 and libgossip-dev packages unpacked into a temporary
 #     root (dpkg-deb -x): examples/select-loop.c compiled through pkg-config
 #     against them (shared, and static with --static), two nodes run and
@@ -117,10 +119,10 @@ if [ -n "$prod" ]; then
 fi
 [ -s "$tmp/ar.used" ] && ok "AR wrapper used" || bad "AR=... ignored"
 [ -s "$tmp/objcopy.used" ] && ok "OBJCOPY wrapper used" || bad "OBJCOPY=... ignored"
-# Exported: gossip_* only, each in version node LIBGOSSIP_0.
+# Exported: gossip_* only, each in version node LIBGOSSIP_0 or LIBGOSSIP_0.N.
 if [ -e "$o/lib/libgossip.so" ]; then
-  other=$(nm -D --defined-only "$o/lib/libgossip.so" | awk '$2 != "A" { print $3 }' | grep -v '^gossip_[a-z_0-9]*@@LIBGOSSIP_0$')
-  [ -z "$other" ] && ok "exports: gossip_*@@LIBGOSSIP_0 only" || bad "exported besides gossip_*@@LIBGOSSIP_0: $other"
+  other=$(nm -D --defined-only "$o/lib/libgossip.so" | awk '$2 != "A" { print $3 }' | grep -v '^gossip_[a-z_0-9]*@@LIBGOSSIP_0\(\.[0-9][0-9]*\)\?$')
+  [ -z "$other" ] && ok "exports: gossip_*@@LIBGOSSIP_0[.N] only" || bad "exported besides gossip_*@@LIBGOSSIP_0[.N]: $other"
 fi
 # Up to date means nothing to do; another CFLAGS rebuilds.
 again=$($MAKE O="$o" "${UFLAGS[@]}" 2>&1 | grep -c -- ' -c -o ')
@@ -216,17 +218,22 @@ if [ -f "$so" ]; then
   exported=$(nm -D --defined-only "$so" | awk '$2 == "A" { print $3 "@" $3; next } { sub(/@@/, "@", $3); print $3 }' | sort)
   listed=$(awk '/^ / { print $1 }' debian/libgossip0.symbols | sort)
   if [ "$exported" = "$listed" ]; then
-    ok "debian/libgossip0.symbols lists the $(echo "$listed" | grep -c '^gossip_') exported gossip_* symbols, all @LIBGOSSIP_0"
+    ok "debian/libgossip0.symbols lists the $(echo "$listed" | grep -c '^gossip_') exported gossip_* symbols, all @LIBGOSSIP_0[.N]"
   else
     bad "debian/libgossip0.symbols and the library differ (make update-symbols rewrites it):"
     diff <(echo "$listed") <(echo "$exported") | sed 's/^/    /'
   fi
-  echo "$exported" | grep -v '@LIBGOSSIP_0$' | grep -q . && bad "a symbol outside version node LIBGOSSIP_0"
+  echo "$exported" | grep -v '@LIBGOSSIP_0\(\.[0-9][0-9]*\)\?$' | grep -q . && bad "a symbol outside version nodes LIBGOSSIP_0[.N]"
 else
   bad "no libgossip.so.$VERSION in the libgossip0 package"
 fi
 cv=$(dpkg-parsechangelog -l debian/changelog -S Version 2>/dev/null)
 [ "${cv%-*}" = "$VERSION" ] && ok "debian/changelog $cv matches VERSION $VERSION" || bad "debian/changelog $cv, Makefile VERSION $VERSION"
+hv=$(awk '$1 == "#define" && $2 ~ /^GOSSIP_VERSION_(MAJOR|MINOR|PATCH)$/ { v[$2] = $3 }
+          END { print v["GOSSIP_VERSION_MAJOR"] "." v["GOSSIP_VERSION_MINOR"] "." v["GOSSIP_VERSION_PATCH"] }' include/gossip.h)
+hs=$(sed -n 's/^#define GOSSIP_VERSION_STRING "\(.*\)"$/\1/p' include/gossip.h)
+[ "$hv" = "$VERSION" ] && [ "$hs" = "$VERSION" ] && ok "include/gossip.h says $hv too" \
+  || bad "include/gossip.h: GOSSIP_VERSION_* $hv, GOSSIP_VERSION_STRING \"$hs\", Makefile VERSION $VERSION"
 
 # --- 5. the packaged library through pkg-config ---------------------------------------
 step "5. examples/select-loop.c against the unpacked packages (pkg-config)"
