@@ -148,6 +148,9 @@ struct gossip_member {
     size_t meta_len;
     uint64_t state_since_ms;  /* local monotonic time (hooks.now_ms) of the last state change */
     bool is_self;
+    /* since 0.2.0, after the 0.1.0 struct's end (its tail padding is the
+     * old callers', see doc/abi.md) */
+    uint8_t reserved_[sizeof(uint64_t) - sizeof(bool)];
     bool draining;            /* the member drains: alive, but given no role (gossip_drain()) */
 };
 

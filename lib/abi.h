@@ -245,6 +245,11 @@ ABI_SAME(gossip_stats, abi_stats_0_1, over_limit);
 _Static_assert(offsetof(struct gossip_stats, events_lost) >= ABI_STATS_SIZE_0_1,
                "gossip_stats.events_lost starts inside the 0.1.0 struct");
 
+_Static_assert(offsetof(struct gossip_member, draining) >= ABI_MEMBER_SIZE_0_1,
+               "gossip_member.draining starts inside the 0.1.0 struct");
+_Static_assert(offsetof(struct gossip_stats, loop_stalls) > offsetof(struct gossip_stats, events_lost),
+               "gossip_stats: 0.2.0 fields are appended in order");
+
 #undef ABI_SAME
 
 #endif
