@@ -67,9 +67,9 @@ WERROR ?= $(if $(filter check check-% test-% distcheck,$(MAKECMDGOALS)),1)
 export WERROR
 
 # The dependencies' flags from pkg-config when it knows them.
-DEP_PKGS   := libcrypto inih
+DEP_PKGS   := libcrypto inih libcares
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEP_PKGS) 2>/dev/null)
-DEP_LIBS   := $(or $(shell $(PKG_CONFIG) --libs $(DEP_PKGS) 2>/dev/null),-linih -lcrypto)
+DEP_LIBS   := $(or $(shell $(PKG_CONFIG) --libs $(DEP_PKGS) 2>/dev/null),-linih -lcrypto -lcares)
 
 # Project flags first, then the user's; SAN is the sanitizer build's (in
 # ALL_CFLAGS, which every link line also takes).
@@ -123,6 +123,7 @@ all: $(LIBS) $(EX_BIN) $(NODE_BIN) $(if $(O),,examples-links)
 # A probe, not dpkg: files may come from elsewhere than a Debian package.
 probe_libssl-dev    = echo '\#include <openssl/evp.h>' | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
 probe_libinih-dev   = echo '\#include <ini.h>' | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
+probe_libc-ares-dev = echo '\#include <ares.h>' | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
 probe_libcmocka-dev = printf '\#include <stdarg.h>\n\#include <stddef.h>\n\#include <stdint.h>\n\#include <setjmp.h>\n\#include <cmocka.h>\n' \
                       | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
 probe_python3       = command -v python3 >/dev/null 2>&1
@@ -134,7 +135,7 @@ probe_lintian       = command -v lintian >/dev/null 2>&1
 probe_fakeroot      = command -v fakeroot >/dev/null 2>&1
 probe_pkgconf       = command -v $(PKG_CONFIG) >/dev/null 2>&1
 
-BUILD_PKGS := libssl-dev libinih-dev
+BUILD_PKGS := libssl-dev libinih-dev libc-ares-dev
 DEMO_PKGS  := $(BUILD_PKGS) python3
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev iproute2 nftables debhelper dpkg-dev lintian fakeroot pkgconf
 

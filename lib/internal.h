@@ -21,6 +21,7 @@
 #include "open.h"
 #include "outbox.h"
 #include "probe.h"
+#include "resolve.h"
 #include "rng.h"
 #include "send.h"
 #include "udp.h"
