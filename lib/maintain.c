@@ -42,7 +42,7 @@ static void join_tick(struct gossip *g)
         if (g->n_seed_addr == 0)
             g_log(g, GOSSIP_LOG_ERROR,
                   "no seed to ask after %u attempts: none of the %u seed name(s) has resolved yet "
-                  "(retried; the resolver's reason was logged)",
+                  "(the lookups go on; each failure is logged with the resolver's reason)",
                   g->life.join_attempts, g->seeds_unresolved);
         else
             g_log(g, GOSSIP_LOG_ERROR,

@@ -27,7 +27,7 @@
  * waits) and hands what is readable or writable to ares_process_fd().  An
  * answer from a local cache is read within a millisecond or two, one from
  * afar within RESOLVE_POLL_MAX_MS of its arrival; a lookup costs a few
- * wakeups, one that times out about twenty a second while it lasts
+ * wakeups, one that times out some fifteen a second while it lasts
  * (RESOLVE_TIMEOUT_MS x RESOLVE_TRIES rounds).  No lookup in flight, no
  * wakeup: between lookups the channel is closed (its sockets with it), and
  * a fresh one reads resolv.conf again at the next round, so changes there
@@ -434,9 +434,12 @@ static void settle(struct resolver *r)
             due = r->poll_at;
         struct timeval tv, *t = ares_timeout(r->channel, NULL, &tv);
         if (t) {
-            /* whole milliseconds, rounded up: at that time c-ares has
-             * something to do, never just before */
-            uint64_t ms = (uint64_t)t->tv_sec * 1000u + ((uint64_t)t->tv_usec + 999u) / 1000u;
+            /* c-ares rounds its time left down to whole milliseconds, and
+             * our clock counts whole milliseconds too: 2 ms more, so that
+             * the tick comes when c-ares has something to do, not a
+             * fraction of a millisecond before (which would report 0 to
+             * the host again and again until it has) */
+            uint64_t ms = (uint64_t)t->tv_sec * 1000u + ((uint64_t)t->tv_usec + 999u) / 1000u + 2u;
             if (g->now + ms < due)
                 due = g->now + ms;
         }
@@ -459,8 +462,8 @@ static void poll_sockets(struct resolver *r)
         if (!p[i].revents)
             continue;
         /* an error or a hang-up is read: c-ares sees it and moves on */
-        ares_socket_t rd = p[i].revents & (POLLIN | POLLERR | POLLHUP) ? p[i].fd : ARES_SOCKET_BAD;
-        ares_socket_t wr = p[i].revents & POLLOUT ? p[i].fd : ARES_SOCKET_BAD;
+        ares_socket_t rd = (p[i].revents & (POLLIN | POLLERR | POLLHUP)) ? p[i].fd : ARES_SOCKET_BAD;
+        ares_socket_t wr = (p[i].revents & POLLOUT) ? p[i].fd : ARES_SOCKET_BAD;
         ares_process_fd(r->channel, rd, wr);
     }
 }

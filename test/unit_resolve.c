@@ -9,7 +9,9 @@
  * reports, the seed asked as soon as it resolves.  A handle with numeric
  * seeds only, or with a send hook, has no resolver.  The clock is the
  * hooks' (virtual); the sockets are on 127.0.0.1 and nothing waits.
- * test/dns_test.py covers a real DNS server that answers late or never.
+ * One test waits 3.3 s on a server that never answers (a socket that
+ * reads nothing) to count the wakeups.  test/dns_test.py covers a real
+ * DNS server that answers late, never, then again.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -335,6 +338,55 @@ static void test_failure_retried(void **state)
     gossip_destroy(g);
 }
 
+/* A DNS server that never answers (a socket on 127.0.0.1 that reads
+ * nothing), on the real clock for 3.3 s: past the resolver's
+ * retransmission at 1 s and its giving up at 3 s.  The loop wakes for the
+ * polls of the resolver's socket and for c-ares' deadlines, some sixty
+ * times, never spinning on a 0 timeout while c-ares still has a fraction
+ * of a millisecond to wait (which it did, thousands of times, before the
+ * deadline was rounded up). */
+static void test_stuck_lookup_no_spin(void **state)
+{
+    (void)state;
+    uint16_t dns_port;
+    int dns_fd = udp_socket(&dns_port);
+    char servers[32];
+    snprintf(servers, sizeof servers, "127.0.0.1:%u", dns_port);
+    assert_int_equal(setenv(RESOLVE_SERVERS_ENV, servers, 1), 0);
+    struct gossip_config cfg;
+    socket_config(&cfg);
+    cfg.hooks.now_ms = NULL; /* the real clock: c-ares has its own */
+    assert_int_equal(gossip_config_add_seed(&cfg, "slow.test:7946"), 0);
+    gossip_t *g;
+    assert_int_equal(gossip_create(&g, &cfg), 0);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    unsigned wakeups = 0, zeros = 0;
+    for (long el = 0; el < 3300 && wakeups < 100000; wakeups++) {
+        int to = gossip_next_timeout_ms(g);
+        zeros += to == 0;
+        struct pollfd p = {.fd = gossip_fd(g), .events = POLLIN};
+        if (poll(&p, 1, to) > 0)
+            (void)gossip_on_readable(g);
+        assert_int_equal(gossip_tick(g), 0);
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        el = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+    }
+    unsigned queries = 0;
+    uint8_t buf[512];
+    while (recv(dns_fd, buf, sizeof buf, MSG_DONTWAIT) > 0 && queries < 100)
+        queries++;
+    print_message("3.3 s of a lookup nobody answers: %u wakeups (%u with timeout 0), %u queries\n", wakeups,
+                  zeros, queries);
+    assert_true(queries >= 2);     /* the query and its retransmission (and the search list's) */
+    assert_true(wakeups < 150);
+    assert_true(zeros < 10);
+    assert_int_equal(g->n_seed_addr, 0);
+    assert_int_equal(unsetenv(RESOLVE_SERVERS_ENV), 0);
+    close(dns_fd);
+    gossip_destroy(g);
+}
+
 /* A config file that names seeds loads whatever DNS says. */
 static void test_load_never_fails_for_dns(void **state)
 {
@@ -363,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_hooked_names_not_resolved),
         cmocka_unit_test(test_localhost_resolves),
         cmocka_unit_test(test_failure_retried),
+        cmocka_unit_test(test_stuck_lookup_no_spin),
         cmocka_unit_test(test_load_never_fails_for_dns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
