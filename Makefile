@@ -113,7 +113,7 @@ FLAGS_STAMP := $(B)/.flags
 .DELETE_ON_ERROR:
 
 .PHONY: all deps check check-fast check-san test-docs test-oracle test-epoll test-units test-scenarios \
-        test-loopback test-keyrotation test-reseed test-netns test-packaging demo bench bench-peers \
+        test-loopback test-keyrotation test-reseed test-netns test-packaging test-dns demo bench bench-peers \
         install uninstall clean dist distcheck deb update-symbols examples-links FORCE
 
 all: $(LIBS) $(EX_BIN) $(NODE_BIN) $(if $(O),,examples-links)
@@ -271,6 +271,11 @@ test-epoll: all
 test-reseed: all
 	@test/run-tests.sh reseed test/reseed_test.py
 
+# Seed names through a DNS server on 127.0.0.1 (test/fakedns.py) that
+# answers never, late, then again, and a name with two A records.
+test-dns: all
+	@test/run-tests.sh dns test/dns_test.py
+
 # Debian packages, lintian, the packaged library through pkg-config, an
 # out-of-tree build with the user's flags, install/uninstall, the switches.
 test-packaging:
@@ -285,7 +290,7 @@ check: $(B)/.deps-check
 	@$(MAKE) --no-print-directory all
 	@rm -f build/results.txt
 	@$(MAKE) --no-print-directory -k test-docs test-lint test-packaging test-units test-scenarios test-oracle \
-	    test-loopback test-epoll test-keyrotation test-reseed test-netns test-flood test-valgrind test-fuzz || true
+	    test-loopback test-epoll test-dns test-keyrotation test-reseed test-netns test-flood test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 
@@ -299,6 +304,8 @@ check-san:
 	    test/run-tests.sh scenarios-san $(SCEN_BIN:$(B)/%=build/san/%)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    GOSSIP_NODE=build/san/examples/gossip-node test/run-tests.sh loopback-san test/loopback_test.py
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    GOSSIP_NODE=build/san/examples/gossip-node test/run-tests.sh dns-san test/dns_test.py
 
 build/san/test/.built: $(UNIT_BIN) $(SCEN_BIN) $(EX_BIN)
 	@touch $@
