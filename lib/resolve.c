@@ -251,6 +251,8 @@ static int open_channel(struct resolver *r, const char **why)
     o.sock_state_cb = on_sock_state;
     o.sock_state_cb_data = r;
     *why = NULL;
+    /* No ares_library_init(): it does something on Windows only, and
+     * would be process-wide state in a library that keeps none. */
     int rc = ares_init_options(&r->channel, &o, ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB);
     if (rc != ARES_SUCCESS) {
         r->channel = NULL;
