@@ -67,9 +67,9 @@ WERROR ?= $(if $(filter check check-% test-% distcheck,$(MAKECMDGOALS)),1)
 export WERROR
 
 # The dependencies' flags from pkg-config when it knows them.
-DEP_PKGS   := libcrypto inih
+DEP_PKGS   := libcrypto inih libcares
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEP_PKGS) 2>/dev/null)
-DEP_LIBS   := $(or $(shell $(PKG_CONFIG) --libs $(DEP_PKGS) 2>/dev/null),-linih -lcrypto)
+DEP_LIBS   := $(or $(shell $(PKG_CONFIG) --libs $(DEP_PKGS) 2>/dev/null),-linih -lcrypto -lcares)
 
 # Project flags first, then the user's; SAN is the sanitizer build's (in
 # ALL_CFLAGS, which every link line also takes).
@@ -113,7 +113,7 @@ FLAGS_STAMP := $(B)/.flags
 .DELETE_ON_ERROR:
 
 .PHONY: all deps check check-fast check-san test-docs test-oracle test-epoll test-units test-scenarios \
-        test-loopback test-keyrotation test-reseed test-netns test-packaging demo bench bench-peers \
+        test-loopback test-keyrotation test-reseed test-netns test-packaging test-dns demo bench bench-peers \
         install uninstall clean dist distcheck deb update-symbols examples-links FORCE
 
 all: $(LIBS) $(EX_BIN) $(NODE_BIN) $(if $(O),,examples-links)
@@ -123,6 +123,7 @@ all: $(LIBS) $(EX_BIN) $(NODE_BIN) $(if $(O),,examples-links)
 # A probe, not dpkg: files may come from elsewhere than a Debian package.
 probe_libssl-dev    = echo '\#include <openssl/evp.h>' | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
 probe_libinih-dev   = echo '\#include <ini.h>' | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
+probe_libc-ares-dev = echo '\#include <ares.h>' | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
 probe_libcmocka-dev = printf '\#include <stdarg.h>\n\#include <stddef.h>\n\#include <stdint.h>\n\#include <setjmp.h>\n\#include <cmocka.h>\n' \
                       | $(CC) $(ALL_CPPFLAGS) -E -x c - >/dev/null 2>&1
 probe_python3       = command -v python3 >/dev/null 2>&1
@@ -134,7 +135,7 @@ probe_lintian       = command -v lintian >/dev/null 2>&1
 probe_fakeroot      = command -v fakeroot >/dev/null 2>&1
 probe_pkgconf       = command -v $(PKG_CONFIG) >/dev/null 2>&1
 
-BUILD_PKGS := libssl-dev libinih-dev
+BUILD_PKGS := libssl-dev libinih-dev libc-ares-dev
 DEMO_PKGS  := $(BUILD_PKGS) python3
 CHECK_PKGS := $(DEMO_PKGS) libcmocka-dev iproute2 nftables debhelper dpkg-dev lintian fakeroot pkgconf
 
@@ -270,6 +271,11 @@ test-epoll: all
 test-reseed: all
 	@test/run-tests.sh reseed test/reseed_test.py
 
+# Seed names through a DNS server on 127.0.0.1 (test/fakedns.py) that
+# answers never, late, then again, and a name with two A records.
+test-dns: all
+	@test/run-tests.sh dns test/dns_test.py
+
 # Debian packages, lintian, the packaged library through pkg-config, an
 # out-of-tree build with the user's flags, install/uninstall, the switches.
 test-packaging:
@@ -284,7 +290,7 @@ check: $(B)/.deps-check
 	@$(MAKE) --no-print-directory all
 	@rm -f build/results.txt
 	@$(MAKE) --no-print-directory -k test-docs test-lint test-packaging test-units test-scenarios test-oracle \
-	    test-loopback test-epoll test-keyrotation test-reseed test-netns test-flood test-valgrind test-fuzz || true
+	    test-loopback test-epoll test-dns test-keyrotation test-reseed test-netns test-flood test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 
@@ -298,6 +304,8 @@ check-san:
 	    test/run-tests.sh scenarios-san $(SCEN_BIN:$(B)/%=build/san/%)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    GOSSIP_NODE=build/san/examples/gossip-node test/run-tests.sh loopback-san test/loopback_test.py
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    GOSSIP_NODE=build/san/examples/gossip-node test/run-tests.sh dns-san test/dns_test.py
 
 build/san/test/.built: $(UNIT_BIN) $(SCEN_BIN) $(EX_BIN)
 	@touch $@

@@ -7,7 +7,7 @@
  * SIGUSR1 drains the node (it keeps its membership and gives up its roles,
  * gossip_drain()), SIGUSR2 undrains it.
  *
- *   gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]
+ *   gossip-node --node-id ID --bind ADDR --port PORT [--seed HOST:PORT ...]
  *               --key KEY | --key-file PATH [--key OLDKEY ...] [--heartbeat-ms MS]
  *               [--config FILE] [--strict] [--advertise ADDR]
  *               [--label NAME] [--role NAME=ID,ID ...] [--view-file FILE] [-v]
@@ -186,11 +186,15 @@ static void on_log(void *ud, enum gossip_log_level level, const char *msg)
 
 static void usage(FILE *f)
 {
-    fputs("usage: gossip-node --node-id ID --bind ADDR --port PORT [--seed ADDR:PORT ...]\n"
+    fputs("usage: gossip-node --node-id ID --bind ADDR --port PORT [--seed HOST:PORT ...]\n"
           "                   --key KEY | --key-file PATH [...] [--heartbeat-ms MS]\n"
           "                   [--config FILE] [--strict] [--advertise ADDR] [--label NAME]\n"
           "                   [--role NAME=ID,ID ...] [--view-file FILE] [-v]\n"
           "       gossip-node --check-config [FILE] [--strict] [options]\n"
+          "  --seed HOST:PORT       a node to join through: an address, or a name, resolved\n"
+          "                         while running (a start never waits for DNS); every\n"
+          "                         address of a name is a seed; GOSSIP_DNS_SERVERS=ip:port\n"
+          "                         replaces the servers of /etc/resolv.conf\n"
           "  --key KEY              cluster key: base64 of 32 bytes, or a passphrase\n"
           "  --key-file PATH        the same from a file (32 raw bytes, or one line);\n"
           "                         --key/--key-file repeat for a keyring, the first seals\n"

@@ -272,8 +272,10 @@ struct gossip_config {
     uint16_t bind_port;                  /* bind-port, default 1179 */
     uint16_t advertise_port;             /* 0 = bind_port */
     uint32_t heartbeat_ms;               /* heartbeat, default 1000 */
-    /* seed-nodes as numeric "addr", "addr:port", "[v6]:port"; without a
-     * port, bind_port is used.  gossip_config_add_seed() resolves names. */
+    /* seed-nodes as numeric "addr", "addr:port", "[v6]:port", or host
+     * names "name", "name:port" (at most 63 characters); without a port,
+     * bind_port is used.  Names are kept as text and resolved by the
+     * running node (gossip_config_add_seed()). */
     char seeds[GOSSIP_MAX_SEEDS][GOSSIP_ADDR_MAX];
     unsigned n_seeds;
     /* Keyring: derived keys (gossip_config_add_key()).  keys[0] seals,
@@ -370,12 +372,18 @@ int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSI
  * also logged at ERROR. */
 int gossip_config_add_key_file(struct gossip_config *cfg, const char *path);
 
-/* Append a seed "host", "host:port", "[v6]" or "[v6]:port".  Host names are
- * resolved here, with getaddrinfo(), which may block: call it at
- * configuration time.  A seed already listed (same address and port) is
- * kept once: 0, nothing appended.  GOSSIP_EINVAL for NULL or "",
- * GOSSIP_EADDR when it does not parse or resolve (or has an IPv6 zone),
- * GOSSIP_ERANGE for a bad port, GOSSIP_EFULL when the list is full. */
+/* Append a seed "host", "host:port", "[v6]" or "[v6]:port".  Never blocks:
+ * a host name is checked for syntax and kept as "name:port"; the node
+ * resolves it with c-ares without blocking the host's loop (at create,
+ * every 30 s, a failure retried after 1, 2, 4 ... 30 s and logged as a
+ * warning with the resolver's reason), and every address it stands for
+ * is a seed.  GOSSIP_DNS_SERVERS="ip[:port],..." in the environment
+ * names the DNS servers instead of /etc/resolv.conf.  With hooks.send
+ * names are not resolved.  A seed already listed (same address and port,
+ * or the same name in any case) is kept once: 0, nothing appended.
+ * GOSSIP_EINVAL for NULL or "", GOSSIP_EADDR when it is neither an
+ * address nor a name (or has an IPv6 zone, or is too long), GOSSIP_ERANGE
+ * for a bad port, GOSSIP_EFULL when the list is full. */
 int gossip_config_add_seed(struct gossip_config *cfg, const char *seed);
 
 /* Declare or replace role `name` with the given node list (n = 0: every
@@ -443,7 +451,9 @@ int gossip_create(gossip_t **out, const struct gossip_config *cfg);
  * gossip_leave() first for a graceful exit.  NULL is a no-op. */
 void gossip_destroy(gossip_t *g);
 
-/* The UDP socket to watch for readability, or -1 with a send hook. */
+/* The UDP socket to watch for readability, or -1 with a send hook.  The
+ * only descriptor to watch: the seed-name resolver's sockets are polled by
+ * gossip_tick() at the times gossip_next_timeout_ms() includes. */
 int gossip_fd(const gossip_t *g);
 
 /* Read the socket until it is empty (EAGAIN) or a budget of 128 datagrams
@@ -470,7 +480,9 @@ int gossip_tick(gossip_t *g);
 int gossip_report_lag(gossip_t *g, uint32_t lag_ms);
 
 /* Milliseconds until the next timer is due (0 if one is due now); never
- * negative.  Recompute after every call into the library. */
+ * negative.  Includes the seed-name resolver's polls and retransmissions
+ * while a lookup is in flight.  Recompute after every call into the
+ * library. */
 int gossip_next_timeout_ms(const gossip_t *g);
 
 /* Feed one received datagram (for hosts and simulators that own the

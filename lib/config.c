@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -495,10 +494,12 @@ int gossip_config_add_raw_key(struct gossip_config *cfg, const uint8_t key[GOSSI
 /* --- addresses ----------------------------------------------------------- */
 
 /* Addresses are parsed by addr.c, the same parser the core binds and
- * sends with; this only says, for a message, why one is refused. */
+ * sends with; this only says, for a message, why one is refused.  A seed
+ * may also be a host name (config_seed_parse()). */
 const char *config_addr_problem(const char *text, enum config_addr kind, uint16_t default_port)
 {
     bool endpoint = kind == CONFIG_ADDR_SEED;
+    struct config_seed seed;
     gaddr_t a;
     int rc;
 
@@ -507,13 +508,15 @@ const char *config_addr_problem(const char *text, enum config_addr kind, uint16_
     if (strchr(text, '%'))
         return "has an IPv6 zone (%...), which is not supported: addresses are kept and "
                "gossiped without one; use a global or unique-local address, or \"::\"";
-    rc = endpoint ? addr_parse(text, default_port, &a) : addr_parse_host(text, 0, &a);
+    rc = endpoint ? config_seed_parse(text, default_port, &seed) : addr_parse_host(text, 0, &a);
     if (rc == GOSSIP_ERANGE)
         return "has a bad port (1..65535)";
     if (rc != 0)
-        return endpoint ? "is not a numeric address[:port] (gossip_config_add_seed() resolves "
-                          "names)"
+        return endpoint ? "is neither a numeric address[:port] nor a host name[:port] (labels of "
+                          "letters, digits, '-' and '_' joined by dots, the last not all digits)"
                         : "is not a numeric IPv4 or IPv6 address";
+    if (endpoint)
+        return NULL;
     /* bind() refuses a link-local address without its zone (EINVAL), and
      * zones are not kept: say so now rather than fail in gossip_create().
      * Sending to one (a seed, an advertised address) is left to the
@@ -525,62 +528,93 @@ const char *config_addr_problem(const char *text, enum config_addr kind, uint16_
     return NULL;
 }
 
+/* --- seeds ------------------------------------------------------------------ */
+
+static bool name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+}
+
+/* A host name: labels of 1..63 letters, digits, '-' and '_' (DNS names
+ * carry '_', as in service labels), not beginning or ending with '-',
+ * joined by single dots, one final dot allowed (an absolute name), at
+ * most 253 characters; the last label is not all digits (RFC 3696 2.), so
+ * "10.1" or "10.0.0.256" is a mistyped address, not a name. */
+static bool host_name_valid(const char *s)
+{
+    size_t n = strlen(s), label = 0;
+    bool digits = true;
+
+    if (n > 0 && s[n - 1] == '.')
+        n--;
+    if (n == 0 || n > 253)
+        return false;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || s[i] == '.') {
+            if (label == 0 || s[i - 1] == '-')
+                return false;
+            if (i == n)
+                break;
+            label = 0;
+            digits = true;
+            continue;
+        }
+        if (!name_char(s[i]) || (label == 0 && s[i] == '-') || ++label > 63)
+            return false;
+        if (s[i] < '0' || s[i] > '9')
+            digits = false;
+    }
+    return !digits;
+}
+
+int config_seed_parse(const char *text, uint16_t default_port, struct config_seed *out)
+{
+    const char *p;
+    int rc;
+
+    memset(out, 0, sizeof *out);
+    if (!text || !*text)
+        return GOSSIP_EINVAL;
+    out->port = default_port;
+    if ((rc = addr_split(text, out->host, sizeof out->host, &p)) != 0)
+        return rc;
+    if (p && (rc = addr_parse_port(p, &out->port)) != 0)
+        return rc;
+    /* A zone cannot be kept; a name never has one either. */
+    if (strchr(out->host, '%'))
+        return GOSSIP_EADDR;
+    if (addr_parse_host(out->host, out->port, &out->addr) == 0)
+        return 0;
+    /* Brackets hold an IPv6 address, never a name. */
+    if (text[0] == '[' || !host_name_valid(out->host))
+        return GOSSIP_EADDR;
+    out->is_name = true;
+    return 0;
+}
+
 int gossip_config_add_seed(struct gossip_config *cfg, const char *seed)
 {
-    char host[GOSSIP_ADDR_MAX], out[GOSSIP_ADDR_MAX];
-    gaddr_t a;
-    const char *p;
-    uint16_t port;
+    char out[GOSSIP_ADDR_MAX];
+    struct config_seed s;
     int rc;
 
     if (!cfg || !seed || !*seed)
         return GOSSIP_EINVAL;
-    port = cfg->bind_port ? cfg->bind_port : GOSSIP_DEFAULT_PORT;
-    if ((rc = addr_split(seed, host, sizeof host, &p)) != 0)
+    /* Syntax only: a name is kept as text and resolved by the running node
+     * (resolve.c), so that adding a seed never blocks and never fails
+     * because a resolver is slow or a name does not resolve yet. */
+    if ((rc = config_seed_parse(seed, cfg->bind_port ? cfg->bind_port : GOSSIP_DEFAULT_PORT, &s)) != 0)
         return rc;
-    if (p && (rc = addr_parse_port(p, &port)) != 0)
-        return rc;
-    /* A zone cannot be kept (and getaddrinfo() below would take one). */
-    if (strchr(host, '%'))
-        return GOSSIP_EADDR;
-
-    if (addr_parse_host(host, port, &a) != 0) {
-        /* A name.  Prefer the family the node binds to, so an IPv4-only
-         * node does not get an unreachable IPv6 seed; a wildcard IPv6 bind
-         * is dual stack and takes the resolver's first answer.  A zone in
-         * an answer is dropped, as everywhere. */
-        struct addrinfo hints, *res = NULL, *ai;
-        gaddr_t b, cand;
-        int want = 0;
-        bool found = false;
-
-        if (addr_parse_host(cfg->bind_addr, 0, &b) == 0 &&
-            (b.family == 4 || !addr_is_unspecified(&b)))
-            want = b.family;
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_DGRAM;
-        if (getaddrinfo(host, NULL, &hints, &res) != 0 || !res)
-            return GOSSIP_EADDR;
-        for (ai = res; ai; ai = ai->ai_next) {
-            if (addr_from_sockaddr(ai->ai_addr, ai->ai_addrlen, &cand) != 0)
-                continue;
-            if (!found || (want && cand.family == want && a.family != want)) {
-                a = cand;
-                found = true;
-            }
-        }
-        freeaddrinfo(res);
-        if (!found)
-            return GOSSIP_EADDR;
-        a.port = port;
-    }
-    addr_format(&a, out, sizeof out);
-    /* Already there (the same address and port, however written): a seed
-     * listed twice is one seed, and adding it again succeeds, full list
-     * or not. */
+    if (!s.is_name)
+        addr_format(&s.addr, out, sizeof out);
+    else if ((size_t)snprintf(out, sizeof out, "%s:%u", s.host, s.port) >= sizeof out)
+        return GOSSIP_EADDR; /* "name:port" does not fit GOSSIP_ADDR_MAX */
+    /* Already there (the same address and port, however written; a name
+     * in any case): a seed listed twice is one seed, and adding it again
+     * succeeds, full list or not. */
     for (unsigned i = 0; i < cfg->n_seeds && i < GOSSIP_MAX_SEEDS; i++)
-        if (strncmp(cfg->seeds[i], out, sizeof out) == 0)
+        if (strncasecmp(cfg->seeds[i], out, sizeof out) == 0)
             return GOSSIP_OK;
     if (cfg->n_seeds >= GOSSIP_MAX_SEEDS)
         return GOSSIP_EFULL;

@@ -1926,7 +1926,7 @@ static void apply_seeds(struct ctx *c)
                       "cluster.seed-nodes: \"%s\" has a bad port (1..65535)", c->seeds[i]);
         else if (rc != 0)
             ctx_error(c, GOSSIP_ECONFIG, line,
-                      "cluster.seed-nodes: \"%s\" is not an address or a name that resolves",
+                      "cluster.seed-nodes: \"%s\" is not an address or a host name",
                       c->seeds[i]);
     }
 }

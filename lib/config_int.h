@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "addr.h"
 #include "gossip.h"
 
 /* Copy `in` to `out` and replace every 0 ("derived") tuning field by its
@@ -35,13 +36,27 @@ void config_narrow(const struct gossip_config *full, struct gossip_config *user)
 enum config_addr {
     CONFIG_ADDR_BIND,      /* numeric host; not link-local */
     CONFIG_ADDR_ADVERTISE, /* numeric host */
-    CONFIG_ADDR_SEED,      /* numeric host[:port], default_port without one */
+    CONFIG_ADDR_SEED,      /* numeric host[:port] or name[:port], default_port without one */
 };
 
 /* Why `text` cannot be a configured address of that kind, or NULL when it
  * can.  addr.c parses; this adds the refusals a message must explain (an
  * IPv6 zone anywhere, a link-local bind address). */
 const char *config_addr_problem(const char *text, enum config_addr kind, uint16_t default_port);
+
+/* A seed as gossip_config_add_seed() takes it and cfg->seeds holds it: a
+ * numeric endpoint (as addr_parse() takes it) or a host name with an
+ * optional port.  Syntax only: nothing is resolved.  Fills `out` (port:
+ * `default_port` without one; addr: the address when numeric) and returns
+ * 0, GOSSIP_EINVAL (NULL or ""), GOSSIP_EADDR (neither form, a zone, a
+ * name in brackets) or GOSSIP_ERANGE (a bad port). */
+struct config_seed {
+    char host[GOSSIP_ADDR_MAX];  /* the name, or the numeric host without brackets */
+    uint16_t port;
+    bool is_name;
+    gaddr_t addr;                /* !is_name: the address, port included */
+};
+int config_seed_parse(const char *text, uint16_t default_port, struct config_seed *out);
 
 /* strerror() for a library: thread-safe, the text in `buf` or static. */
 const char *config_strerror(int err, char *buf, size_t len);

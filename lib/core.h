@@ -243,6 +243,16 @@ struct gossip {
     unsigned n_recover;
     unsigned seed_pos;
 
+    /* Seed addresses, what joining and reconnecting (maintain.c) send to,
+     * in the order of cfg.seeds: a numeric seed's address, a seed name's
+     * addresses once it has resolved (an address already listed is not
+     * listed again).  resolve.c writes them; the core only reads them.
+     * seeds_unresolved: the names that have no address yet. */
+    gaddr_t *seed_addr;
+    unsigned n_seed_addr, seed_addr_cap;
+    unsigned seeds_unresolved;
+    struct resolver *resolver; /* resolve.c's; NULL when cfg.seeds holds no name */
+
     /* sessions of reaped members: their old datagrams stay replays */
 #define MAX_TOMBS 64
     struct { uint64_t id, session, next_ms; uint32_t seq; } tombs[MAX_TOMBS];

@@ -27,6 +27,7 @@
 #include "open.h"
 #include "probe.h"
 #include "query.h"
+#include "resolve.h"
 #include "roles.h"
 #include "send.h"
 #include "udp.h"
@@ -206,6 +207,10 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
         errno = e;
         goto fail;
     }
+    /* the seeds as addresses: numeric ones now, names as they resolve
+     * (never a reason to fail: a name that does not resolve yet is retried) */
+    if ((rc = resolve_start(g)) < 0)
+        goto fail;
     /* without seeds we start the cluster, unless somebody already knows us
      * (a restarted seed node, found by the others' probes within a few
      * heartbeats): alone after five quiet heartbeats */
@@ -229,6 +234,7 @@ void gossip_destroy(gossip_t *g)
         g->destroy_requested = true;
         return;
     }
+    resolve_stop(g);
     udp_close(g);
     crypto_free(&g->crypto);
     members_free(&g->members);
@@ -306,6 +312,7 @@ int gossip_tick(gossip_t *g)
         probe_on_stall(g, late);
     }
     g->life.ticked = true; /* roles are reported from the first tick on */
+    resolve_tick(g);       /* first: a seed name that just resolved is asked in this tick */
     maintain_run(g);
     finish(g);
     return 0;
@@ -329,6 +336,9 @@ int gossip_next_timeout_ms(const gossip_t *g)
     if (!g)
         return 0;
     uint64_t t = maintain_next_deadline(g);
+    uint64_t r = resolve_next_deadline(g); /* the resolver's poll and retransmit times */
+    if (r < t)
+        t = r;
     uint64_t now = now_ms(g);
     if (t <= now)
         return 0;
@@ -825,6 +835,7 @@ int gossip_reconfigure_ex(gossip_t *g, const struct gossip_config *user, unsigne
                 held |= 1u << j;
     g->roles_held = held;
     g->cfg = eff;
+    (void)resolve_reconfigure(g); /* out of memory: the old seed list stays */
     if (hb_changed)
         probe_heartbeat_changed(g);
     roles_recompute(g);

@@ -22,6 +22,7 @@
 #include "outbox.h"
 #include "probe.h"
 #include "query.h"
+#include "resolve.h"
 #include "rng.h"
 #include "send.h"
 #include "udp.h"

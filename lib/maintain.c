@@ -39,16 +39,21 @@ static void join_tick(struct gossip *g)
     g->next_join = g->now + g->cfg.heartbeat_ms;
     /* silence from every seed: wrong addresses, or a key they do not hold
      * (they cannot answer what they cannot open) -- say which key we use */
-    if (++g->life.join_attempts == 5 || g->life.join_attempts % 60 == 0)
-        g_log(g, GOSSIP_LOG_ERROR,
-              "no seed has answered after %u attempts: check the seed addresses and that the seeds "
-              "hold key id %08x, which this node seals with",
-              g->life.join_attempts, g->crypto.keys[0].id);
-    for (unsigned i = 0; i < g->cfg.n_seeds; i++) {
-        gaddr_t a;
-        if (addr_parse(g->cfg.seeds[i], g->cfg.bind_port, &a) == 0 && !addr_equal(&a, &g->self_addr))
-            send_join(g, &a);
+    if (++g->life.join_attempts == 5 || g->life.join_attempts % 60 == 0) {
+        if (g->n_seed_addr == 0)
+            g_log(g, GOSSIP_LOG_ERROR,
+                  "no seed to ask after %u attempts: none of the %u seed name(s) has resolved yet "
+                  "(the lookups go on; each failure is logged with the resolver's reason)",
+                  g->life.join_attempts, g->seeds_unresolved);
+        else
+            g_log(g, GOSSIP_LOG_ERROR,
+                  "no seed has answered after %u attempts: check the seed addresses and that the seeds "
+                  "hold key id %08x, which this node seals with",
+                  g->life.join_attempts, g->crypto.keys[0].id);
     }
+    for (unsigned i = 0; i < g->n_seed_addr; i++)
+        if (!addr_equal(&g->seed_addr[i], &g->self_addr))
+            send_join(g, &g->seed_addr[i]);
 }
 
 /* Healing without help: now and then knock on one failed member and on one
@@ -75,12 +80,19 @@ static void reconnect_tick(struct gossip *g)
     /* one seed per interval, in turn: finding out whether a seed is a live
      * member scans the view, and a scan per seed per interval would cost
      * every node of a large cluster n * seeds comparisons */
-    if (g->cfg.n_seeds > 0) {
-        unsigned i = g->seed_pos++ % g->cfg.n_seeds;
-        gaddr_t a;
-        if (addr_parse(g->cfg.seeds[i], g->cfg.bind_port, &a) == 0 && !address_is_member(g, &a))
+    if (g->n_seed_addr > 0) {
+        gaddr_t a = g->seed_addr[g->seed_pos++ % g->n_seed_addr];
+        if (!address_is_member(g, &a))
             send_join(g, &a);
     }
+}
+
+void maintain_seeds_changed(struct gossip *g)
+{
+    /* a node still asking its seeds asks the new ones at the next tick
+     * rather than a heartbeat later */
+    if (!lc_joined(g) && g->n_seed_addr > 0)
+        g->next_join = g->now;
 }
 
 static void reap_tick(struct gossip *g)

@@ -15,5 +15,7 @@
 void maintain_start(struct gossip *g);
 void maintain_run(struct gossip *g);
 uint64_t maintain_next_deadline(const struct gossip *g);
+/* g->seed_addr changed (a seed name resolved): a joining node asks at once. */
+void maintain_seeds_changed(struct gossip *g);
 
 #endif

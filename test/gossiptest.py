@@ -78,9 +78,9 @@ class Nodes:
     def err_path(self, i):
         return os.path.join(self.tmp, 'n%d.stderr' % i)
 
-    def spawn(self, i, argv):
+    def spawn(self, i, argv, env=None):
         err = open(self.err_path(i), 'wb')
-        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, env=env)
         err.close()
         self.procs[i] = p
         threading.Thread(target=self._reader, args=(i, p), daemon=True).start()

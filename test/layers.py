@@ -25,7 +25,7 @@ LAYERS = [
     ('values', ['names', 'rng', 'wire', 'addr', 'window', 'crypto', 'members', 'inbound', 'dissem',
                 'outbox', 'roles', 'config', 'config_ini']),
     ('core', ['core', 'log', 'message', 'deliver', 'query', 'probe', 'merge', 'dispatch', 'maintain']),
-    ('shell', ['udp', 'open', 'send']),
+    ('shell', ['udp', 'open', 'send', 'resolve']),
     ('api', ['keyring', 'gossip']),
 ]
 # Headers that are not a module of their own: the public API and its

@@ -246,7 +246,7 @@ case " $cflags " in *" -I$root/usr/include "*) ;; *) bad "--cflags does not poin
 case " $libs " in *" -L$root/usr/lib/$MA "*) ;; *) bad "--libs does not point into the root";; esac
 slibs=$(pkg-config --static --libs-only-l libgossip | sed 's/\(^\| \)-lgossip\( \|$\)/ /')
 echo "  static: $slibs"
-for l in -lcrypto -linih -lm; do case " $slibs " in *" $l "*) ;; *) bad "pkg-config --static lacks $l";; esac; done
+for l in -lcrypto -linih -lcares -lm; do case " $slibs " in *" $l "*) ;; *) bad "pkg-config --static lacks $l";; esac; done
 ${CC:-cc} $cflags -o "$tmp/sl" examples/select-loop.c $libs 2>&1 || bad "select-loop: compile against the packages failed"
 ${CC:-cc} $cflags -o "$tmp/sl-static" examples/select-loop.c $(pkg-config --libs-only-L libgossip) \
   -Wl,-Bstatic -lgossip -Wl,-Bdynamic $slibs 2>&1 || bad "select-loop: static link against the packages failed"

@@ -285,7 +285,8 @@ static void test_add_seed(void **state)
     assert_int_equal(gossip_config_add_seed(&c, "[::1]x"), GOSSIP_EADDR);
     assert_int_equal(gossip_config_add_seed(&c, "[]"), GOSSIP_EADDR);
     assert_int_equal(gossip_config_add_seed(&c, ""), GOSSIP_EINVAL); /* as documented */
-    assert_int_equal(gossip_config_add_seed(&c, "no-such-host.invalid"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "bad_host!"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "10.1"), GOSSIP_EADDR); /* a shorthand, not a name */
     assert_int_equal(gossip_config_add_seed(&c, NULL), GOSSIP_EINVAL);
     assert_int_equal(c.n_seeds, 6);
 
@@ -312,16 +313,51 @@ static void test_add_seed(void **state)
 static void test_add_seed_names(void **state)
 {
     struct gossip_config c;
+    char err[256];
     (void)state;
+    /* Names are kept as text, checked for syntax only: nothing is looked
+     * up, so a name that does not resolve (yet) is a seed like any other
+     * and the call never blocks (resolve.c resolves it in the node). */
     gossip_config_init(&c);
     assert_int_equal(gossip_config_add_seed(&c, "localhost:7000"), 0);
-    assert_true(strcmp(c.seeds[0], "127.0.0.1:7000") == 0 || strcmp(c.seeds[0], "[::1]:7000") == 0);
+    assert_string_equal(c.seeds[0], "localhost:7000");
+    assert_int_equal(gossip_config_add_seed(&c, "no-such-host.invalid"), 0);
+    assert_string_equal(c.seeds[1], "no-such-host.invalid:1179");
+    assert_int_equal(gossip_config_add_seed(&c, "NO-SUCH-HOST.invalid:1179"), 0); /* the same seed */
+    assert_int_equal(gossip_config_add_seed(&c, "mail-3.example."), 0);            /* absolute */
+    assert_int_equal(gossip_config_add_seed(&c, "gossip_svc.mail.svc.cluster.local:7946"), 0);
+    assert_int_equal(c.n_seeds, 4);
+    assert_string_equal(c.seeds[2], "mail-3.example.:1179");
+    c.bind_port = 4000;
+    assert_int_equal(gossip_config_add_seed(&c, "m4.example"), 0);
+    assert_string_equal(c.seeds[4], "m4.example:4000");
 
-    /* an IPv4 bind prefers the IPv4 answer */
-    gossip_config_init(&c);
+    assert_int_equal(gossip_config_add_seed(&c, "-bad.example"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "bad-.example"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "a..example"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, ".example"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "mail 3.example"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "[mail3.example]:1179"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "mail3.example%eth0"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "10.0.0.256"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "1.2.3.4.5:99"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "mail3.example:0"), GOSSIP_ERANGE);
+    assert_int_equal(gossip_config_add_seed(&c, "mail3.example:x"), GOSSIP_ERANGE);
+    /* a label of 64 characters; "name:port" longer than GOSSIP_ADDR_MAX - 1 */
+    assert_int_equal(gossip_config_add_seed(&c, "a123456789012345678901234567890123456789012345678901234567890123"
+                                                ".example"), GOSSIP_EADDR);
+    assert_int_equal(gossip_config_add_seed(&c, "a12345678901234567890123456789.a1234567890123456789012345678"
+                                                ":1179"), GOSSIP_EADDR);
+    assert_int_equal(c.n_seeds, 5);
+
+    /* a config that names seeds validates, whatever DNS says */
     snprintf(c.bind_addr, sizeof c.bind_addr, "0.0.0.0");
-    assert_int_equal(gossip_config_add_seed(&c, "localhost"), 0);
-    assert_string_equal(c.seeds[0], "127.0.0.1:1179");
+    static const uint8_t key[GOSSIP_KEY_LEN] = {1};
+    assert_int_equal(gossip_config_add_raw_key(&c, key), 0);
+    assert_int_equal(gossip_config_validate(&c, err, sizeof err), 0);
+    snprintf(c.seeds[0], sizeof c.seeds[0], "bad_name!:1");
+    assert_int_equal(gossip_config_validate(&c, err, sizeof err), GOSSIP_EADDR);
+    assert_non_null(strstr(err, "seed 1 (\"bad_name!:1\") is neither a numeric address"));
 }
 
 static void test_set_role(void **state)
@@ -477,8 +513,10 @@ static void test_validate(void **state)
     expect_invalid(&c, GOSSIP_ERANGE, "cluster.max-datagram");
 
     valid_cfg(&c);
-    snprintf(c.seeds[0], sizeof c.seeds[0], "seed.example:1179");
+    snprintf(c.seeds[0], sizeof c.seeds[0], "seed.example:1179"); /* a name: valid, never looked up here */
     c.n_seeds = 1;
+    assert_int_equal(gossip_config_validate(&c, NULL, 0), 0);
+    snprintf(c.seeds[0], sizeof c.seeds[0], "seed example:1179");
     expect_invalid(&c, GOSSIP_EADDR, "cluster.seed-nodes");
 
     valid_cfg(&c);
@@ -1049,8 +1087,8 @@ static void test_load_errors(void **state)
       "gossip.conf:3: cluster.advertise-addr: \"gateway.example\" is not a numeric");
     E("seed-nodes = [\"10.0.0.5:0\"]\n", GOSSIP_ECONFIG,
       "gossip.conf:3: cluster.seed-nodes: \"10.0.0.5:0\" has a bad port");
-    E("seed-nodes = [\"no-such-host.invalid\"]\n", GOSSIP_ECONFIG,
-      "gossip.conf:3: cluster.seed-nodes: \"no-such-host.invalid\" is not an address");
+    E("seed-nodes = [\"mail 3.example\"]\n", GOSSIP_ECONFIG,
+      "gossip.conf:3: cluster.seed-nodes: \"mail 3.example\" is not an address or a host name");
     E("seed-nodes = [\"\"]\n", GOSSIP_ECONFIG, "cluster.seed-nodes: empty address");
 
     /* roles */

@@ -29,7 +29,7 @@ OUT=build/fuzz
 CLANG=${CLANG:-clang}
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 CFLAGS_FUZZ="-std=c11 -D_GNU_SOURCE -Iinclude -Ilib -g -O1 -fno-omit-frame-pointer -Wall -Wextra"
-LIBS="-linih -lcrypto -lm -ldl"
+LIBS="-linih -lcrypto -lcares -lm -ldl"
 # max_len: whole datagrams with chunk headers for receive; configs are text.
 declare -A MAXLEN=([wire]=2048 [receive]=8192 [config]=8192)
 
