@@ -77,7 +77,7 @@ static void test_no_list(void **state)
 {
     (void)state;
     struct gossip_role r = mkrole("purge.stores", NULL, 0, 0);
-    struct roles_member m[] = {{5, A}, {1, S}, {3, F}, {2, L}, {4, A}};
+    struct roles_member m[] = {{5, A, false}, {1, S, false}, {3, F, false}, {2, L, false}, {4, A, false}};
     assert_string_equal(holders(&r, m, 5), "1,4,5");
     assert_string_equal(holders(&r, NULL, 0), "");
     assert_false(roles_held(&r, m, 5, 99)); /* not in the view */
@@ -87,7 +87,7 @@ static void test_list(void **state)
 {
     (void)state;
     struct gossip_role r = mkrole("purge.stores", (const uint64_t[]){2, 4, 9}, 3, 0);
-    struct roles_member m[] = {{1, A}, {2, A}, {3, A}, {4, A}};
+    struct roles_member m[] = {{1, A, false}, {2, A, false}, {3, A, false}, {4, A, false}};
     assert_string_equal(holders(&r, m, 4), "2,4");
     /* a suspected holder keeps the role */
     m[1].state = S;
@@ -103,7 +103,7 @@ static void test_failover(void **state)
 {
     (void)state;
     struct gossip_role r = mkrole("acme.renew", (const uint64_t[]){5}, 1, 0);
-    struct roles_member m[] = {{1, A}, {2, A}, {3, S}, {4, A}, {5, F}, {6, L}, {7, F}};
+    struct roles_member m[] = {{1, A, false}, {2, A, false}, {3, S, false}, {4, A, false}, {5, F, false}, {6, L, false}, {7, F, false}};
     const size_t n = sizeof m / sizeof m[0];
     uint64_t ids[8];
     assert_int_equal(roles_holders(&r, m, n, ids, 8), 1);
@@ -149,7 +149,7 @@ static void test_failover(void **state)
     assert_string_equal(holders(&r, m, n), "5");
 
     /* nobody live at all: nobody holds it */
-    struct roles_member dead[] = {{1, F}, {5, L}};
+    struct roles_member dead[] = {{1, F, false}, {5, L, false}};
     assert_string_equal(holders(&r, dead, 2), "");
 }
 
@@ -157,7 +157,7 @@ static void test_no_failover(void **state)
 {
     (void)state;
     struct gossip_role r = mkrole("metrics.push", (const uint64_t[]){4}, 1, GOSSIP_ROLE_NO_FAILOVER);
-    struct roles_member m[] = {{1, A}, {2, A}, {4, F}};
+    struct roles_member m[] = {{1, A, false}, {2, A, false}, {4, F, false}};
     assert_string_equal(holders(&r, m, 3), "");
     m[2].state = S;
     assert_string_equal(holders(&r, m, 3), "4");
@@ -168,21 +168,21 @@ static void test_quorum(void **state)
     (void)state;
     struct gossip_role r = mkrole("purge.accounts", NULL, 0, GOSSIP_ROLE_QUORUM);
     /* minority side of a partition: 2 of 5 reachable -> gives up */
-    struct roles_member m[] = {{1, A}, {2, A}, {3, F}, {4, F}, {5, F}};
+    struct roles_member m[] = {{1, A, false}, {2, A, false}, {3, F, false}, {4, F, false}, {5, F, false}};
     assert_string_equal(holders(&r, m, 5), "");
     /* majority side: 3 of 5 -> keeps */
     m[2].state = S;
     assert_string_equal(holders(&r, m, 5), "1,2,3");
     /* exactly half is not a majority */
-    struct roles_member h[] = {{1, A}, {2, A}, {3, F}, {4, F}};
+    struct roles_member h[] = {{1, A, false}, {2, A, false}, {3, F, false}, {4, F, false}};
     assert_string_equal(holders(&r, h, 4), "");
     /* members that left are not counted: 2 alive + 3 left is a quorum */
-    struct roles_member l[] = {{1, A}, {2, A}, {3, L}, {4, L}, {5, L}};
+    struct roles_member l[] = {{1, A, false}, {2, A, false}, {3, L, false}, {4, L, false}, {5, L, false}};
     assert_string_equal(holders(&r, l, 5), "1,2");
 
     /* with a list and failover */
     struct gossip_role q = mkrole("acme.renew", (const uint64_t[]){5}, 1, GOSSIP_ROLE_QUORUM);
-    struct roles_member f[] = {{1, A}, {2, A}, {3, A}, {5, F}};
+    struct roles_member f[] = {{1, A, false}, {2, A, false}, {3, A, false}, {5, F, false}};
     uint64_t ids[4];
     assert_int_equal(roles_holders(&q, f, 4, ids, 4), 1);
     f[2].state = F; /* 2 of 4: minority */

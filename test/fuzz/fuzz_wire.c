@@ -29,11 +29,15 @@ static struct wire_msg msg; /* ~5 KiB: keep it off the stack like the library do
 static void check_canonical(const struct wire_msg *m)
 {
     CHECK(m->n_members <= WIRE_MAX_MEMBERS && m->n_events <= WIRE_MAX_EVENTS);
-    if (m->type != WIRE_PING && m->type != WIRE_PING_REQ)
+    if (m->type != WIRE_PING && m->type != WIRE_PING_REQ && m->type != WIRE_RESPONSE)
         CHECK(m->target == 0);
+    if (m->type == WIRE_RESPONSE)
+        CHECK(m->body_len > 0 && m->body_len <= WIRE_EVENT_LEN_MAX && m->body != NULL);
+    else
+        CHECK(m->body_len == 0 && m->body == NULL);
     for (unsigned i = 0; i < m->n_members; i++) {
         const struct wire_member *r = &m->members[i];
-        CHECK(r->state <= 3);
+        CHECK(r->state <= 3 && (r->flags & ~WIRE_M_DRAINING) == 0);
         if (r->state != 1 && r->state != 2)
             CHECK(r->from == 0);
         CHECK((r->meta_len == 0) == (r->meta == NULL));
@@ -43,7 +47,7 @@ static void check_canonical(const struct wire_msg *m)
                 CHECK(r->addr.ip[k] == 0);
     }
     for (unsigned i = 0; i < m->n_events; i++)
-        CHECK(m->events[i].len > 0 && m->events[i].data != NULL);
+        CHECK(m->events[i].len > 0 && m->events[i].len <= WIRE_EVENT_LEN_MAX && m->events[i].data != NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
