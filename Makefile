@@ -113,7 +113,7 @@ FLAGS_STAMP := $(B)/.flags
 .DELETE_ON_ERROR:
 
 .PHONY: all deps check check-fast check-san test-docs test-oracle test-epoll test-units test-scenarios \
-        test-loopback test-keyrotation test-reseed test-netns test-packaging test-dns demo bench bench-peers \
+        test-loopback test-keyrotation test-reseed test-netns test-packaging test-dns demo bench bench-peers bench-rolling \
         install uninstall clean dist distcheck deb update-symbols examples-links FORCE
 
 all: $(LIBS) $(EX_BIN) $(NODE_BIN) $(if $(O),,examples-links)
@@ -321,7 +321,10 @@ bench: all
 	@bench/scale.sh
 
 bench-peers: all
-	@bench/peers.sh
+	@r=0; bench/peers.sh || r=1; bench/rolling.sh || r=1; exit $$r
+
+bench-rolling: all
+	@bench/rolling.sh
 
 # --- install -----------------------------------------------------------------
 # Shared library 0644 (nothing runs it), relative links, every man page.
