@@ -112,7 +112,8 @@ struct query_asked {
  * the call that answers), so the two never hold the role at once.  The
  * failover holder is the one our view names once it is current (below). */
 struct handback {
-    uint64_t peer;            /* the failover holder we wait for; 0 = none */
+    uint64_t peer;            /* the failover holder we wait for, if active */
+    bool active;
     uint32_t seq;             /* our last gate ping to it */
     uint32_t min_version;     /* our version after the raise */
     uint32_t sent_version;    /* our version in that ping */

@@ -187,25 +187,25 @@ void roles_recompute(struct gossip *g)
     g->roles_dirty = true;
 }
 
-/* Our holder in a view without us: the node that holds role r by failover
- * while we are gone, 0 when there is none (or only listed ones: listed
- * holders may hold together by design), UINT64_MAX when that cannot be
- * told yet.  A member we have heard from within the lease but still hold
+/* Our holder in a view without us: 1 and *holder = the node that holds role
+ * r by failover while we are gone; 0 when there is none (or only listed
+ * ones: listed holders may hold together by design); -1 when that cannot be
+ * told yet.  (Not an id with special values: 0 is a valid node id.)  A member we have heard from within the lease but still hold
  * failed means our view has not merged with the other side's yet (a
  * partition just healed): its failover holder may be one we count as
  * dead, so we wait until the view agrees with what we hear (or for
  * memory). */
-static uint64_t failover_holder(const struct gossip *g, const struct gossip_role *r,
-                                const struct roles_member *view, size_t n)
+static int failover_holder(const struct gossip *g, const struct gossip_role *r, const struct roles_member *view,
+                           size_t n, uint64_t *holder)
 {
     for (uint32_t k = 0; k < g->members.n; k++) {
         const struct member *m = &g->members.v[k];
         if (m->state == GOSSIP_FAILED && g->now - m->heard_ms < g->cfg.heartbeat_ms)
-            return UINT64_MAX;
+            return -1;
     }
     struct roles_member *v = malloc(n * sizeof(*v));
     if (!v)
-        return UINT64_MAX;
+        return -1;
     memcpy(v, view, n * sizeof(*v));
     v[0].state = GOSSIP_LEFT; /* v[0] is self (roles_view()) */
     size_t live = 0, counted = 0;
@@ -224,8 +224,10 @@ static uint64_t failover_holder(const struct gossip *g, const struct gossip_role
     size_t cnt = roles_holders(r, v, n, ids, 4);
     free(v);
     for (size_t j = 0; j < cnt && j < 4; j++)
-        if (ids[j] != g->self_id && !listed(r, ids[j]))
-            return ids[j];
+        if (ids[j] != g->self_id && !listed(r, ids[j])) {
+            *holder = ids[j];
+            return 1;
+        }
     return 0;
 }
 
@@ -256,15 +258,16 @@ static bool handback_gate(struct gossip *g, unsigned i, struct roles_member *vie
             return false;
         hb->verified = true;
     }
-    uint64_t peer = view ? failover_holder(g, &g->cfg.roles[i], view, n) : 0;
-    if (!peer) {
-        hb->peer = 0;
+    uint64_t peer = 0;
+    int found = view ? failover_holder(g, &g->cfg.roles[i], view, n, &peer) : 0;
+    if (found == 0) {
+        hb->active = false;
         return true;
     }
-    if (peer == UINT64_MAX)
+    if (found < 0)
         return false;
-    if (hb->peer != peer) {
-        *hb = (struct handback){.peer = peer, .verified = true};
+    if (!hb->active || hb->peer != peer) {
+        *hb = (struct handback){.peer = peer, .active = true, .verified = true};
         g->version++;
         g->self_changed_ms = g->now;
         (void)dissem_member(&g->dq, g->self_id);
@@ -290,7 +293,7 @@ void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
 {
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         struct handback *hb = &g->handback[i];
-        if (hb->peer == sender && hb->peer && hb->seq == seq) {
+        if (hb->active && hb->peer == sender && hb->seq == seq) {
             hb->acked = true;
             hb->acked_version = hb->sent_version;
             roles_recompute(g);
