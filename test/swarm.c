@@ -113,6 +113,9 @@ enum kb {
     KB_HEARSAY_FAILED,  /* "failed" from hearsay by nodes that reached the member all along */
     KB_COLD_START,      /* two failover holders that do not know each other while views form */
     KB_REPLAY_CROSS,    /* a datagram recorded on its way to one node is accepted by another */
+    KB_FORGETS_FAILED,  /* a (re)started node never learns the failed members: smaller QUORUM majority */
+    KB_LEASE_RTT,       /* the QUORUM lease is lost on a healthy network whose round trip exceeds hb/2 */
+    KB_QUORUM_ALONE,    /* a node holds its listed QUORUM roles at its first tick, alone in its view */
     KB_N
 };
 
@@ -142,11 +145,22 @@ static struct kb_info kb[KB_N] = {
                            "a gossiped \"failed\" is applied at once, also by nodes that reach the member",
                            true},
     [KB_COLD_START] = {"cold-start-failover", "12",
-                       "while a view still forms (cold start, restart) a node holds a QUORUM role: alone in "
-                       "its view it is a majority of one, or it fails over without knowing the holder", true},
+                       "while views still form (cold start, restart) a node fails a QUORUM role over to "
+                       "itself without knowing the node that holds it", true},
     [KB_REPLAY_CROSS] = {"replay-cross", "11",
                          "a datagram recorded on its way to one node, replayed to another, is accepted "
                          "(the destination is not authenticated; one counter covers all destinations)", true},
+    [KB_FORGETS_FAILED] = {"forgets-failed", "new",
+                           "a node that (re)starts never learns the members the others hold failed, so its "
+                           "QUORUM majority counts fewer members (holders differ; a restart on a minority side "
+                           "holds a QUORUM role beside the majority's holder)", true},
+    [KB_QUORUM_ALONE] = {"quorum-alone", "new",
+                         "a listed node holds its QUORUM roles from its first tick, alone in its view (a "
+                         "majority of one): beside the failover holder, and on the minority side of a partition",
+                         true},
+    [KB_LEASE_RTT] = {"lease-rtt", "new",
+                      "the QUORUM lease (heard from a majority within one heartbeat, pinged at half of it) "
+                      "is lost on a healthy network whose round trip exceeds half a heartbeat", true},
 };
 
 /* ------------------------------------------------------------------ invariants */
@@ -265,6 +279,7 @@ struct rec {
     uint16_t from, to;
     uint16_t len;
     bool delivered; /* the network did not drop it on the way (it may still find its node down) */
+    uint64_t sender_gen; /* the generation of the life that sent it */
     uint8_t data[REC_BYTES];
 };
 
@@ -311,6 +326,7 @@ struct swarm {
     unsigned n_links_applied;
     double dup_p;
     bool linkbad[SW_MAX_NODES][SW_MAX_NODES];
+    bool unreach[SW_MAX_NODES][SW_MAX_NODES]; /* partitioned apart or cut */
     bool pbad[SW_MAX_NODES][SW_MAX_NODES];
     uint64_t pgood[SW_MAX_NODES][SW_MAX_NODES];
     bool net_bad;
@@ -325,6 +341,9 @@ struct swarm {
     unsigned n_ev;
     /* restored fakes: bit i = restored at node i */
     uint64_t fake_at[SW_MAX_FAKES];
+    /* restored records of real nodes: generation and where */
+    struct restored_rec { unsigned node; uint64_t gen, at; } restored[16];
+    unsigned n_restored;
     /* keys: the ring a new life gets (indices into keys[]) */
     uint8_t keys[MAX_KEYS][GOSSIP_KEY_LEN];
     bool have_k0;
@@ -336,7 +355,9 @@ struct swarm {
     uint64_t n_recorded;
     struct sim_rng rng; /* the runner's own choices at run time */
     bool in_replay;
-    uint64_t replay_t;
+    bool feeding; /* inside one of our own gossip_feed() calls */
+    uint64_t replay_t, replay_gen;
+    unsigned replay_src;
     unsigned replay_dst;
     /* allocation attribution */
     int excluded;
@@ -453,7 +474,9 @@ static void violate(enum inv inv, int n1, int n2, uint64_t ws, const char *fmt, 
     va_start(ap, fmt);
     vsnprintf(S->v.msg, sizeof S->v.msg, fmt, ap);
     va_end(ap);
+    S->excluded++;
     sim_note(S->sim, "swarm VIOLATION %s", inv_names[inv]);
+    S->excluded--;
 }
 
 static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -464,7 +487,9 @@ static void note(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    S->excluded++; /* the trace grows: not the node's heap */
     sim_note(S->sim, "swarm %s", buf);
+    S->excluded--;
     if (S->verbose)
         printf("t=%" PRIu64 " %s\n", now_ms(), buf);
 }
@@ -734,6 +759,9 @@ static void apply_network(void)
     for (unsigned a = 0; a < n; a++)
         for (unsigned b = 0; b < n; b++)
             S->linkbad[a][b] = a != b && ((part && groups[a] != groups[b]) || link[a][b] > 0 || loss > 0 || slow);
+    for (unsigned a = 0; a < n; a++)
+        for (unsigned b = 0; b < n; b++)
+            S->unreach[a][b] = a != b && ((part && groups[a] != groups[b]) || link[a][b] >= 1.0);
 }
 
 /* ------------------------------------------------------------------ roles */
@@ -752,9 +780,13 @@ static bool holder_counts(unsigned i)
  * What caused it is read off the holders' views when it begins:
  *   behind   a holder runs a life locked out by its generation (issue 11)
  *   hearsay  a holder holds the other failed from tolerated hearsay (15)
- *   alone    a holder took the role while alone in its view (a majority of
- *            one), or does not know the other holder at all: a view that
- *            is still forming (cold start, restart; issue 12)
+ *   alone    a holder took the role while alone in its view, a majority of
+ *            one (found here)
+ *   blind    a holder does not know the other holder at all: a view that
+ *            is still forming (cold start, restart; issue 12), unless they
+ *            are partitioned apart
+ *   forgets  a holder never heard of a member the other holds failed (a
+ *            restarted node does not learn the failed: found here)
  *   stale    a holder still holds the other failed or suspect: the views
  *            of a healed partition converge at different moments (the
  *            hand-back of issue 12, in either direction)
@@ -763,7 +795,7 @@ struct overlap {
     bool active, judged;
     uint64_t t;
     int a, b; /* the two holders: a is the later one */
-    bool behind, hearsay, alone, stale;
+    bool behind, hearsay, alone, blind, stale, forgets, split;
 };
 
 static struct overlap ovl[GOSSIP_MAX_ROLES];
@@ -777,16 +809,23 @@ static void quorum_check(unsigned r)
     o->judged = true; /* one verdict per overlap */
     if (o->behind && tolerate(KB_CLOCK_BEHIND))
         return;
+    if (o->forgets && tolerate(KB_FORGETS_FAILED))
+        return;
     if (o->hearsay && tolerate(KB_HEARSAY_FAILED))
         return;
-    if (o->alone && tolerate(KB_COLD_START))
+    if (o->alone && tolerate(KB_QUORUM_ALONE))
+        return;
+    /* across a partition a view that is still forming excuses nothing:
+     * that is what QUORUM is for */
+    if (o->blind && !o->split && tolerate(KB_COLD_START))
         return;
     if (o->stale && tolerate(KB_QUORUM_HANDBACK))
         return;
     violate(INV_QUORUM, o->a, o->b, o->t > 10ull * S->cfg.hb ? o->t - 10ull * S->cfg.hb : 0,
             "QUORUM role %s held by nodes %d and %d from t=%" PRIu64 " to at least t=%" PRIu64
-            " (each knows the other alive: %s)",
-            S->role_name[r], o->a, o->b, o->t, now_ms(), o->alone || o->stale ? "no" : "yes");
+            " (each knows the other alive: %s%s)",
+            S->role_name[r], o->a, o->b, o->t, now_ms(), o->blind || o->stale ? "no" : "yes",
+            o->split ? "; they cannot reach each other" : "");
 }
 
 /* What holder x's view says about holder y. */
@@ -797,8 +836,17 @@ static void judge_pair(struct overlap *o, unsigned r, int x, int y)
     o->behind |= clock_behind((unsigned)x);
     o->hearsay |= (S->hearsay[x] >> y) & 1;
     o->alone |= took_alone[x][r];
+    o->split |= S->unreach[x][y];
+    /* does y hold failed a member that x never heard of? */
+    gossip_t *gy = H((unsigned)y);
+    for (unsigned k = 0; g && gy && k < S->n; k++) {
+        struct gossip_member mx, my;
+        if (gossip_member_get(gy, sim_node_id(S->sim, k), &my) == 0 && my.state == GOSSIP_FAILED &&
+            gossip_member_get(g, sim_node_id(S->sim, k), &mx) != 0)
+            o->forgets = true;
+    }
     if (!g || gossip_member_get(g, sim_node_id(S->sim, (unsigned)y), &m) != 0)
-        o->alone = true;
+        o->blind = true;
     else if (m.state != GOSSIP_ALIVE || m.generation != S->nd[y].gen)
         o->stale = true;
 }
@@ -847,7 +895,16 @@ static void check_failed(unsigned i, int j, const struct gossip_member *m)
 {
     struct node_rt *sj = &S->nd[j];
     uint64_t now = now_ms();
-    bool hearsay = S->in_replay || sim_current_call(S->sim) == SIM_CALL_FEED;
+    /* a life that a host gave back with gossip_member_restore(): the node
+     * that restored it probes it and declares it failed, as documented;
+     * anywhere else it came by the restore spreading (issue 12) */
+    for (unsigned k = 0; k < S->n_restored; k++)
+        if (S->restored[k].node == (unsigned)j && S->restored[k].gen == m->generation) {
+            if (!((S->restored[k].at >> i) & 1))
+                (void)tolerate(KB_RESTORE_SPREAD);
+            return;
+        }
+    bool hearsay = S->in_replay || S->feeding || sim_current_call(S->sim) == SIM_CALL_FEED;
     /* a life that left */
     if (sj->left && m->generation == sj->left_gen && ((sj->informed >> i) & 1) &&
         sj->informed_life[i] == S->nd[i].life) {
@@ -895,6 +952,10 @@ static void check_failed(unsigned i, int j, const struct gossip_member *m)
 
 static bool replay_tolerated(unsigned receiver)
 {
+    /* the sender runs a life whose generation is below the recorded one's:
+     * its old traffic outranks its new life (issue 11) */
+    if (S->replay_src < S->n && S->nd[S->replay_src].gen < S->replay_gen)
+        return tolerate(KB_CLOCK_BEHIND);
     /* the receiver restarted after the datagram was recorded (issue 11) */
     if (S->replay_t < S->nd[receiver].life_start)
         return tolerate(KB_REPLAY_RESTART);
@@ -1003,7 +1064,9 @@ static void wrap_role(void *ud, const char *role, bool held)
     r->held[ri] = held;
     took_alone[i][ri] = held && g && gossip_member_count(g, GOSSIP_STATES_ALL) <= 1;
     quorum_recount((unsigned)ri, held ? (int)i : -1);
+    S->excluded++;
     sim_note(S->sim, "swarm role node=%u %s held=%d", i, role, (int)held);
+    S->excluded--;
 }
 
 static void event_payload(unsigned idx, size_t len, uint8_t *out)
@@ -1099,6 +1162,7 @@ static void record(unsigned from, int to, const void *buf, size_t len, bool deli
     x->to = (uint16_t)to;
     x->len = (uint16_t)len;
     x->delivered = delivered;
+    x->sender_gen = S->nd[from].gen;
     memcpy(x->data, buf, len);
     /* and a uniform sample of the whole run (reservoir) */
     S->n_recorded++;
@@ -1432,6 +1496,13 @@ static void act_restore(unsigned a, unsigned x)
         }
         m.state = GOSSIP_ALIVE;
         m.is_self = false;
+        unsigned k = 0;
+        while (k < S->n_restored && !(S->restored[k].node == b && S->restored[k].gen == m.generation))
+            k++;
+        if (k == S->n_restored && k < 16)
+            S->restored[S->n_restored++] = (struct restored_rec){b, m.generation, 0};
+        if (k < 16)
+            S->restored[k].at |= 1ull << a;
         note("restore node=%u record of node %u (generation %" PRIu64 ", version %u)", a, b, m.generation,
              m.version);
     }
@@ -1467,8 +1538,12 @@ static void act_replay(const struct sw_action *a)
     S->in_replay = !late;
     S->replay_t = x->t;
     S->replay_dst = x->to;
+    S->replay_src = x->from;
+    S->replay_gen = x->sender_gen;
     with_owner(to);
+    S->feeding = true;
     (void)gossip_feed(H(to), (const struct sockaddr *)&sa, sizeof sa, buf, x->len);
+    S->feeding = false;
     without_owner();
     S->in_replay = false;
     sim_rearm(S->sim, to);
@@ -1642,6 +1717,11 @@ static void do_action(const struct sw_action *a)
  * failure, *why says which pair and what. */
 static bool converged(char *why, size_t wl)
 {
+    /* a seed locked out by its generation cannot let anyone in (issue 11) */
+    for (unsigned k = 0; k < S->cfg.n_seeds; k++)
+        if (S->cfg.seeds[k] < S->n && running(S->cfg.seeds[k]) && clock_behind(S->cfg.seeds[k]) &&
+            kb[KB_CLOCK_BEHIND].tolerated)
+            return true;
     for (unsigned i = 0; i < S->n; i++) {
         if (!running(i) || (clock_behind(i) && kb[KB_CLOCK_BEHIND].tolerated))
             continue;
@@ -1690,7 +1770,17 @@ static void dump_views(void)
     for (unsigned i = 0; i < S->n; i++) {
         if (!H(i))
             continue;
-        fprintf(stderr, "  node %u's view:\n", i);
+        struct gossip_stats st;
+        gossip_stats_get(H(i), &st);
+        uint32_t keys[8];
+        int nk = gossip_key_list(H(i), keys, 8);
+        fprintf(stderr, "  node %u's view (sent %" PRIu64 " recv %" PRIu64 " drop: key %" PRIu64 " auth %" PRIu64
+                " replay %" PRIu64 " self %" PRIu64 " malformed %" PRIu64 "; awareness %u; keys", i,
+                st.sent_datagrams, st.recv_datagrams, st.drop_key, st.drop_auth, st.drop_replay, st.drop_self,
+                st.drop_malformed, st.awareness);
+        for (int k = 0; k < nk && k < 8; k++)
+            fprintf(stderr, " %08x", keys[k]);
+        fprintf(stderr, "):\n");
         gossip_member_foreach(H(i), dump_member, NULL);
     }
 }
@@ -1698,10 +1788,25 @@ static void dump_views(void)
 static void role_agreement(void)
 {
     uint64_t ids[SW_MAX_NODES + 8], first[SW_MAX_NODES + 8];
-    /* a node locked out by its generation splits every view (issue 11) */
-    for (unsigned i = 0; i < S->n; i++)
-        if (running(i) && clock_behind(i) && kb[KB_CLOCK_BEHIND].tolerated)
+    /* a node locked out by its generation splits every view (issue 11);
+     * a restored record nobody runs counts in a QUORUM majority until it is
+     * reaped (restored on purpose, or spread: issue 12) */
+    for (unsigned i = 0; i < S->n; i++) {
+        if (!running(i))
+            continue;
+        if (clock_behind(i) && kb[KB_CLOCK_BEHIND].tolerated)
             return;
+        for (unsigned f = 0; f < SW_MAX_FAKES; f++) {
+            struct gossip_member m;
+            if (gossip_member_get(H(i), sim_node_id(S->sim, S->n + f), &m) == 0)
+                return;
+        }
+    }
+    /* the members each node counts: alive, suspect and failed (not left) */
+    size_t counted[SW_MAX_NODES];
+    for (unsigned i = 0; i < S->n; i++)
+        counted[i] = running(i) ? gossip_member_count(H(i), (1u << GOSSIP_ALIVE) | (1u << GOSSIP_SUSPECT) |
+                                                                (1u << GOSSIP_FAILED)) : 0;
     for (unsigned r = 0; r < S->n_roles; r++) {
         int nfirst = -1;
         int who = -1;
@@ -1716,6 +1821,9 @@ static void role_agreement(void)
             for (int k = 0; k < c && k < SW_MAX_NODES + 8; k++)
                 in |= ids[k] == sim_node_id(S->sim, i);
             int held = gossip_role_held(g, S->role_name[r]);
+            if (held != (int)in && (S->role_flags[r] & GOSSIP_ROLE_QUORUM) && in && !held &&
+                4ull * (S->cfg.lat + S->cfg.jit) >= S->cfg.hb && tolerate(KB_LEASE_RTT))
+                continue;
             if (held != (int)in) {
                 violate(INV_ROLE_AGREE, (int)i, -1, S->q_start,
                         "node %u: gossip_role_held(%s) = %d but the holders it names %s it", i, S->role_name[r], held,
@@ -1726,6 +1834,10 @@ static void role_agreement(void)
                 nfirst = c;
                 who = (int)i;
                 memcpy(first, ids, sizeof ids);
+            } else if ((c != nfirst || memcmp(first, ids, (size_t)(c < SW_MAX_NODES + 8 ? c : SW_MAX_NODES + 8) * sizeof ids[0]) != 0) &&
+                       (S->role_flags[r] & GOSSIP_ROLE_QUORUM) && counted[i] != counted[who] &&
+                       tolerate(KB_FORGETS_FAILED)) {
+                continue;
             } else if (c != nfirst || memcmp(first, ids, (size_t)(c < SW_MAX_NODES + 8 ? c : SW_MAX_NODES + 8) * sizeof ids[0]) != 0) {
                 char la[200], lb[200];
                 size_t pa = 0, pb = 0;
@@ -2072,6 +2184,8 @@ static enum inv run_schedule(const struct sw_schedule *sc, const struct run_opts
         FILE *f = stdout;
         if (getenv("SWARM_DUMP"))
             dump_views();
+        if (getenv("SWARM_DUMP") && S->v.n1 >= 0)
+            sw_alloc_dump((unsigned)S->v.n1, stderr);
         fprintf(f, "swarm: VIOLATION %s, %s, t=%" PRIu64 " ms\n  %s\n", inv_names[S->v.inv], sc->name, S->v.t, S->v.msg);
         print_config(sc, f);
         fprintf(f, "  trace (nodes %d and %d, network changes; from t=%" PRIu64 "):\n", S->v.n1, S->v.n2, S->v.ws);

@@ -149,6 +149,8 @@ void sw_alloc_set_owner(sw_owner_fn fn);
 /* Live bytes and blocks allocated by node i (still allocated). */
 int64_t sw_alloc_live(unsigned node);
 int64_t sw_alloc_blocks(unsigned node);
+/* Print node i's blocks (debugging). */
+void sw_alloc_dump(unsigned node, FILE *f);
 /* Forget every attribution (between runs). */
 void sw_alloc_reset(void);
 

@@ -50,6 +50,11 @@ int64_t sw_alloc_blocks(unsigned node)
 void sw_alloc_reset(void)
 {
 }
+void sw_alloc_dump(unsigned node, FILE *f)
+{
+    (void)node;
+    (void)f;
+}
 
 #else
 
@@ -228,6 +233,13 @@ int64_t sw_alloc_live(unsigned node)
 int64_t sw_alloc_blocks(unsigned node)
 {
     return node < SW_MAX_NODES ? blocks[node] : 0;
+}
+
+void sw_alloc_dump(unsigned node, FILE *f)
+{
+    for (size_t i = 0; i < cap; i++)
+        if (table[i].ptr && table[i].node == (int)node)
+            fprintf(f, "    block %p: %zu bytes\n", (void *)table[i].ptr, table[i].size);
 }
 
 void sw_alloc_reset(void)

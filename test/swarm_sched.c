@@ -527,12 +527,15 @@ void sw_generate(uint64_t seed, struct sw_schedule *s)
         unsigned nb = (unsigned)range(&g, 0, 4);
         for (unsigned k = 0; k < nb; k++)
             benign(&g, t + below(&g, F), false);
-        /* every seed node runs again before the quiet period */
+        /* every seed node runs again before the quiet period (after the
+         * grace period of a leave) */
         for (unsigned k = 0; k < c->n_seeds; k++) {
             unsigned i = c->seeds[k];
-            if (g.down[i] && (a = add(&g, end, SW_START))) {
+            uint64_t at = g.busy_until[i] > end ? g.busy_until[i] : end;
+            if (g.down[i] && (a = add(&g, at, SW_START))) {
                 a->a = (uint16_t)i;
                 g.down[i] = false;
+                g.busy_until[i] = at + hb;
             }
         }
         t = end + 1;
