@@ -116,6 +116,8 @@ enum kb {
     KB_FORGETS_FAILED,  /* a (re)started node never learns the failed members: smaller QUORUM majority */
     KB_LEASE_RTT,       /* the QUORUM lease is lost on a healthy network whose round trip exceeds hb/2 */
     KB_QUORUM_ALONE,    /* a node holds its listed QUORUM roles at its first tick, alone in its view */
+    KB_LEAVING_ACCUSES, /* a leaving node declares a suspect failed without the verification ping */
+    KB_VERIFY_CUT,      /* a confirmation during the verification ping pulls the deadline back */
     KB_N
 };
 
@@ -151,13 +153,22 @@ static struct kb_info kb[KB_N] = {
                          "a datagram recorded on its way to one node, replayed to another, is accepted "
                          "(the destination is not authenticated; one counter covers all destinations)", true},
     [KB_FORGETS_FAILED] = {"forgets-failed", "new",
-                           "a node that (re)starts never learns the members the others hold failed, so its "
-                           "QUORUM majority counts fewer members (holders differ; a restart on a minority side "
-                           "holds a QUORUM role beside the majority's holder)", true},
+                           "a node that (re)starts never learns the members the others hold failed or left, "
+                           "so its QUORUM majority counts fewer members (holders differ; a restart on a minority "
+                           "side holds a QUORUM role beside the majority's holder), and a stale alive record "
+                           "of a member that left is taken later (then reported failed)", true},
     [KB_QUORUM_ALONE] = {"quorum-alone", "new",
                          "a listed node holds its QUORUM roles from its first tick, alone in its view (a "
                          "majority of one): beside the failover holder, and on the minority side of a partition",
                          true},
+    [KB_LEAVING_ACCUSES] = {"leaving-accuses", "new",
+                            "a node that is leaving declares a member failed when a suspicion it only heard "
+                            "of expires (suspicion_expire() skips the verification ping while leaving and "
+                            "falls through to failed)", true},
+    [KB_VERIFY_CUT] = {"verify-cut", "new",
+                       "a suspicion heard from others expires, the verification ping goes out, and a "
+                       "confirmation arriving before its answer recomputes the deadline from the start "
+                       "(suspicion_confirm() -> suspicion_deadline()): declared failed at the next tick", true},
     [KB_LEASE_RTT] = {"lease-rtt", "new",
                       "the QUORUM lease (heard from a majority within one heartbeat, pinged at half of it) "
                       "is lost on a healthy network whose round trip exceeds half a heartbeat", true},
@@ -238,6 +249,7 @@ struct node_rt {
     bool left;
     uint64_t left_gen, left_t;
     uint64_t informed;       /* bit i: node i had to learn of the leave */
+    uint64_t informed_blind; /* ... although it did not know the leaver yet */
     unsigned informed_life[SW_MAX_NODES];
     /* the loop contract */
     bool zero;
@@ -316,6 +328,7 @@ struct swarm {
     unsigned role_flags[GOSSIP_MAX_ROLES];
     uint64_t role_listed[GOSSIP_MAX_ROLES]; /* bit i: node i listed */
     uint64_t hearsay[SW_MAX_NODES]; /* bit j of [i]: i holds j failed from tolerated hearsay */
+    uint64_t susp_heard[SW_MAX_NODES]; /* bit j of [i]: i's suspicion of j came from a datagram */
     /* network model */
     struct fault faults[MAX_FAULTS];
     unsigned n_faults;
@@ -837,13 +850,16 @@ static void judge_pair(struct overlap *o, unsigned r, int x, int y)
     o->hearsay |= (S->hearsay[x] >> y) & 1;
     o->alone |= took_alone[x][r];
     o->split |= S->unreach[x][y];
-    /* does y hold failed a member that x never heard of? */
-    gossip_t *gy = H((unsigned)y);
-    for (unsigned k = 0; g && gy && k < S->n; k++) {
-        struct gossip_member mx, my;
-        if (gossip_member_get(gy, sim_node_id(S->sim, k), &my) == 0 && my.state == GOSSIP_FAILED &&
-            gossip_member_get(g, sim_node_id(S->sim, k), &mx) != 0)
-            o->forgets = true;
+    /* does some node hold failed a member that x never heard of?  (then
+     * x counts its majority over fewer members) */
+    for (unsigned k = 0; g && k < S->n && !o->forgets; k++) {
+        struct gossip_member mx, mz;
+        if (k == (unsigned)x || gossip_member_get(g, sim_node_id(S->sim, k), &mx) == 0)
+            continue;
+        for (unsigned z = 0; z < S->n && !o->forgets; z++)
+            if (z != (unsigned)x && z != k && H(z) && gossip_member_get(H(z), sim_node_id(S->sim, k), &mz) == 0 &&
+                mz.state == GOSSIP_FAILED)
+                o->forgets = true;
     }
     if (!g || gossip_member_get(g, sim_node_id(S->sim, (unsigned)y), &m) != 0)
         o->blind = true;
@@ -891,6 +907,27 @@ static void quorum_all(int changed)
 
 /* ------------------------------------------------------------------ callbacks */
 
+/* Lives a tolerated replay brought back: what follows from them (they are
+ * probed, suspected, declared failed) is that bug's, not another's. */
+struct ghost {
+    unsigned node;
+    uint64_t gen;
+    enum kb flag;
+};
+static struct ghost ghosts[64];
+static unsigned n_ghosts;
+static int replay_flag = -1; /* the flag that let the replay in progress through */
+
+static bool ghost_of(unsigned j, uint64_t gen)
+{
+    for (unsigned k = 0; k < n_ghosts; k++)
+        if (ghosts[k].node == j && ghosts[k].gen == gen) {
+            (void)tolerate(ghosts[k].flag);
+            return true;
+        }
+    return false;
+}
+
 static void check_failed(unsigned i, int j, const struct gossip_member *m)
 {
     struct node_rt *sj = &S->nd[j];
@@ -904,8 +941,14 @@ static void check_failed(unsigned i, int j, const struct gossip_member *m)
                 (void)tolerate(KB_RESTORE_SPREAD);
             return;
         }
+    if (ghost_of((unsigned)j, m->generation))
+        return;
+    bool leaving = sim_node_state(S->sim, i) == SIM_NODE_LEAVING;
     bool hearsay = S->in_replay || S->feeding || sim_current_call(S->sim) == SIM_CALL_FEED;
     /* a life that left */
+    if (sj->left && m->generation == sj->left_gen && ((sj->informed >> i) & 1) &&
+        sj->informed_life[i] == S->nd[i].life && ((sj->informed_blind >> i) & 1) && tolerate(KB_FORGETS_FAILED))
+        return; /* the leave of a member it did not know yet was dropped; a stale record came later */
     if (sj->left && m->generation == sj->left_gen && ((sj->informed >> i) & 1) &&
         sj->informed_life[i] == S->nd[i].life) {
         violate(INV_LEFT_FAILED, (int)i, j, sj->left_t > S->cfg.hb ? sj->left_t - S->cfg.hb : 0,
@@ -928,6 +971,8 @@ static void check_failed(unsigned i, int j, const struct gossip_member *m)
         return;
     }
     if (!sj->nbad && sj->ngood_since <= ws) {
+        if (leaving && !hearsay && tolerate(KB_LEAVING_ACCUSES))
+            return;
         if (hearsay && tolerate(KB_HEARSAY_FAILED)) {
             S->hearsay[i] |= 1ull << j;
             return;
@@ -939,6 +984,12 @@ static void check_failed(unsigned i, int j, const struct gossip_member *m)
         return;
     }
     if (!S->pbad[i][j] && S->pgood[i][j] <= ws && S->nd[i].life_start <= ws) {
+        if (leaving && !hearsay && tolerate(KB_LEAVING_ACCUSES))
+            return;
+        /* its own probes of j succeed: a verdict of its own can only come
+         * from a heard suspicion whose verification was cut short */
+        if (!hearsay && ((S->susp_heard[i] >> j) & 1) && tolerate(KB_VERIFY_CUT))
+            return;
         if (hearsay && tolerate(KB_HEARSAY_FAILED)) {
             S->hearsay[i] |= 1ull << j;
             return;
@@ -955,14 +1006,16 @@ static bool replay_tolerated(unsigned receiver)
     /* the sender runs a life whose generation is below the recorded one's:
      * its old traffic outranks its new life (issue 11) */
     if (S->replay_src < S->n && S->nd[S->replay_src].gen < S->replay_gen)
-        return tolerate(KB_CLOCK_BEHIND);
+        replay_flag = KB_CLOCK_BEHIND;
     /* the receiver restarted after the datagram was recorded (issue 11) */
-    if (S->replay_t < S->nd[receiver].life_start)
-        return tolerate(KB_REPLAY_RESTART);
+    else if (S->replay_t < S->nd[receiver].life_start)
+        replay_flag = KB_REPLAY_RESTART;
     /* it was on its way to another node (issue 11) */
-    if (receiver != S->replay_dst)
-        return tolerate(KB_REPLAY_CROSS);
-    return false;
+    else if (receiver != S->replay_dst)
+        replay_flag = KB_REPLAY_CROSS;
+    else
+        return false;
+    return tolerate((enum kb)replay_flag);
 }
 
 static void wrap_member(void *ud, enum gossip_event ev, const struct gossip_member *m)
@@ -976,7 +1029,11 @@ static void wrap_member(void *ud, enum gossip_event ev, const struct gossip_memb
     if (S->v.inv != INV_NONE)
         return;
     int j = subject_of(m->id), fk = fake_of(m->id);
-    if (S->in_replay && !replay_tolerated(i)) {
+    if (S->in_replay && replay_tolerated(i)) {
+        if (j >= 0 && (ev == GOSSIP_EVENT_JOIN || ev == GOSSIP_EVENT_ALIVE) && n_ghosts < 64 &&
+            !(sim_node_state(S->sim, (unsigned)j) != SIM_NODE_DOWN && S->nd[j].gen == m->generation))
+            ghosts[n_ghosts++] = (struct ghost){(unsigned)j, m->generation, (enum kb)replay_flag};
+    } else if (S->in_replay) {
         violate(INV_REPLAY_CHANGE, (int)i, j, now_ms() > 2ull * S->cfg.hb ? now_ms() - 2ull * S->cfg.hb : 0,
                 "a datagram recorded at t=%" PRIu64 " (to node %u) and replayed to node %u made it report "
                 "%s for member %" PRIu64,
@@ -1027,6 +1084,13 @@ static void wrap_member(void *ud, enum gossip_event ev, const struct gossip_memb
     }
     if (j >= 0 && (ev == GOSSIP_EVENT_ALIVE || ev == GOSSIP_EVENT_JOIN || ev == GOSSIP_EVENT_REMOVED))
         S->hearsay[i] &= ~(1ull << j);
+    if (j >= 0 && ev == GOSSIP_EVENT_SUSPECT) {
+        bool heard = S->in_replay || S->feeding || sim_current_call(S->sim) == SIM_CALL_FEED;
+        if (heard)
+            S->susp_heard[i] |= 1ull << j;
+        else
+            S->susp_heard[i] &= ~(1ull << j);
+    }
     if (ev == GOSSIP_EVENT_FAILED && j >= 0 && (unsigned)j != i)
         check_failed(i, j, m);
 }
@@ -1221,7 +1285,6 @@ static uint64_t work_sig(const struct gossip_stats *s)
 static void on_timeout(void *ud, sim_t *sim, unsigned i, int d, bool after_tick)
 {
     (void)ud;
-    (void)after_tick;
     struct node_rt *r = &S->nd[i];
     gossip_t *g = sim_handle(sim, i);
     if (!g)
@@ -1237,14 +1300,18 @@ static void on_timeout(void *ud, sim_t *sim, unsigned i, int d, bool after_tick)
         r->mem_base = sw_alloc_live(i);
         r->mem_base_known = true;
     }
-    if (d != 0) {
+    if (d != 0 || sim_is_paused(sim, i)) {
+        /* (a stalled process asks nothing; the runner's own calls into it,
+         * key steps, do not count) */
         r->zero = false;
         return;
     }
     struct gossip_stats st;
     gossip_stats_get(g, &st);
     uint64_t sig = work_sig(&st) ^ (r->work * 0x9e3779b97f4a7c15ULL);
-    if (r->zero && sig == r->zsig && S->v.inv == INV_NONE) {
+    /* the host ticked on the first 0 (the simulator ticks when the timer
+     * fires), and the tick did nothing: it would spin */
+    if (after_tick && r->zero && sig == r->zsig && S->v.inv == INV_NONE) {
         /* the known mechanism (issue 12): probe_next_deadline() reports the
          * next probe while the current one still runs, and probe_tick()
          * waits for that probe's own deadline.  A probe outlasts the probe
@@ -1355,6 +1422,7 @@ static void configure(void *ud, sim_t *sim, unsigned i, struct gossip_config *cf
     r->mem_base_known = false;
     r->left = false;
     S->hearsay[i] = 0;
+    S->susp_heard[i] = 0;
     S->last_process_change = sim_now(sim);
 }
 
@@ -1630,6 +1698,7 @@ static void do_action(const struct sw_action *a)
             break;
         struct node_rt *r = &S->nd[i];
         r->informed = 0;
+        r->informed_blind = 0;
         gossip_t *g = H(i);
         for (unsigned k = 0; k < S->n; k++) {
             struct gossip_member m;
@@ -1638,6 +1707,9 @@ static void do_action(const struct sw_action *a)
                 continue;
             r->informed |= 1ull << k;
             r->informed_life[k] = S->nd[k].life;
+            struct gossip_member mk;
+            if (H(k) && gossip_member_get(H(k), sim_node_id(S->sim, i), &mk) != 0)
+                r->informed_blind |= 1ull << k;
         }
         r->left = true;
         r->left_gen = r->gen;
@@ -1715,8 +1787,19 @@ static void do_action(const struct sw_action *a)
 
 /* Does every running node see every other running node as it is?  On
  * failure, *why says which pair and what. */
+static int conv_i = -1, conv_j = -1; /* the pair that disagrees */
+
+static bool any_behind(void)
+{
+    for (unsigned i = 0; i < S->n; i++)
+        if (running(i) && clock_behind(i))
+            return true;
+    return false;
+}
+
 static bool converged(char *why, size_t wl)
 {
+    conv_i = conv_j = -1;
     /* a seed locked out by its generation cannot let anyone in (issue 11) */
     for (unsigned k = 0; k < S->cfg.n_seeds; k++)
         if (S->cfg.seeds[k] < S->n && running(S->cfg.seeds[k]) && clock_behind(S->cfg.seeds[k]) &&
@@ -1735,21 +1818,33 @@ static bool converged(char *why, size_t wl)
                 continue;
             if (gossip_member_get(g, sim_node_id(S->sim, j), &q) != 0) {
                 snprintf(why, wl, "node %u does not know node %u", i, j);
+                conv_i = (int)i;
+                conv_j = (int)j;
                 return false;
+            }
+            if (q.state == GOSSIP_FAILED && ((S->hearsay[i] >> j) & 1) && kb[KB_HEARSAY_FAILED].tolerated) {
+                (void)tolerate(KB_HEARSAY_FAILED); /* a late stale verdict restarts the clock (issue 15) */
+                continue;
             }
             if (q.state != GOSSIP_ALIVE || q.generation != self.generation || q.version != self.version) {
                 snprintf(why, wl, "node %u sees node %u %s at (%" PRIu64 ", %u); it runs at (%" PRIu64 ", %u)", i, j,
                          gossip_state_name((int)q.state), q.generation, q.version, self.generation, self.version);
+                conv_i = (int)i;
+                conv_j = (int)j;
                 return false;
             }
             if (q.meta_len != rj->meta_len || (q.meta_len && memcmp(q.meta, rj->meta, q.meta_len) != 0)) {
                 snprintf(why, wl, "node %u has %zu bytes of metadata for node %u, which published %u", i, q.meta_len,
                          j, rj->meta_len);
+                conv_i = (int)i;
+                conv_j = (int)j;
                 return false;
             }
             if (sim_view(S->sim, i, j) != SIM_ALIVE) {
                 snprintf(why, wl, "node %u's callbacks last said node %u is %s", i, j,
                          sim_view_name(sim_view(S->sim, i, j)));
+                conv_i = (int)i;
+                conv_j = (int)j;
                 return false;
             }
         }
@@ -1765,11 +1860,18 @@ static int dump_member(void *ud, const struct gossip_member *m)
     return 0;
 }
 
+#ifdef SWARM_PEEK
+void swarm_peek(gossip_t *g, unsigned idx);
+#endif
+
 static void dump_views(void)
 {
     for (unsigned i = 0; i < S->n; i++) {
         if (!H(i))
             continue;
+#ifdef SWARM_PEEK
+        swarm_peek(H(i), i);
+#endif
         struct gossip_stats st;
         gossip_stats_get(H(i), &st);
         uint32_t keys[8];
@@ -1870,16 +1972,16 @@ static void quiet_end(void)
     }
     S->st.quiet_checked++;
     char why[256];
-    if (!converged(why, sizeof why)) {
-        violate(INV_CONVERGE, -1, -1, start,
+    bool conv = converged(why, sizeof why);
+    /* a node locked out by its generation accuses everyone, and its
+     * accusations spread (issue 11) */
+    if ((!conv || S->q_conv_at < 0 || (uint64_t)S->q_conv_at > start + S->b.converge) && any_behind() &&
+        tolerate(KB_CLOCK_BEHIND))
+        return;
+    if (!conv) {
+        violate(INV_CONVERGE, conv_i, conv_j, start,
                 "not converged at the end of the quiet period [t=%" PRIu64 ", t=%" PRIu64 "], bound %" PRIu64 " ms: %s",
                 start, now, S->b.converge, why);
-        /* name the pair for the trace excerpt */
-        unsigned a, b;
-        if (sscanf(why, "node %u %*s %*s node %u", &a, &b) == 2 || sscanf(why, "node %u does not know node %u", &a, &b) == 2) {
-            S->v.n1 = (int)a;
-            S->v.n2 = (int)b;
-        }
         return;
     }
     if (S->q_conv_at < 0 || (uint64_t)S->q_conv_at > start + S->b.converge) {
@@ -1904,6 +2006,10 @@ static void quiet_end(void)
             struct gossip_member q;
             if (!running(i) || gossip_member_get(H(i), sim_node_id(S->sim, j), &q) != 0)
                 continue;
+            if (q.state <= GOSSIP_SUSPECT && ghost_of(j, q.generation))
+                continue;
+            if (q.state <= GOSSIP_SUSPECT && clock_behind(i) && tolerate(KB_CLOCK_BEHIND))
+                continue; /* locked out, it hears nothing (issue 11) */
             if (q.state <= GOSSIP_SUSPECT) {
                 violate(INV_DETECT, (int)i, (int)j, S->nd[j].down_since,
                         "node %u still sees node %u %s at t=%" PRIu64 ", down since t=%" PRIu64 " (bound %" PRIu64 ")", i,
@@ -2007,6 +2113,8 @@ static void events_due(void)
                     (void)tolerate(KB_CLOCK_BEHIND);
                 continue;
             }
+            if (r->evc[k] == 0 && any_behind() && tolerate(KB_CLOCK_BEHIND))
+                continue; /* a locked-out node splits the cluster (issue 11) */
             if (r->evc[k] == 0) {
                 violate(INV_EVENT_MISSING, (int)i, (int)e->origin, e->t0,
                         "node %u never got cluster event %u, broadcast by node %u at t=%" PRIu64
@@ -2056,6 +2164,7 @@ static enum inv run_schedule(const struct sw_schedule *sc, const struct run_opts
     static struct swarm state;
     memset(&state, 0, sizeof state);
     memset(ovl, 0, sizeof ovl);
+    n_ghosts = 0;
     memset(took_alone, 0, sizeof took_alone);
     S = &state;
     S->sched = sc;

@@ -496,7 +496,7 @@ void sw_generate(uint64_t seed, struct sw_schedule *s)
     uint64_t hb = c->hb;
     /* Virtual time per seed, in heartbeats, falls with the cluster size so
      * that every seed costs about the same to run. */
-    uint64_t budget_hb = c->n <= 8 ? 400 : c->n <= 16 ? 300 : c->n <= 32 ? 200 : 140;
+    uint64_t budget_hb = c->n <= 8 ? 900 : c->n <= 16 ? 650 : c->n <= 32 ? 420 : 280;
     uint64_t quiet = g.b.converge + 3 * hb;
     /* formation: every node started, then a quiet period */
     uint64_t t = (uint64_t)c->stagger * c->n + 1;
@@ -524,7 +524,7 @@ void sw_generate(uint64_t seed, struct sw_schedule *s)
             else
                 network_fault(&g, starts[k], end);
         }
-        unsigned nb = (unsigned)range(&g, 0, 4);
+        unsigned nb = (unsigned)range(&g, 0, 5);
         for (unsigned k = 0; k < nb; k++)
             benign(&g, t + below(&g, F), false);
         /* every seed node runs again before the quiet period (after the
@@ -544,11 +544,22 @@ void sw_generate(uint64_t seed, struct sw_schedule *s)
                 t = g.busy_until[i];
         if ((a = add(&g, t, SW_QUIET)))
             a->dur = (uint32_t)quiet;
+        /* in the quiet period: events (their delivery is checked on a
+         * healthy network) and replays */
         nb = (unsigned)range(&g, 0, 3);
-        for (unsigned k = 0; k < nb; k++)
-            benign(&g, t + below(&g, quiet / 3), true);
+        for (unsigned k = 0; k < nb; k++) {
+            uint64_t at = t + below(&g, quiet / 3);
+            struct sw_action *e;
+            if (chance(&g, 0.5) && g.n_events < 48 && (e = add(&g, at, SW_EVENT))) {
+                e->a = (uint16_t)below(&g, c->n);
+                e->x = (uint32_t)range(&g, 8, c->max_event < 200 ? c->max_event : 200);
+                g.n_events++;
+            } else {
+                benign(&g, at, true);
+            }
+        }
         t += quiet + 1;
-        if (windows >= 12 || s->n_act + 32 >= SW_MAX_ACTIONS)
+        if (windows >= 24 || s->n_act + 32 >= SW_MAX_ACTIONS)
             break;
     }
     c->end_ms = t + 1;
