@@ -135,7 +135,7 @@ check-fast: all test-units test-scenarios test-loopback test-keyrotation test-re
 # The whole suite: plain build, then the same tests under ASan + UBSan.
 check: all
 	@rm -f build/results.txt
-	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-loopback test-keyrotation \
+	@$(MAKE) --no-print-directory -k test-docs test-lint test-units test-scenarios test-swarm test-loopback test-keyrotation \
 	    test-reseed test-netns test-flood test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
@@ -287,4 +287,4 @@ swarm-san:
 	@$(MAKE) --no-print-directory B=build/san OPT="-O1 -g -fno-omit-frame-pointer" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build/san/test/swarm
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	    build/san/test/swarm --seeds $(if $(filter 2000,$(SEEDS)),1-40,$(SEEDS)) --jobs 2
+	    build/san/test/swarm --seeds $(if $(filter 2000,$(SEEDS)),1-40,$(SEEDS))

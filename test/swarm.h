@@ -101,8 +101,9 @@ struct sw_schedule {
     struct sw_config cfg;
     struct sw_action act[SW_MAX_ACTIONS];
     unsigned n_act;
-    char name[64];          /* regression files: what it shows */
+    char name[128];         /* regression files: what it shows */
     char expect[32];        /* regression files: the invariant it violates (or "") */
+    char strict[128];       /* regression files: the known-bug flags turned off for it ("" = none) */
 };
 
 const char *sw_kind_name(unsigned kind);

@@ -577,6 +577,8 @@ void sw_write(const struct sw_schedule *s, FILE *f)
         fprintf(f, "name %s\n", s->name);
     if (s->expect[0])
         fprintf(f, "expect %s\n", s->expect);
+    if (s->strict[0])
+        fprintf(f, "strict %s\n", s->strict);
     fprintf(f, "seed %" PRIu64 "\nnodes %u\nheartbeat %u\n", c->seed, c->n, c->hb);
     fprintf(f, "tuning pt=%u it=%u ichecks=%u smult=%.4f smax=%.4f sconf=%u rmult=%.4f gi=%u fanout=%u\n",
             c->pt, c->it, c->ichecks, c->smult, c->smax, c->sconf, c->rmult, c->gi, c->fanout);
@@ -689,6 +691,9 @@ int sw_read(const char *path, struct sw_schedule *s, char *err, size_t errlen)
         } else if (strcmp(word, "expect") == 0) {
             char *v = strtok_r(NULL, " ", &save);
             snprintf(s->expect, sizeof s->expect, "%s", v ? v : "");
+        } else if (strcmp(word, "strict") == 0) {
+            char *v = strtok_r(NULL, " ", &save);
+            snprintf(s->strict, sizeof s->strict, "%s", v ? v : "");
         } else if (strcmp(word, "seed") == 0 || strcmp(word, "nodes") == 0 || strcmp(word, "heartbeat") == 0 ||
                    strcmp(word, "end") == 0) {
             char *v = strtok_r(NULL, " ", &save);
