@@ -258,12 +258,15 @@ flood: all $(B)/test/flood
 # schedule in test/swarm-regress/, with the flags of open bugs set (see
 # `build/test/swarm --list-known`).  `make swarm SEED=n` replays one seed
 # with its whole story; `make swarm-known` replays the minimised schedules of
-# open bugs with every flag off (expected to fail until they are fixed);
-# `make soak SEEDS=n` runs n fresh seeds and reports seeds per second;
+# open bugs, each with its own flag off (expected to fail until fixed);
+# `make soak SEEDS=n` runs n fresh seeds and reports seeds per second, then
+# test/chaos_test.py (12 real gossip-node processes, 5 minutes of generated
+# faults; CHAOS=0 skips it);
 # `make swarm-san` runs SEEDS (default 1-40) under ASan + UBSan.
 SWARM_SRC := test/swarm.c test/swarm_sched.c test/swarm_alloc.c
 SEEDS ?= 2000
 SEED  ?= 1
+CHAOS ?= 1
 
 .PHONY: test-swarm swarm swarm-known soak swarm-san
 
@@ -280,8 +283,9 @@ swarm: $(B)/test/swarm
 swarm-known: $(B)/test/swarm
 	@$(B)/test/swarm --known test/swarm-regress/known
 
-soak: $(B)/test/swarm
+soak: $(B)/test/swarm all
 	@$(B)/test/swarm --soak $(SEEDS) --jobs 2
+	@if [ "$(CHAOS)" != 0 ]; then python3 test/chaos_test.py; fi
 
 swarm-san:
 	@$(MAKE) --no-print-directory B=build/san OPT="-O1 -g -fno-omit-frame-pointer" \
