@@ -470,3 +470,45 @@ test-flood: all $(B)/test/flood
 # longer than run-tests.sh's 600 s limit per program: run directly
 flood: all $(B)/test/flood
 	@FLOOD_SECONDS=600 FLOOD_SENDER=$(B)/test/flood python3 test/flood_test.py
+
+# --- swarm: randomized fault schedules on the simulator (test/swarm.c) -------
+# `make test-swarm` (not yet in make check: on this commit seeds 197 and 438
+# of 1-500 still find a busy loop and a clock-behind lockout, issues 11/15):
+# seeds 1-500 on 2 workers, then every
+# schedule in test/swarm-regress/, with the flags of open bugs set (see
+# `build/test/swarm --list-known`).  `make swarm SEED=n` replays one seed
+# with its whole story; `make swarm-known` replays the minimised schedules of
+# open bugs, each with its own flag off (expected to fail until fixed);
+# `make soak SEEDS=n` runs n fresh seeds and reports seeds per second, then
+# test/chaos_test.py (12 real gossip-node processes, 5 minutes of generated
+# faults; CHAOS=0 skips it);
+# `make swarm-san` runs SEEDS (default 1-40) under ASan + UBSan.
+SWARM_SRC := test/swarm.c test/swarm_sched.c test/swarm_alloc.c
+SEEDS ?= 2000
+SEED  ?= 1
+CHAOS ?= 1
+
+.PHONY: test-swarm swarm swarm-known soak swarm-san
+
+$(B)/test/swarm: $(SWARM_SRC) test/swarm.h test/sim.h $(LIB_OBJ) $(SIM_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itest $(ALL_LDFLAGS) -o $@ $(SWARM_SRC) $(LIB_OBJ) $(SIM_OBJ) $(ALL_LIBS)
+
+test-swarm: $(B)/test/swarm
+	@test/run-tests.sh swarm $(B)/test/swarm
+
+swarm: $(B)/test/swarm
+	@$(B)/test/swarm --seed $(SEED) -v
+
+swarm-known: $(B)/test/swarm
+	@$(B)/test/swarm --known test/swarm-regress/known
+
+soak: $(B)/test/swarm all
+	@$(B)/test/swarm --soak $(SEEDS) --jobs 2
+	@if [ "$(CHAOS)" != 0 ]; then python3 test/chaos_test.py; fi
+
+swarm-san:
+	@$(MAKE) --no-print-directory B=build/san OPT="-O1 -g -fno-omit-frame-pointer" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" build/san/test/swarm
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    build/san/test/swarm --seeds $(if $(filter 2000,$(SEEDS)),1-40,$(SEEDS))

@@ -107,7 +107,18 @@ struct sim {
     int log_level;
     unsigned serial;     /* creation order within the process (oracle record) */
     uint64_t log_hash;   /* FNV-1a 64 of every log callback (oracle record) */
+    /* the call into a handle in progress (sim_current_node/_call) */
+    unsigned cur_node1; /* node index + 1, 0 = none */
+    uint8_t cur_call;   /* enum sim_call */
 };
+
+/* Bracket a call into node i's handle (defined at the end of the file). */
+struct call_mark {
+    unsigned node1;
+    uint8_t call;
+};
+static struct call_mark call_enter(sim_t *sim, unsigned i, enum sim_call kind);
+static void call_leave(sim_t *sim, struct call_mark prev);
 
 /* ---------------------------------------------------------------- PRNG */
 
@@ -746,6 +757,8 @@ static void arm(sim_t *sim, struct node *nd, bool after_tick)
     if (!nd->g)
         return;
     int d = gossip_next_timeout_ms(nd->g);
+    if (sim->opt.on_timeout)
+        sim->opt.on_timeout(sim->opt.ud, sim, nd->index, d, after_tick);
     if (d < 0)
         d = 0;
     if (d == 0 && after_tick) {
@@ -779,7 +792,9 @@ static void feed(sim_t *sim, struct node *nd, struct packet *p)
     struct sockaddr_in from;
     node_addr(p->from, &from);
     sim->stats.delivered++;
+    struct call_mark cm = call_enter(sim, nd->index, SIM_CALL_FEED);
     gossip_feed(nd->g, (const struct sockaddr *)&from, sizeof from, p->data, p->len);
+    call_leave(sim, cm);
     free(p);
 }
 
@@ -836,7 +851,9 @@ int sim_start(sim_t *sim, unsigned i)
     cfg.cb.log = oracle_log;
 
     view_clear_row(sim, i);
+    struct call_mark cm = call_enter(sim, i, SIM_CALL_CREATE);
     rc = gossip_create(&nd->g, &cfg);
+    call_leave(sim, cm);
     if (rc != 0) {
         fprintf(stderr, "sim: gossip_create(node %u) failed: %s\n", i, gossip_strerror(rc));
         nd->g = NULL;
@@ -853,7 +870,9 @@ int sim_start(sim_t *sim, unsigned i)
 
 static void node_down(sim_t *sim, struct node *nd)
 {
+    struct call_mark cm = call_enter(sim, nd->index, SIM_CALL_DESTROY);
     gossip_destroy(nd->g);
+    call_leave(sim, cm);
     nd->g = NULL;
     nd->state = SIM_NODE_DOWN;
     nd->paused_until = 0;
@@ -884,7 +903,9 @@ int sim_leave(sim_t *sim, unsigned i, uint64_t grace_ms)
         return GOSSIP_ESTATE;
     struct node *nd = &sim->nodes[i];
     sim_note(sim, "leave node=%u grace=%" PRIu64, i, grace_ms);
+    struct call_mark cm = call_enter(sim, i, SIM_CALL_LEAVE);
     int rc = gossip_leave(nd->g);
+    call_leave(sim, cm);
     nd->state = SIM_NODE_LEAVING;
     arm(sim, nd, false);
     struct event ev = {0};
@@ -1023,7 +1044,9 @@ static void process(sim_t *sim, struct event *ev)
         nd->timer_at = UINT64_MAX;
         if (nd->paused_until)
             break; /* a stalled process runs no timers; wake re-arms */
+        struct call_mark tm = call_enter(sim, nd->index, SIM_CALL_TICK);
         gossip_tick(nd->g);
+        call_leave(sim, tm);
         arm(sim, nd, true);
         break;
     case EV_WAKE:
@@ -1045,7 +1068,9 @@ static void process(sim_t *sim, struct event *ev)
             feed(sim, nd, p);
         }
         if (nd->g) {
+            struct call_mark wm = call_enter(sim, nd->index, SIM_CALL_TICK);
             gossip_tick(nd->g);
+            call_leave(sim, wm);
             nd->timer_at = UINT64_MAX;
             arm(sim, nd, true);
         }
@@ -1298,4 +1323,41 @@ unsigned sim_restarts(const sim_t *sim, unsigned i)
 void sim_stats_get(const sim_t *sim, struct sim_stats *out)
 {
     *out = sim->stats;
+}
+
+/* ---------------------------------------------------------------- swarm additions */
+
+static struct call_mark call_enter(sim_t *sim, unsigned i, enum sim_call kind)
+{
+    struct call_mark prev = {sim->cur_node1, sim->cur_call};
+    sim->cur_node1 = i + 1;
+    sim->cur_call = (uint8_t)kind;
+    return prev;
+}
+
+static void call_leave(sim_t *sim, struct call_mark prev)
+{
+    sim->cur_node1 = prev.node1;
+    sim->cur_call = prev.call;
+}
+
+int sim_current_node(const sim_t *sim)
+{
+    return sim->cur_node1 ? (int)sim->cur_node1 - 1 : -1;
+}
+
+enum sim_call sim_current_call(const sim_t *sim)
+{
+    return (enum sim_call)sim->cur_call;
+}
+
+void sim_rearm(sim_t *sim, unsigned i)
+{
+    if (i < sim->n && sim->nodes[i].g)
+        arm(sim, &sim->nodes[i], false);
+}
+
+uint64_t sim_paused_until(const sim_t *sim, unsigned i)
+{
+    return i < sim->n ? sim->nodes[i].paused_until : 0;
 }

@@ -86,6 +86,12 @@ struct sim_options {
      * then ticks; true ticks first, then reads the backlog and ticks again
      * (a host whose loop runs timers before reading the socket). */
     bool wake_ticks_first;
+    /* Called every time the simulator asks a node for its deadline, that is
+     * after every call it made into the node (create, feed, tick, leave, or
+     * sim_rearm()), with what gossip_next_timeout_ms() returned and whether
+     * that call was a gossip_tick(); before the simulator acts on it.
+     * NULL = none (test/swarm.c checks the loop contract with it). */
+    void (*on_timeout)(void *ud, sim_t *sim, unsigned node, int timeout_ms, bool after_tick);
 };
 
 /* Network and event counters of the whole run. */
@@ -233,5 +239,30 @@ void sim_report_failure(const sim_t *sim, const char *file, int line, const char
             fail();                                                  \
         }                                                            \
     } while (0)
+
+/* --- additions for the swarm runner (test/swarm.c) --------------------- */
+
+/* Which call into a library handle the simulator is making right now (for
+ * attributing callbacks and allocations to a node and to a kind of call). */
+enum sim_call {
+    SIM_CALL_NONE = 0,
+    SIM_CALL_CREATE,
+    SIM_CALL_FEED,
+    SIM_CALL_TICK,
+    SIM_CALL_LEAVE,
+    SIM_CALL_DESTROY,
+};
+/* The node whose handle the simulator is inside of, or -1. */
+int sim_current_node(const sim_t *sim);
+enum sim_call sim_current_call(const sim_t *sim);
+/* After a direct call into a node's handle (gossip_set_meta(),
+ * gossip_broadcast(), gossip_key_use(), gossip_feed() of a datagram the
+ * test made up...): ask it for its deadline again and re-arm its timer, as
+ * a host recomputes gossip_next_timeout_ms() after every call.  No-op for a
+ * node that is down; a paused node's timer is re-armed too (it runs no
+ * timers until it wakes). */
+void sim_rearm(sim_t *sim, unsigned node);
+/* Virtual time at which a paused node wakes, 0 when it is not paused. */
+uint64_t sim_paused_until(const sim_t *sim, unsigned node);
 
 #endif /* GOSSIP_TEST_SIM_H */
