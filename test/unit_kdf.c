@@ -308,7 +308,10 @@ static void test_reload_runs_no_kdf(void **state)
     print_message("first load %.1f ms (scrypt %.1f ms); reload on top %.3f ms, fresh config with "
                   "the cache %.3f ms, reconfigure %.3f ms, add_key %.3f ms\n",
                   first, kdf_ms, again, fresh_ms, reconf, add);
-    assert_true(again < 5 && fresh_ms < 5 && reconf < 5 && add < 5);
+    /* no KDF ran (counted above); the times, relative to the one that did,
+     * so that a slow run (valgrind) judges the same way */
+    double bound = first / 20;
+    assert_true(again < bound && fresh_ms < bound && reconf < bound && add < bound);
     gossip_destroy(g);
 }
 
