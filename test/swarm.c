@@ -1895,18 +1895,11 @@ static int dump_member(void *ud, const struct gossip_member *m)
     return 0;
 }
 
-#ifdef SWARM_PEEK
-void swarm_peek(gossip_t *g, unsigned idx);
-#endif
-
 static void dump_views(void)
 {
     for (unsigned i = 0; i < S->n; i++) {
         if (!H(i))
             continue;
-#ifdef SWARM_PEEK
-        swarm_peek(H(i), i);
-#endif
         struct gossip_stats st;
         gossip_stats_get(H(i), &st);
         uint32_t keys[8];
