@@ -248,6 +248,9 @@ struct node_rt {
     /* leave */
     bool left;
     uint64_t left_gen, left_t;
+    bool left_behind;        /* it left from a life locked out by its generation */
+    uint64_t accused_t;      /* last suspect/failed event about this life anywhere */
+    bool left_accused;       /* accused within W before it left */
     uint64_t informed;       /* bit i: node i had to learn of the leave */
     uint64_t informed_blind; /* ... although it did not know the leaver yet */
     unsigned informed_life[SW_MAX_NODES];
@@ -338,6 +341,7 @@ struct swarm {
     uint32_t lat_applied, jit_applied;
     unsigned n_links_applied;
     double dup_p;
+    uint64_t max_delay; /* the longest one-way delay the network ever had */
     bool linkbad[SW_MAX_NODES][SW_MAX_NODES];
     bool unreach[SW_MAX_NODES][SW_MAX_NODES]; /* partitioned apart or cut */
     bool pbad[SW_MAX_NODES][SW_MAX_NODES];
@@ -776,6 +780,8 @@ static void apply_network(void)
         sim_set_loss(S->sim, loss);
         S->loss_applied = loss;
     }
+    if ((uint64_t)lat + jit > S->max_delay)
+        S->max_delay = (uint64_t)lat + jit;
     if (lat != S->lat_applied || jit != S->jit_applied) {
         sim_set_latency(S->sim, lat, jit);
         S->lat_applied = lat;
@@ -963,6 +969,13 @@ static void check_failed(unsigned i, int j, const struct gossip_member *m)
         sj->informed_life[i] == S->nd[i].life && ((sj->informed_blind >> i) & 1) && tolerate(KB_FORGETS_FAILED))
         return; /* the leave of a member it did not know yet was dropped; a stale record came later */
     if (sj->left && m->generation == sj->left_gen && ((sj->informed >> i) & 1) &&
+        sj->informed_life[i] == S->nd[i].life && (sj->left_behind || clock_behind(i)) && tolerate(KB_CLOCK_BEHIND))
+        return; /* a leave sealed by a locked-out life is dropped like the rest (issue 11) */
+    /* a verdict under way when it left (it was unreachable, or accused by
+     * someone who could not reach it) may still arrive before the leave */
+    if (sj->left && m->generation == sj->left_gen && sj->left_accused && now <= sj->left_t + S->b.window)
+        return;
+    if (sj->left && m->generation == sj->left_gen && ((sj->informed >> i) & 1) &&
         sj->informed_life[i] == S->nd[i].life) {
         violate(INV_LEFT_FAILED, (int)i, j, sj->left_t > S->cfg.hb ? sj->left_t - S->cfg.hb : 0,
                 "node %u reports node %d failed (generation %" PRIu64 "), which left at t=%" PRIu64
@@ -1097,6 +1110,9 @@ static void wrap_member(void *ud, enum gossip_event ev, const struct gossip_memb
     }
     if (j >= 0 && (ev == GOSSIP_EVENT_ALIVE || ev == GOSSIP_EVENT_JOIN || ev == GOSSIP_EVENT_REMOVED))
         S->hearsay[i] &= ~(1ull << j);
+    if (j >= 0 && (ev == GOSSIP_EVENT_SUSPECT || ev == GOSSIP_EVENT_FAILED) && S->nd[j].gen_known &&
+        m->generation == S->nd[j].gen)
+        S->nd[j].accused_t = now_ms();
     if (j >= 0 && ev == GOSSIP_EVENT_SUSPECT) {
         bool heard = S->in_replay || S->feeding || sim_current_call(S->sim) == SIM_CALL_FEED;
         if (heard)
@@ -1332,8 +1348,9 @@ static void on_timeout(void *ud, sim_t *sim, unsigned i, int d, bool after_tick)
          * phases add up to a heartbeat or more, or when the process stalled
          * through the next probe time and resumes the probe on wake. */
         uint64_t probe_len = (S->cfg.pt + 2ull * S->cfg.it) * S->b.stretch;
+        uint64_t woke = r->pause_until && sim_now(sim) >= r->pause_until ? r->pause_until : r->woke_at;
         bool known = st.awareness > 0 || S->cfg.pt + 2ull * S->cfg.it >= S->cfg.hb ||
-                     (r->woke_at && sim_now(sim) < r->woke_at + probe_len);
+                     (woke && sim_now(sim) < woke + probe_len);
         if (!(known && tolerate(KB_ZERO_TIMEOUT)))
             violate(INV_BUSY_LOOP, (int)i, -1, r->zero_t > S->cfg.hb ? r->zero_t - S->cfg.hb : 0,
                     "node %u: gossip_next_timeout_ms() returned 0 after the call at t=%" PRIu64
@@ -1434,6 +1451,7 @@ static void configure(void *ud, sim_t *sim, unsigned i, struct gossip_config *cf
     r->work = 0;
     r->mem_base_known = false;
     r->left = false;
+    r->accused_t = 0;
     S->hearsay[i] = 0;
     S->susp_heard[i] = 0;
     S->last_process_change = sim_now(sim);
@@ -1610,9 +1628,10 @@ static void act_replay(const struct sw_action *a)
     node_addr(from, &sa);
     static uint8_t buf[REC_BYTES];
     memcpy(buf, x->data, x->len);
-    /* one its destination never got, to the same life: a late datagram,
-     * not a replay (the network may delay what it did not drop) */
-    bool late = !x->delivered && to == x->to && S->nd[to].life_start <= x->t;
+    /* one its destination never got (dropped, or still in flight), to the
+     * same life: a late (or early) copy, not a replay: the network may
+     * delay and duplicate what it did not drop */
+    bool late = (!x->delivered || now_ms() <= x->t + S->max_delay) && to == x->to && S->nd[to].life_start <= x->t;
     note("replay to node=%u: datagram of t=%" PRIu64 " from node=%u to node=%u (%u bytes)%s%s", to, x->t, x->from,
          x->to, x->len, from != x->from ? " from a spoofed source" : "", late ? " (never delivered: a late one)" : "");
     S->st.replays++;
@@ -1715,7 +1734,8 @@ static void do_action(const struct sw_action *a)
         gossip_t *g = H(i);
         for (unsigned k = 0; k < S->n; k++) {
             struct gossip_member m;
-            if (k == i || sim_node_state(S->sim, k) == SIM_NODE_DOWN || S->linkbad[i][k] ||
+            /* (a stalled node reads the leave after the news queued before it) */
+            if (k == i || sim_node_state(S->sim, k) == SIM_NODE_DOWN || sim_is_paused(S->sim, k) || S->linkbad[i][k] ||
                 gossip_member_get(g, sim_node_id(S->sim, k), &m) != 0 || m.state > GOSSIP_SUSPECT)
                 continue;
             r->informed |= 1ull << k;
@@ -1726,6 +1746,8 @@ static void do_action(const struct sw_action *a)
         }
         r->left = true;
         r->left_gen = r->gen;
+        r->left_behind = clock_behind(i);
+        r->left_accused = r->accused_t && r->accused_t + S->b.window >= now;
         r->left_t = now;
         save_prev(i);
         note("leave node=%u grace %u ms", i, a->dur);
@@ -1873,18 +1895,11 @@ static int dump_member(void *ud, const struct gossip_member *m)
     return 0;
 }
 
-#ifdef SWARM_PEEK
-void swarm_peek(gossip_t *g, unsigned idx);
-#endif
-
 static void dump_views(void)
 {
     for (unsigned i = 0; i < S->n; i++) {
         if (!H(i))
             continue;
-#ifdef SWARM_PEEK
-        swarm_peek(H(i), i);
-#endif
         struct gossip_stats st;
         gossip_stats_get(H(i), &st);
         uint32_t keys[8];
@@ -2210,6 +2225,7 @@ static enum inv run_schedule(const struct sw_schedule *sc, const struct run_opts
     opt.ud = S;
     S->lat_applied = sc->cfg.lat;
     S->jit_applied = sc->cfg.jit;
+    S->max_delay = (uint64_t)sc->cfg.lat + sc->cfg.jit;
     S->sim = sim_create(&opt);
     if (!S->sim) {
         fprintf(stderr, "swarm: sim_create failed\n");
