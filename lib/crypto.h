@@ -24,7 +24,7 @@
  * cluster label bytes (no terminator; empty when no label).
  * A (key, sender, session) triple is used by one process only (the session
  * is the generation, fresh per start; a handle copied by fork() refuses to
- * seal, gossip.c and send.c), and its counter never repeats, so a nonce
+ * seal, gossip.c enter()), and its counter never repeats, so a nonce
  * never repeats under one session key -- unless a snapshot of the process
  * is restored, which the library cannot see (libgossip(7) says what the
  * host does then).  Two starts in one millisecond whose 16 random bits
