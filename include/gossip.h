@@ -266,7 +266,7 @@ struct gossip_config {
     uint32_t size;                       /* set by gossip_config_init(); never by hand */
 
     /* The seed's keys (cluster.*). */
-    uint64_t node_id;                    /* node-id, unique in the cluster */
+    uint64_t node_id;                    /* node-id, unique in the cluster; 0 to 2^64-2 */
     char bind_addr[GOSSIP_ADDR_MAX];     /* bind-addr: "0.0.0.0", "10.0.0.1", "::", "[::]" (dual stack); required; no IPv6 zone, not link-local */
     char advertise_addr[GOSSIP_ADDR_MAX];/* advertise-addr; "" = bind-addr (a wildcard bind advertises the source address peers see) */
     uint16_t bind_port;                  /* bind-port, default 1179 */
@@ -642,6 +642,19 @@ struct gossip_stats {
      * deadline or for a query it does not know (dropped); duplicate answers
      * and answers over the per-query bound (dropped). */
     uint64_t queries, query_answers_sent, query_answers, query_answers_late, query_answers_dropped;
+    /* First contact (wire format 2): handshakes this node completed (a
+     * COOKIE answered its HELLO); HELLOs it answered (each with a COOKIE no
+     * larger than the HELLO); authentic-looking datagrams of a peer's life
+     * this node does not know and that carried no fresh token (dropped, and
+     * answered at most by a small HELLO); datagrams sealed for another life
+     * of this node (one before a restart: dropped, likewise); replies
+     * withheld by the anti-amplification rules (3x the bytes received from
+     * an address not yet validated, the per-source and the total budget of
+     * handshake replies, one full view per address per heartbeat); records
+     * refused as implausible (a generation beyond this node's clock plus a
+     * day, a version that could not be raised any more). */
+    uint64_t handshakes, hellos_answered, drop_unknown_life, drop_stale_life, replies_limited,
+        drop_implausible;
 };
 
 /* Copy the counters into `out`.  A macro for gossip_stats_get_sized() with

@@ -18,6 +18,7 @@
 #include "window.h"
 #include "dissem.h"
 #include "gossip.h"
+#include "lives.h"
 #include "members.h"
 #include "outbox.h"
 #include "rng.h"
@@ -44,6 +45,7 @@ struct relay {
     uint32_t their_seq;       /* the requester's seq */
     uint64_t deadline_ms;
     gaddr_t requester;
+    uint64_t requester_id;
     bool used;
 };
 #define MAX_RELAYS 32
@@ -165,6 +167,7 @@ struct gossip {
     struct gossip_config cfg;  /* effective: every derived default filled */
     uint64_t self_id;
     uint64_t generation;
+    uint64_t gen_at_start;     /* our event ids lie above it (merge_event) */
     uint32_t version;
     uint8_t self_state;
     bool self_draining;        /* gossip_drain(): we hold no role, and say so in our record */
@@ -254,10 +257,27 @@ struct gossip {
     unsigned seeds_unresolved;
     struct resolver *resolver; /* resolve.c's; NULL when cfg.seeds holds no name */
 
-    /* sessions of reaped members: their old datagrams stay replays */
-#define MAX_TOMBS 64
-    struct { uint64_t id, session, next_ms; uint32_t seq; } tombs[MAX_TOMBS];
-    unsigned tomb_pos;
+    /* Peers' lives outside the member table, reply budgets and payloads
+     * waiting for a handshake (wire format 2; lives.h, handshake.h). */
+    struct lives lives;
+    struct hs_budget hs;
+    struct park park;
+    /* While one datagram is acted on: what may still be sent back to its
+     * source (anti-amplification: 3x what it sent while its address is not
+     * validated; SIZE_MAX otherwise or outside a receive). */
+    gaddr_t reply_to;
+    size_t reply_limit;
+    /* Full views sent, per address, this heartbeat (dispatch.c). */
+#define VIEW_REPLY_SLOTS 16
+    struct { gaddr_t to; uint64_t at_ms; } view_replies[VIEW_REPLY_SLOTS];
+
+    /* Incarnation plausibility (merge.c): the wall clock at create, and
+     * the monotonic time then, give "now" on the generation's scale. */
+    uint64_t wall0_ms, now0_ms;
+    /* A record of ours from an older life claims a higher generation at
+     * another address: challenged; unanswered by move_past_ms, we move
+     * past it (merge.c). */
+    uint64_t move_past_ms, move_past_gen;
 
     struct wire_msg rxmsg;     /* decoded datagram; too large for the stack of an embedder */
 
@@ -276,7 +296,30 @@ struct gossip {
 };
 
 /* Drop reasons (rate-limited warnings), as counted in struct gossip_stats. */
-enum drop_reason { DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_FULL, DR_LIMIT };
+enum drop_reason {
+    DR_SHORT, DR_OVERSIZE, DR_VERSION, DR_KEY, DR_AUTH, DR_REPLAY, DR_MALFORMED, DR_FULL, DR_LIMIT,
+    DR_LIFE,        /* an unknown or older life (of the sender, or of ours) */
+    DR_IMPLAUSIBLE, /* a record's incarnation */
+};
+
+/* Generations are wall-clock ms << 16 | 16 random bits (gossip.c).  A
+ * record whose generation lies beyond this node's clock plus a day is
+ * refused (a hostile, corrupt or far-future record would otherwise hold
+ * that node's id above every life it can start); a version this close to
+ * the top could not be raised by a refutation without wrapping. */
+#define GEN_CLOCK_SKEW_MS (24ull * 3600 * 1000)
+#define VERSION_MAX (UINT32_MAX - 0xffffu)
+/* A life that moves past an older record raises the generation by this
+ * much: above the record, and still far below the skew bound. */
+#define GEN_MOVE_STEP (UINT64_C(1) << 20)
+
+/* The life we know of peer `id`: its member record's, or a stranger's;
+ * NULL when there is none. */
+static inline struct life *life_of(struct gossip *g, uint64_t id)
+{
+    struct member *m = members_get(&g->members, id);
+    return m ? &m->life : lives_find(&g->lives, id);
+}
 
 /* This node's own record as it goes on the wire. */
 static inline void self_to_wire(const struct gossip *g, struct wire_member *w)

@@ -177,7 +177,7 @@ void roles_quorum_tick(struct gossip *g)
             continue;
         struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
         gaddr_t to = m->addr;
-        msg_send(g, &to, &hdr, NULL, false);
+        msg_send(g, &to, m->id, &hdr, NULL, false);
     }
     roles_recompute(g);
 }
@@ -249,7 +249,7 @@ static bool handback_gate(struct gossip *g, unsigned i, struct roles_member *vie
                     continue;
                 struct wire_msg ping = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
                 gaddr_t to = m->addr;
-                msg_send(g, &to, &ping, m, true);
+                msg_send(g, &to, m->id, &ping, m, true);
                 asked++;
             }
             hb->verify_until = g->now + g->cfg.probe_timeout_ms + g->cfg.indirect_timeout_ms;
@@ -284,7 +284,7 @@ static bool handback_gate(struct gossip *g, unsigned i, struct roles_member *vie
         hb->next_ms = g->now + (half ? half : 1);
         struct wire_msg ping = {.type = WIRE_PING, .seq = hb->seq, .target = peer};
         gaddr_t to = m->addr;
-        msg_send(g, &to, &ping, NULL, true);
+        msg_send(g, &to, m->id, &ping, NULL, true);
     }
     return false;
 }

@@ -23,29 +23,72 @@ static void ask_who(struct gossip *g, const gaddr_t *from, uint64_t sender)
         return;
     g->who_next_ms = g->now + g->cfg.heartbeat_ms / 10;
     struct wire_msg ping = {.type = WIRE_PING, .flags = WIRE_F_WHO, .seq = ++g->seq, .target = sender};
-    msg_send(g, from, &ping, NULL, false);
+    msg_send(g, from, sender, &ping, NULL, false);
+}
+
+/* A full view (thousands of records) goes only to an address that proved
+ * it receives there, and once per heartbeat per address: a recorded or
+ * spoofed request cannot turn us into an amplifier (issue 11). */
+static bool view_reply_allowed(struct gossip *g, const struct inbound *in)
+{
+    if (!in->validated) {
+        g->stats.replies_limited++;
+        return false;
+    }
+    unsigned free_slot = VIEW_REPLY_SLOTS, oldest = 0;
+    for (unsigned i = 0; i < VIEW_REPLY_SLOTS; i++) {
+        if (g->view_replies[i].at_ms && addr_equal(&g->view_replies[i].to, &in->from)) {
+            if (g->now - g->view_replies[i].at_ms < g->cfg.heartbeat_ms) {
+                g->stats.replies_limited++;
+                return false;
+            }
+            free_slot = i;
+            break;
+        }
+        if (!g->view_replies[i].at_ms && free_slot == VIEW_REPLY_SLOTS)
+            free_slot = i;
+        if (g->view_replies[i].at_ms < g->view_replies[oldest].at_ms)
+            oldest = i;
+    }
+    unsigned k = free_slot < VIEW_REPLY_SLOTS ? free_slot : oldest;
+    g->view_replies[k].to = in->from;
+    g->view_replies[k].at_ms = g->now ? g->now : 1;
+    return true;
+}
+
+/* A COOKIE answered our HELLO: the sender is alive and its life known; as
+ * an ack it answers the probe whose seq it carries. */
+static void on_cookie(struct gossip *g, const struct inbound *in)
+{
+    struct member *m = members_get(&g->members, in->h.sender);
+    if (m)
+        member_heard(m, g->now);
+    if (!in->cookie_seq)
+        return;
+    if (!relay_on_ack(g, in->cookie_seq))
+        probe_on_ack(g, in->cookie_seq);
+    roles_on_ack(g, in->h.sender, in->cookie_seq);
 }
 
 void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verdict)
 {
     const gaddr_t *from = &in->from;
     const struct env_header *h = &in->h;
-    if (verdict == OPEN_STALE_ELSEWHERE) {
-        conflict_show_record(g, from, in->m);
-        return;
-    }
-    const struct wire_msg *msg = in->msg;
     if (verdict == OPEN_SELF_ID) {
-        conflict_on_self_id(g, from, h, msg);
+        conflict_on_self_id(g, in);
         return;
     }
-    struct member *m = in->m;
-    int tomb = m ? -1 : tomb_find(g, h->sender, h->session);
-    if (tomb >= 0 && !tomb_passes(g, (unsigned)tomb, from, msg))
+    if (verdict == OPEN_COOKIE) {
+        on_cookie(g, in);
         return;
-    /* authentic and well-formed: the counter is used up */
+    }
+    if (verdict != OPEN_OK)
+        return;
+    const struct wire_msg *msg = in->msg;
+    struct member *m = in->m;
+    /* authentic, fresh and from the life we know (open.c) */
     if (m)
-        member_accept_datagram(m, h->session, h->counter, g->now);
+        member_heard(m, g->now);
     if (g->life.phase < PHASE_JOINED)
         g->life.phase = PHASE_JOINED;
     if (!lc_has_view(g) && msg->type == WIRE_SYNC) {
@@ -64,7 +107,7 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
     for (unsigned i = 0; i < msg->n_members; i++)
         merge_record(g, &msg->members[i], from, h->sender, source);
     if (!m && (m = members_get(&g->members, h->sender)) != NULL)
-        member_accept_datagram(m, h->session, h->counter, g->now);
+        member_heard(m, g->now);
     for (unsigned i = 0; i < msg->n_events; i++)
         merge_event(g, &msg->events[i]);
 
@@ -79,7 +122,7 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
              * cluster the ack stays small */
             bool recent = g->now - g->self_changed_ms < SELF_NEWS_HEARTBEATS * (uint64_t)g->cfg.heartbeat_ms;
             struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
-            msg_send(g, from, &ack, NULL, recent || (msg->flags & (WIRE_F_SUSPECT | WIRE_F_WHO)));
+            msg_send(g, from, h->sender, &ack, NULL, recent || (msg->flags & (WIRE_F_SUSPECT | WIRE_F_WHO)));
         }
         break;
     case WIRE_ACK:
@@ -88,7 +131,7 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
         roles_on_ack(g, h->sender, msg->seq);
         break;
     case WIRE_PING_REQ:
-        probe_on_ping_req(g, from, msg);
+        probe_on_ping_req(g, from, h->sender, msg);
         break;
     case WIRE_NACK:
         probe_on_nack(g, msg->seq);
@@ -97,8 +140,8 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
         query_on_answer(g, h->sender, msg->target, msg->body, msg->body_len);
         break;
     case WIRE_SYNC:
-        if (msg->flags & WIRE_F_REPLY)
-            msg_send_sync(g, from, false, (msg->flags & WIRE_F_RECENT) ? msg->seq : 0);
+        if ((msg->flags & WIRE_F_REPLY) && view_reply_allowed(g, in))
+            msg_send_sync(g, from, h->sender, false, (msg->flags & WIRE_F_RECENT) ? msg->seq : 0);
         break;
     default:
         break;

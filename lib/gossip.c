@@ -109,8 +109,25 @@ static void receive(struct gossip *g, const gaddr_t *from, uint8_t *buf, size_t 
 {
     struct inbound in;
     enum open_verdict v = open_datagram(g, from, buf, len, &in);
-    if (v != OPEN_DROP)
-        dispatch(g, &in, v);
+    if (v == OPEN_DROP) {
+        if (in.hello_back)
+            send_hello_back(g, &in);
+        return;
+    }
+    if (v == OPEN_HELLO) {
+        send_cookie(g, &in);
+        if (in.h.sender == g->self_id)
+            dispatch(g, &in, OPEN_SELF_ID); /* another process with our id asks */
+        return;
+    }
+    /* anti-amplification (message.c): to a source not validated, at most
+     * 3x what it sent while its datagram is acted on */
+    g->reply_to = *from;
+    g->reply_limit = in.validated ? SIZE_MAX : 3 * len;
+    if (v == OPEN_COOKIE)
+        send_unpark(g, &in);
+    dispatch(g, &in, v);
+    g->reply_limit = SIZE_MAX;
 }
 
 /* Read the socket until EAGAIN or the budget.  0 when drained, 1 when the
@@ -174,19 +191,37 @@ int gossip_create(gossip_t **out, const struct gossip_config *user)
         rc = GOSSIP_ECRYPTO;
         goto fail;
     }
+    g->wall0_ms = g->cfg.hooks.wall_ms ? g->cfg.hooks.wall_ms(g->cfg.hooks.ctx) : clock_ms(CLOCK_REALTIME);
+    g->now0_ms = g->now;
     g->generation = g->cfg.generation;
     if (!g->generation) {
-        uint64_t wall = g->cfg.hooks.wall_ms ? g->cfg.hooks.wall_ms(g->cfg.hooks.ctx) : clock_ms(CLOCK_REALTIME);
-        /* later starts get larger generations; the low bits keep two starts
-         * in the same millisecond apart */
-        g->generation = (wall << 16) | (rng_next(&g->rng) & 0xffffu);
+        /* Ordering only: later starts usually get larger generations, and
+         * one that does not (a clock behind) moves past the cluster's
+         * record of its earlier life (merge.c).  Keys and nonces never
+         * depend on it: the session below does. */
+        g->generation = (g->wall0_ms << 16) | (rng_next(&g->rng) & 0xffffu);
     }
+    g->gen_at_start = g->generation;
+    g->reply_limit = SIZE_MAX;
     if ((rc = self_address(g)) < 0)
         goto fail;
-    if (crypto_init(&g->crypto, (const uint8_t(*)[GOSSIP_KEY_LEN])g->cfg.keys, g->cfg.n_keys,
-                    g->cfg.cluster_label, g->self_id, g->generation) < 0) {
+    /* 128 random bits name this life (and 256 more key its tokens): never
+     * the clock's, so a restart, a fork()ed copy or two creates in one
+     * millisecond never share a pair key, hence never a nonce. */
+    uint8_t session[ENV_SESSION_LEN], mac_secret[32];
+    if (rng_secret(&g->rng, session, sizeof session) < 0 || rng_secret(&g->rng, mac_secret, sizeof mac_secret) < 0 ||
+        crypto_init(&g->crypto, (const uint8_t(*)[GOSSIP_KEY_LEN])g->cfg.keys, g->cfg.n_keys,
+                    g->cfg.cluster_label, g->self_id, g->generation, session, mac_secret) < 0) {
+        OPENSSL_cleanse(mac_secret, sizeof mac_secret);
         rc = GOSSIP_ECRYPTO;
         goto fail;
+    }
+    OPENSSL_cleanse(mac_secret, sizeof mac_secret);
+    for (unsigned i = 0; i < PARK_SLOTS; i++) {
+        if (!(g->park.v[i].buf = malloc(g->cfg.max_datagram + ENV_OVERHEAD_MAX))) {
+            rc = GOSSIP_ENOMEM;
+            goto fail;
+        }
     }
     if ((rc = members_init(&g->members)) < 0)
         goto fail;
@@ -250,6 +285,8 @@ void gossip_destroy(gossip_t *g)
     outbox_free(&g->out);
     query_free(g);
     free(g->rxbuf);
+    for (unsigned i = 0; i < PARK_SLOTS; i++)
+        free(g->park.v[i].buf);
     /* keys, the key cache and session keys: nothing secret stays in freed memory */
     OPENSSL_cleanse(g, sizeof(*g));
     free(g);
@@ -371,7 +408,7 @@ int gossip_leave(gossip_t *g)
         if (m->state > GOSSIP_SUSPECT)
             continue;
         gaddr_t to = m->addr;
-        msg_send(g, &to, &hdr, NULL, true);
+        msg_send(g, &to, m->id, &hdr, NULL, true);
         told++;
     }
     g->leave_sends += told;

@@ -11,19 +11,28 @@
 #include "wire.h"
 
 enum open_verdict {
-    OPEN_DROP,            /* counted (and rate-limited logged): nothing more to do */
-    OPEN_OK,              /* authentic, fresh and decoded */
-    OPEN_SELF_ID,         /* authentic, from another process with our node id */
-    OPEN_STALE_ELSEWHERE, /* authentic, but an older life of in->m speaking from
-                           * another address: dropped as a replay, and the core may
-                           * show it the record it holds */
+    OPEN_DROP,            /* counted (and rate-limited logged): nothing more to do,
+                           * unless hello_back says the source is asked who it is */
+    OPEN_OK,              /* authentic, fresh and decoded (a DATA) */
+    OPEN_SELF_ID,         /* authentic, from another process with our node id
+                           * (a DATA, or a COOKIE: then msg is NULL) */
+    OPEN_HELLO,           /* an authentic HELLO for us: answered statelessly */
+    OPEN_COOKIE,          /* a COOKIE answering our HELLO: the sender's life is
+                           * now known (a member's or a stranger's); it acks seq */
 };
 
 struct inbound {
     gaddr_t from;
     struct env_header h;
     struct member *m;         /* the sender's record, if known */
-    const struct wire_msg *msg; /* decoded payload (OPEN_OK, OPEN_SELF_ID) */
+    const struct wire_msg *msg; /* decoded payload (OPEN_OK, OPEN_SELF_ID of a DATA) */
+    bool cookie;              /* a COOKIE (OPEN_COOKIE, OPEN_SELF_ID) */
+    uint32_t cookie_seq;      /* the seq it answers */
+    uint64_t hello_target;    /* OPEN_HELLO: whom the sender asked for (NODE_ANY: anyone) */
+    uint32_t hello_seq;
+    uint8_t hello_challenge[8];
+    bool validated;           /* the source proved it receives at this address */
+    bool hello_back;          /* OPEN_DROP: ask the source for its life (a HELLO) */
 };
 
 #endif

@@ -30,7 +30,7 @@ static bool address_is_member(const struct gossip *g, const gaddr_t *a)
 
 static void send_join(struct gossip *g, const gaddr_t *seed)
 {
-    msg_send_sync(g, seed, true, 0);
+    msg_send_sync(g, seed, NODE_ANY, true, 0);
 }
 
 /* Until a seed answers, ask every seed each heartbeat. */
@@ -73,7 +73,7 @@ static void reconnect_tick(struct gossip *g)
             /* carry its failure, so that a live one refutes at once */
             struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
             gaddr_t to = m->addr;
-            msg_send(g, &to, &hdr, m, true);
+            msg_send(g, &to, m->id, &hdr, m, true);
             break;
         }
     }
@@ -105,12 +105,10 @@ static void reap_tick(struct gossip *g)
         struct member *m = &g->members.v[i];
         if (m->state < GOSSIP_FAILED || g->now - m->state_ms < g->cfg.reap_ms)
             continue;
+        /* No tombstone: its old datagrams were sealed for lives of ours
+         * it knew, and a life we no longer know must show a fresh token
+         * (open.c), which a recording cannot. */
         uint64_t id = m->id;
-        g->tombs[g->tomb_pos].id = id;
-        g->tombs[g->tomb_pos].session = m->rx_session > m->generation ? m->rx_session : m->generation;
-        g->tombs[g->tomb_pos].seq = 0;
-        g->tombs[g->tomb_pos].next_ms = 0;
-        g->tomb_pos = (g->tomb_pos + 1) % MAX_TOMBS;
         g_emit_member(g, GOSSIP_EVENT_REMOVED, m);
         suspicion_stop(g, m);
         g->members.n_dead--;
@@ -159,7 +157,7 @@ static void sync_tick(struct gossip *g)
             continue;
         gaddr_t to = m->addr;
         g->stats.syncs++;
-        msg_send_sync(g, &to, true, recent_ms);
+        msg_send_sync(g, &to, m->id, true, recent_ms);
         return;
     }
 }
@@ -171,7 +169,7 @@ static void recover_tick(struct gossip *g)
         if (m && m->state == GOSSIP_ALIVE) {
             gaddr_t to = m->addr;
             g->stats.syncs++;
-            msg_send_sync(g, &to, true, 0);
+            msg_send_sync(g, &to, m->id, true, 0);
         }
     }
     g->n_recover = 0;
@@ -297,6 +295,7 @@ static const struct timer timers[] = {
     {reap_due, reap_tick, false},
     {quorum_due, roles_quorum_tick, false},
     {query_due, query_expire, false},
+    {merge_move_past_due, merge_move_past_tick, false},
 };
 
 void maintain_run(struct gossip *g)

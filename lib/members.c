@@ -155,13 +155,37 @@ void member_to_wire(const struct member *m, struct wire_member *w)
     w->meta = m->meta;
 }
 
-void member_accept_datagram(struct member *m, uint64_t session, uint64_t counter, uint64_t now)
+void member_heard(struct member *m, uint64_t now)
 {
     m->heard_ms = now;
     m->flags &= (uint8_t)~MEMBER_UNCONFIRMED;
-    if (session > m->rx_session) {
-        m->rx_session = session;
-        m->rx = (struct replay_window){0};
-    }
-    replay_commit(&m->rx, counter);
+}
+
+static const uint8_t no_session[ENV_SESSION_LEN];
+
+bool life_known(const struct life *l)
+{
+    return memcmp(l->session, no_session, ENV_SESSION_LEN) != 0;
+}
+
+bool life_is(const struct life *l, const uint8_t session[ENV_SESSION_LEN])
+{
+    return life_known(l) && memcmp(l->session, session, ENV_SESSION_LEN) == 0;
+}
+
+uint64_t life_fingerprint(const uint8_t session[ENV_SESSION_LEN])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | (uint64_t)(session[i] ^ session[i + 8]);
+    return v ? v : 1;
+}
+
+void life_adopt(struct life *l, const uint8_t session[ENV_SESSION_LEN])
+{
+    if (life_is(l, session))
+        return;
+    uint64_t prev = life_known(l) ? life_fingerprint(l->session) : l->prev;
+    *l = (struct life){.prev = prev};
+    memcpy(l->session, session, ENV_SESSION_LEN);
 }

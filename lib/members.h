@@ -1,8 +1,8 @@
 /*
  * The member table and what a member record is: its compact in-memory
  * form, its precedence rules (incarnation order, state order), its wire
- * form, and the replay window of its sender sessions.  Pure data: no
- * handle, no datagrams, no events.
+ * form, and its life as this node knows it (session, replay window, our
+ * counter towards it).  Pure data: no handle, no datagrams, no events.
  */
 #ifndef GOSSIP_MEMBERS_H
 #define GOSSIP_MEMBERS_H
@@ -16,16 +16,47 @@
 #include "window.h"
 #include "wire.h"
 
+/*
+ * A peer's life as this node knows it, for sealing to it and opening from
+ * it (wire format 2, crypto.h): learned only from the peer itself, by a
+ * handshake (a COOKIE answering our challenge) or by a datagram that
+ * carries a fresh token of ours (handshake.h), never from hearsay.  A
+ * datagram of any other life of the peer is not opened as this one's:
+ * the previous life's are replays, an unknown one must prove itself.
+ */
+struct life {
+    uint8_t session[ENV_SESSION_LEN]; /* all zero: unknown */
+    uint64_t tx_counter;      /* last DATA counter we sealed for it */
+    struct replay_window rx;  /* its DATA counters to us */
+    uint64_t prev;            /* fingerprint of the life before (life_fingerprint), 0 = none */
+    uint8_t token[ENV_TOKEN_LEN]; /* its token for us while LIFE_TOKEN */
+    uint32_t addr_tag;        /* hs_addr_tag() of the address it proved it receives at */
+    uint8_t flags;            /* LIFE_* */
+};
+/* We carry its token until it shows that it knows our life (a datagram
+ * sealed for us), so that its first sight of us is not a stranger's. */
+#define LIFE_TOKEN 0x01u
+/* addr_tag is set: replies beyond 3x may go to that address. */
+#define LIFE_VALIDATED 0x02u
+
+bool life_known(const struct life *l);
+bool life_is(const struct life *l, const uint8_t session[ENV_SESSION_LEN]);
+/* 64 bits that name a session (for the previous-life check). */
+uint64_t life_fingerprint(const uint8_t session[ENV_SESSION_LEN]);
+/* Take `session` as the peer's current life: the one before becomes
+ * "previous" (its datagrams are replays from now on), counters start
+ * afresh both ways. */
+void life_adopt(struct life *l, const uint8_t session[ENV_SESSION_LEN]);
+
 /* One member record.  Kept compact (it is multiplied by the cluster size on
- * every node): 104 bytes on LP64, metadata outside. */
+ * every node): 160 bytes on LP64, metadata outside. */
 struct member {
     uint64_t id;
     uint64_t generation;
     uint64_t from;            /* accuser of a suspect/failed state */
     uint64_t state_ms;        /* local time of the last state change */
-    uint64_t rx_session;      /* sender session whose counters rx tracks */
     uint64_t heard_ms;        /* last authentic datagram from it (quorum lease) */
-    struct replay_window rx;
+    struct life life;
     uint32_t version;
     uint32_t susp;            /* index + 1 in the suspicion pool, 0 = none */
     gaddr_t addr;             /* 20 bytes */
@@ -82,10 +113,8 @@ bool update_overrides(uint8_t new_state, uint64_t new_gen, uint32_t new_ver,
 /* The record as it goes on the wire (meta points into the member). */
 void member_to_wire(const struct member *m, struct wire_member *w);
 
-/* An authentic datagram of `session` with `counter` from this member was
- * accepted at `now`: it is heard (the quorum lease, and it is confirmed),
- * a newer session starts a fresh replay window, and the counter is used
- * up. */
-void member_accept_datagram(struct member *m, uint64_t session, uint64_t counter, uint64_t now);
+/* An authentic, fresh datagram from this member's current life was
+ * accepted at `now`: it is heard (the quorum lease, and it is confirmed). */
+void member_heard(struct member *m, uint64_t now);
 
 #endif

@@ -31,8 +31,9 @@ static void copy_meta(struct member *m, const struct wire_member *r, bool *chang
     *changed = true;
 }
 
-/* Ask whoever speaks from `to` with our id to prove it is alive: a replayed
- * datagram cannot answer, a second live process does. */
+/* Ask whoever speaks from `to` with our id to prove it is alive: a HELLO
+ * naming our own id (send.c), which only a live process can answer, with
+ * a COOKIE that echoes our fresh challenge (a recording cannot). */
 static void conflict_challenge(struct gossip *g, const gaddr_t *to)
 {
     if (g->now < g->conflict_next_ms)
@@ -40,31 +41,107 @@ static void conflict_challenge(struct gossip *g, const gaddr_t *to)
     g->conflict_next_ms = g->now + g->cfg.heartbeat_ms;
     g->conflict_seq = ++g->seq;
     struct wire_msg hdr = {.type = WIRE_PING, .flags = WIRE_F_ANY, .seq = g->conflict_seq};
-    msg_send(g, to, &hdr, NULL, false);
+    msg_send(g, to, g->self_id, &hdr, NULL, false);
+}
+
+/* Our record changed: everybody hears of it soon. */
+static void announce_self(struct gossip *g)
+{
+    g->self_changed_ms = g->now;
+    dissem_member(&g->dq, g->self_id);
+    msg_gossip_now(g);
+}
+
+/* Start a life above `gen`: the cluster remembers a record of our id with
+ * that generation, from a life of ours the clock has not caught up with
+ * (a restart with the wall clock behind, two starts in one millisecond,
+ * or a version that cannot be raised any more). */
+static void move_past(struct gossip *g, uint64_t gen)
+{
+    uint64_t next = gen + GEN_MOVE_STEP;
+    if (next <= g->generation || next < gen)
+        return;
+    g_log(g, GOSSIP_LOG_INFO,
+          "node id %llu: the cluster holds generation %llu of this id, above this process's %llu "
+          "(a restart with the clock behind?): moving to %llu",
+          (unsigned long long)g->self_id, (unsigned long long)gen, (unsigned long long)g->generation,
+          (unsigned long long)next);
+    g->generation = next;
+    g->version = 0;
+    g->move_past_ms = 0;
+    announce_self(g);
+}
+
+void merge_move_past_tick(struct gossip *g)
+{
+    if (!g->move_past_ms || g->now < g->move_past_ms)
+        return;
+    g->move_past_ms = 0;
+    /* nobody answered the challenge there: that life is gone */
+    if (g->life.end == END_NONE)
+        move_past(g, g->move_past_gen);
+}
+
+uint64_t merge_move_past_due(const struct gossip *g)
+{
+    return g->move_past_ms ? g->move_past_ms : UINT64_MAX;
 }
 
 static void apply_self_record(struct gossip *g, const struct wire_member *r, const gaddr_t *from, uint64_t sender)
 {
+    if (lc_leaving(g) || g->life.end == END_SUPERSEDED)
+        return;
     if (r->generation > g->generation) {
-        /* someone newer claims our id */
-        if (!addr_is_unspecified(&r->addr) && !addr_equal(&r->addr, &g->self_addr))
-            conflict_challenge(g, &r->addr);
-        else if (sender == g->self_id)
-            conflict_challenge(g, from);
+        /* A later life of our id: another live process with it (a
+         * conflict), or a life of ours the clock has not caught up with.
+         * Hearsay is not trusted either way: at our own address it can
+         * only be ours; elsewhere a live process must answer a challenge,
+         * and if none does within a heartbeat we move past it. */
+        if (!addr_is_unspecified(&r->addr) && !addr_is_unspecified(&g->self_addr) &&
+            addr_equal(&r->addr, &g->self_addr)) {
+            move_past(g, r->generation);
+            return;
+        }
+        const gaddr_t *at = !addr_is_unspecified(&r->addr) ? &r->addr : (sender == g->self_id ? from : NULL);
+        if (r->generation > g->move_past_gen || !g->move_past_ms)
+            g->move_past_gen = r->generation > g->move_past_gen ? r->generation : g->move_past_gen;
+        if (at)
+            conflict_challenge(g, at);
+        if (!g->move_past_ms)
+            g->move_past_ms = g->now + g->cfg.heartbeat_ms + g->cfg.probe_timeout_ms;
         return;
     }
-    if (r->generation < g->generation || lc_leaving(g) || r->state == GOSSIP_ALIVE)
+    if (r->generation < g->generation || r->version < g->version ||
+        (r->state == GOSSIP_ALIVE && r->version == g->version))
         return; /* our previous life, or nothing to refute */
-    if (r->version >= g->version) {
-        /* Lifeguard: refute at once with a higher incarnation; being
-         * suspected hints that we are the slow one */
+    /* Lifeguard: refute at once with a higher incarnation; being
+     * suspected hints that we are the slow one.  A live record with a
+     * version we never had (a life before ours with the same configured
+     * generation) is overtaken the same way, silently. */
+    if (r->version + 1 >= VERSION_MAX)
+        move_past(g, g->generation);
+    else
         g->version = r->version + 1;
-        g->self_changed_ms = g->now;
-        dissem_member(&g->dq, g->self_id);
-        msg_gossip_now(g);
+    announce_self(g);
+    if (r->state != GOSSIP_ALIVE) {
         g->stats.refutations++;
         awareness_apply(g, 1);
     }
+}
+
+/* A record no clock can explain: a generation beyond ours plus a day, or a
+ * version a refutation could not raise.  Taking it would hold that id
+ * above every life it can start. */
+static bool implausible(const struct gossip *g, const struct wire_member *r)
+{
+    uint64_t wall = g->wall0_ms + (g->now - g->now0_ms) + GEN_CLOCK_SKEW_MS;
+    uint64_t max_gen = wall >= (UINT64_MAX >> 16) ? UINT64_MAX : (wall << 16 | 0xffffu);
+    return r->generation > max_gen || r->version >= VERSION_MAX;
+}
+
+bool merge_plausible(const struct gossip *g, const struct wire_member *r)
+{
+    return !implausible(g, r);
 }
 
 static void queue_fresh(struct gossip *g, uint64_t id)
@@ -94,6 +171,14 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
                        "metadata of node %llu is %u bytes, above max-meta %u: kept without it "
                        "(set the same max-meta on every node)",
                        (unsigned long long)rec->id, rec->meta_len, g->cfg.max_meta);
+    }
+    if (implausible(g, r)) {
+        if (g_drop(g, &g->stats.drop_implausible, DR_IMPLAUSIBLE))
+            g_drop_log(g, DR_IMPLAUSIBLE,
+                       "record of node %llu from node %llu refused: generation %llu or version %u is implausible",
+                       (unsigned long long)r->id, (unsigned long long)sender, (unsigned long long)r->generation,
+                       r->version);
+        return;
     }
     if (r->id == g->self_id) {
         apply_self_record(g, r, from, sender);
@@ -135,6 +220,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
         m = members_add(&g->members, r->id);
         if (!m)
             return;
+        (void)lives_take(&g->lives, r->id, &m->life); /* a stranger we spoke with already */
         m->generation = r->generation;
         m->version = r->version;
         m->addr = addr;
@@ -216,7 +302,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
          * process still runs, it challenges the new one and both report
          * the conflict. */
         struct wire_msg hdr = {.type = WIRE_GOSSIP};
-        msg_send(g, &old_addr, &hdr, m, false);
+        msg_send(g, &old_addr, NODE_ANY, &hdr, m, false); /* whoever answers there */
     }
     if (source != FROM_HOST)
         queue_fresh(g, r->id);
@@ -224,6 +310,8 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
 
 int merge_restore(struct gossip *g, const struct wire_member *r)
 {
+    if (implausible(g, r))
+        return GOSSIP_EINVAL;
     if (!members_get(&g->members, r->id) && g->members.n >= g->cfg.max_members)
         return GOSSIP_EFULL;
     merge_record(g, r, NULL, 0, FROM_HOST);
@@ -290,7 +378,7 @@ void merge_event(struct gossip *g, const struct wire_event *e)
                        (unsigned long long)e->origin, e->len, g->cfg.max_event);
         return;
     }
-    if (e->origin == g->self_id && e->event_id > g->generation && e->event_id <= g->generation + g->event_seq)
+    if (e->origin == g->self_id && e->event_id > g->gen_at_start && e->event_id <= g->generation + g->event_seq)
         return; /* our own, delivered when we broadcast it */
     if (e->query) {
         /* remembered without its payload: a question is worth nothing
@@ -311,79 +399,35 @@ void merge_event(struct gossip *g, const struct wire_event *e)
     g_emit_user(g, e->origin, e->data, e->len);
 }
 
-/* A session of a member we reaped speaks: a replay of its old datagrams, or
- * the live process back after a long partition.  Only the live one can
- * answer a fresh challenge; until it has, nothing it sends is applied. */
-bool tomb_passes(struct gossip *g, unsigned i, const gaddr_t *from, const struct wire_msg *msg)
+void conflict_on_self_id(struct gossip *g, const struct inbound *in)
 {
-    if (msg->type == WIRE_ACK && g->tombs[i].seq && msg->seq == g->tombs[i].seq) {
-        g->tombs[i].session = 0; /* alive after all: welcome back */
-        return true;
-    }
-    if (g_drop(g, &g->stats.drop_replay, DR_REPLAY))
-        g_drop_log(g, DR_REPLAY, "datagram from a reaped life of node %llu: challenged",
-                   (unsigned long long)g->tombs[i].id);
-    if (g->now >= g->tombs[i].next_ms) {
-        g->tombs[i].next_ms = g->now + g->cfg.heartbeat_ms;
-        g->tombs[i].seq = ++g->seq;
-        struct wire_msg ping = {.type = WIRE_PING, .seq = g->tombs[i].seq, .target = g->tombs[i].id};
-        msg_send(g, from, &ping, NULL, false);
-    }
-    return false;
-}
-
-void conflict_on_self_id(struct gossip *g, const gaddr_t *from, const struct env_header *h,
-                         const struct wire_msg *msg)
-{
-    if (msg->type == WIRE_PING && (msg->flags & WIRE_F_ANY)) {
-        struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
-        msg_send(g, from, &ack, NULL, false);
-    }
-    if (msg->type == WIRE_ACK && g->conflict_seq && msg->seq == g->conflict_seq) {
-        g->conflict_seq = 0;
-        if (h->session != g->conflict_reported) {
-            g->conflict_reported = h->session;
-            g->stats.conflicts++;
-            g_log(g, GOSSIP_LOG_ERROR, "node id %llu is also used by another live process",
-                  (unsigned long long)g->self_id);
-            struct member other = {.id = g->self_id, .generation = h->session, .addr = *from,
-                                   .state = GOSSIP_ALIVE, .state_ms = g->now};
-            g_emit_member(g, GOSSIP_EVENT_CONFLICT, &other);
-            if (h->session > g->generation) {
-                /* the cluster follows the newer life; accusing everybody
-                 * from here would only add noise */
-                if (g->life.end == END_NONE)
-                    g->life.end = END_SUPERSEDED;
-                g_log(g, GOSSIP_LOG_ERROR, "node id %llu: a newer process took over; this one stops probing",
-                      (unsigned long long)g->self_id);
-            }
-        }
+    const struct env_header *h = &in->h;
+    if (!in->cookie) {
+        /* a DATA or HELLO of another life with our id: ask it to prove it
+         * is alive (a recording cannot) */
+        conflict_challenge(g, &in->from);
         return;
     }
-    conflict_challenge(g, from);
-}
-
-int tomb_find(const struct gossip *g, uint64_t sender, uint64_t session)
-{
-    int tomb = -1;
-    for (unsigned i = 0; i < MAX_TOMBS; i++)
-        if (g->tombs[i].id == sender && g->tombs[i].session && session <= g->tombs[i].session)
-            tomb = (int)i;
-    return tomb;
-}
-
-bool conflict_can_show(const struct gossip *g)
-{
-    return g->now >= g->conflict_next_ms;
-}
-
-void conflict_show_record(struct gossip *g, const gaddr_t *from, const struct member *m)
-{
-    /* an older life speaking from elsewhere: a replay, or a second process
-     * that the cluster never heard of.  Show it the record we hold (one
-     * datagram, rate-limited: no amplification); a live process then
-     * challenges the newer one. */
-    g->conflict_next_ms = g->now + g->cfg.heartbeat_ms;
-    struct wire_msg hdr = {.type = WIRE_GOSSIP};
-    msg_send(g, from, &hdr, m, false);
+    if (!g->conflict_seq || in->cookie_seq != g->conflict_seq)
+        return;
+    g->conflict_seq = 0;
+    g->move_past_ms = 0; /* a live process, not a past life of ours */
+    uint64_t other = life_fingerprint(h->session);
+    if (other == g->conflict_reported)
+        return;
+    g->conflict_reported = other;
+    g->stats.conflicts++;
+    g_log(g, GOSSIP_LOG_ERROR, "node id %llu is also used by another live process",
+          (unsigned long long)g->self_id);
+    struct member them = {.id = g->self_id, .generation = h->generation, .addr = in->from,
+                          .state = GOSSIP_ALIVE, .state_ms = g->now};
+    g_emit_member(g, GOSSIP_EVENT_CONFLICT, &them);
+    if (h->generation > g->generation) {
+        /* the cluster follows the newer life; accusing everybody from
+         * here would only add noise */
+        if (g->life.end == END_NONE)
+            g->life.end = END_SUPERSEDED;
+        g_log(g, GOSSIP_LOG_ERROR, "node id %llu: a newer process took over; this one stops probing",
+              (unsigned long long)g->self_id);
+    }
 }

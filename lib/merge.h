@@ -2,8 +2,8 @@
  * What a received record means: the merge rules for member records (ours
  * refuted, others' by incarnation and state precedence, failures from a
  * full view softened), cluster events (exactly once), duplicate node ids
- * (challenged before a conflict is reported) and tombstones of reaped
- * lives (challenged before anything of theirs is taken).  Decides; sends
+ * (challenged before a conflict is reported), implausible incarnations
+ * (refused) and later lives of our own id (moved past).  Decides; sends
  * only through message.c, reports only through deliver.c.
  */
 #ifndef GOSSIP_MERGE_H
@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "inbound.h"
 
 /* Where a record comes from decides how far it is trusted and whether it
  * is passed on. */
@@ -37,20 +38,15 @@ void merge_event(struct gossip *g, const struct wire_event *e);
 bool event_remember(struct gossip *g, uint64_t origin, uint64_t event_id, const void *data, size_t len);
 void events_expire(struct gossip *g);
 
-/* The tombstone that covers (sender, session), or -1. */
-int tomb_find(const struct gossip *g, uint64_t sender, uint64_t session);
-/* Does a datagram of a tombstoned life pass (it answered our challenge)?
- * If not, it is counted as a replay and challenged (rate-limited). */
-bool tomb_passes(struct gossip *g, unsigned i, const gaddr_t *from, const struct wire_msg *msg);
+/* An authentic datagram (in->msg) or COOKIE (in->cookie) from another
+ * process with our node id. */
+void conflict_on_self_id(struct gossip *g, const struct inbound *in);
 
-/* An authentic datagram from another process with our node id. */
-void conflict_on_self_id(struct gossip *g, const gaddr_t *from, const struct env_header *h,
-                         const struct wire_msg *msg);
-/* An older life of `m` speaks from an address other than the one we hold:
- * show it the record we hold, once per heartbeat (a live process then
- * challenges the newer one). */
-void conflict_show_record(struct gossip *g, const gaddr_t *from, const struct member *m);
-/* Could conflict_show_record() send now? */
-bool conflict_can_show(const struct gossip *g);
+/* The timer of "moving past" a later life of our id that nobody answered
+ * for (see apply_self_record). */
+uint64_t merge_move_past_due(const struct gossip *g);
+void merge_move_past_tick(struct gossip *g);
+/* Is the record's incarnation one a clock can explain? */
+bool merge_plausible(const struct gossip *g, const struct wire_member *r);
 
 #endif

@@ -32,9 +32,22 @@ static int begin(struct gossip *g, struct wire_writer *w, const struct wire_msg 
     return wire_begin(w, at, cap, hdr);
 }
 
-static void commit(struct gossip *g, const gaddr_t *to, struct wire_writer *w)
+/* Anti-amplification: while a datagram from an address that has not
+ * proved it receives there is acted on, what goes back to that address is
+ * at most 3x what came from it (QUIC's rule); the rest is withheld and
+ * counted.  Sealed size is counted with the largest envelope. */
+static void commit(struct gossip *g, const gaddr_t *to, uint64_t to_id, uint32_t seq, struct wire_writer *w)
 {
-    outbox_commit(&g->out, to, wire_finish(w));
+    size_t len = wire_finish(w);
+    if (g->reply_limit != SIZE_MAX && addr_equal(to, &g->reply_to)) {
+        size_t sealed = len + ENV_OVERHEAD_MAX;
+        if (sealed > g->reply_limit) {
+            g->stats.replies_limited++;
+            return;
+        }
+        g->reply_limit -= sealed;
+    }
+    outbox_commit(&g->out, to, to_id, seq, len);
 }
 
 /* A few random members: anti-entropy that costs a few bytes per ping and
@@ -56,7 +69,7 @@ static void add_ae_sample(struct gossip *g, struct wire_writer *w, uint64_t skip
     }
 }
 
-void msg_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
+void msg_send(struct gossip *g, const gaddr_t *to, uint64_t to_id, const struct wire_msg *hdr,
               const struct member *first, bool self_record)
 {
     struct wire_writer w;
@@ -74,7 +87,7 @@ void msg_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
                 first ? first->id : (self_record ? g->self_id : UINT64_MAX));
     if (hdr->type == WIRE_PING)
         add_ae_sample(g, &w, first ? first->id : hdr->target);
-    commit(g, to, &w);
+    commit(g, to, to_id, hdr->type == WIRE_PING ? hdr->seq : 0, &w);
 }
 
 /* The full view in datagram-sized chunks (join reply and anti-entropy),
@@ -82,13 +95,13 @@ void msg_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
  * so the receiver passes it on, while the view itself is history.  A
  * recent-only exchange costs a scan of the view here and a few datagrams
  * on the wire, however large the view. */
-void msg_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint32_t recent_ms)
+void msg_send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool reply_wanted, uint32_t recent_ms)
 {
     if (!reply_wanted && g->dq.n > 0) {
         /* only when answering: the asker is a joiner or a peer that may have
          * missed it; our own pushes go to members that already hear it */
         struct wire_msg news = {.type = WIRE_GOSSIP};
-        msg_send(g, to, &news, NULL, false);
+        msg_send(g, to, to_id, &news, NULL, false);
     }
     struct wire_msg hdr = {.type = WIRE_SYNC};
     if (reply_wanted)
@@ -124,7 +137,7 @@ void msg_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint3
             if (wire_add_event(&w, &we) < 0)
                 break;
         }
-        commit(g, to, &w);
+        commit(g, to, to_id, 0, &w);
         hdr.flags = 0; /* one reply is enough */
         chunks++;
     } while ((i < n || e < g->seen_n) && chunks <= n + g->seen_n);
@@ -205,7 +218,7 @@ void msg_gossip_round(struct gossip *g)
         sent++;
         struct wire_msg hdr = {.type = WIRE_GOSSIP};
         gaddr_t to = m->addr;
-        msg_send(g, &to, &hdr, NULL, false);
+        msg_send(g, &to, m->id, &hdr, NULL, false);
         if (lc_leaving(g))
             g->leave_sends++;
     }

@@ -15,16 +15,17 @@
 /* Transmissions per update: ~ retransmit_mult * log10(n + 1) + 1. */
 unsigned retransmit_limit(const struct gossip *g);
 
-/* One message with piggybacked updates.  `first` (may be NULL) is a
- * member record written before the queue (e.g. the target's suspicion);
- * self_record adds our own. */
-void msg_send(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr,
+/* One message with piggybacked updates, for node `to_id` at `to` (NODE_ANY:
+ * a seed address, whoever answers there; our own id: a challenge, sent as
+ * a HELLO only).  `first` (may be NULL) is a member record written before
+ * the queue (e.g. the target's suspicion); self_record adds our own. */
+void msg_send(struct gossip *g, const gaddr_t *to, uint64_t to_id, const struct wire_msg *hdr,
               const struct member *first, bool self_record);
 
 /* Our view in SYNC chunks, asking for the peer's in return if reply_wanted;
  * recent_ms > 0 limits both to the records that changed in the last
  * recent_ms milliseconds (the exchange after joining). */
-void msg_send_sync(struct gossip *g, const gaddr_t *to, bool reply_wanted, uint32_t recent_ms);
+void msg_send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool reply_wanted, uint32_t recent_ms);
 
 /* One gossip round: up to fanout (twice that while leaving) distinct live
  * peers get the queue. */

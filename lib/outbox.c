@@ -37,28 +37,29 @@ uint8_t *outbox_reserve(struct outbox *o, size_t *cap)
         *cap = 0; /* no drain to make room: nothing fits (wire_begin refuses) */
         return o->arena;
     }
-    *cap = o->max_datagram - ENV_OVERHEAD;
-    return o->arena + o->used + ENV_HDR_LEN;
+    *cap = o->max_datagram - ENV_OVERHEAD_MAX;
+    return o->arena + o->used + ENV_HDR_MAX;
 }
 
-void outbox_commit(struct outbox *o, const gaddr_t *to, size_t pt_len)
+void outbox_commit(struct outbox *o, const gaddr_t *to, uint64_t to_id, uint32_t seq, size_t pt_len)
 {
-    if (o->n == o->max || o->cap - o->used < o->max_datagram || pt_len > o->max_datagram - ENV_OVERHEAD)
+    if (o->n == o->max || o->cap - o->used < o->max_datagram || pt_len > o->max_datagram - ENV_OVERHEAD_MAX)
         return;
-    o->v[o->n++] = (struct outbox_entry){.to = *to, .off = (uint32_t)o->used, .pt_len = (uint32_t)pt_len};
-    o->used += ENV_OVERHEAD + pt_len;
+    o->v[o->n++] = (struct outbox_entry){
+        .to = *to, .to_id = to_id, .seq = seq, .off = (uint32_t)o->used, .pt_len = (uint32_t)pt_len};
+    o->used += ENV_OVERHEAD_MAX + pt_len;
 }
 
 uint8_t *outbox_envelope(const struct outbox *o, unsigned i, size_t *cap)
 {
-    *cap = ENV_OVERHEAD + o->v[i].pt_len;
+    *cap = ENV_OVERHEAD_MAX + o->v[i].pt_len;
     return o->arena + o->v[i].off;
 }
 
 const uint8_t *outbox_payload(const struct outbox *o, unsigned i, size_t *len)
 {
     *len = o->v[i].pt_len;
-    return o->arena + o->v[i].off + ENV_HDR_LEN;
+    return o->arena + o->v[i].off + ENV_HDR_MAX;
 }
 
 void outbox_clear(struct outbox *o)

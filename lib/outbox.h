@@ -22,8 +22,11 @@
 
 struct outbox_entry {
     gaddr_t to;
+    uint64_t to_id;    /* the receiver, whose life the envelope is sealed for;
+                        * NODE_ANY = whoever answers at `to` (a seed) */
+    uint32_t seq;      /* a PING's seq (a HELLO sent in its stead carries it) */
     uint32_t off;      /* envelope start in the arena */
-    uint32_t pt_len;   /* payload bytes at off + ENV_HDR_LEN */
+    uint32_t pt_len;   /* payload bytes at off + ENV_HDR_MAX */
 };
 
 struct outbox {
@@ -43,10 +46,12 @@ void outbox_free(struct outbox *o);
 /* Where the next payload goes (at most *cap bytes); drains first when the
  * arena or the entry list is full. */
 uint8_t *outbox_reserve(struct outbox *o, size_t *cap);
-/* The payload written at the reserved place (pt_len bytes) goes to `to`. */
-void outbox_commit(struct outbox *o, const gaddr_t *to, size_t pt_len);
+/* The payload written at the reserved place (pt_len bytes) goes to node
+ * `to_id` at `to`; seq: a PING's, else 0. */
+void outbox_commit(struct outbox *o, const gaddr_t *to, uint64_t to_id, uint32_t seq, size_t pt_len);
 
-/* Entry i's envelope buffer and its capacity (header + payload + tag). */
+/* Entry i's envelope buffer and its capacity (largest header + payload +
+ * tag; the payload at ENV_HDR_MAX). */
 uint8_t *outbox_envelope(const struct outbox *o, unsigned i, size_t *cap);
 /* Entry i's plaintext payload (for tests of the protocol core). */
 const uint8_t *outbox_payload(const struct outbox *o, unsigned i, size_t *len);

@@ -272,7 +272,7 @@ static void send_ping(struct gossip *g, struct member *m, uint32_t seq)
                            .flags = suspect ? WIRE_F_SUSPECT : 0};
     gaddr_t to = m->addr;
     /* a suspect learns of its suspicion from the probe itself and refutes */
-    msg_send(g, &to, &hdr, suspect ? m : NULL, true);
+    msg_send(g, &to, m->id, &hdr, suspect ? m : NULL, true);
 }
 
 void probe_schedule_first(struct gossip *g)
@@ -326,7 +326,7 @@ static void probe_indirect(struct gossip *g)
             continue;
         used[sent++] = h->id;
         gaddr_t to = h->addr;
-        msg_send(g, &to, &req, NULL, false);
+        msg_send(g, &to, h->id, &req, NULL, false);
         g->stats.indirect_probes++;
     }
     /* the direct path gets a second chance too: one lost datagram must not
@@ -379,7 +379,7 @@ void probe_on_nack(struct gossip *g, uint32_t seq)
         g->probe.nacks++;
 }
 
-void probe_on_ping_req(struct gossip *g, const gaddr_t *from, const struct wire_msg *msg)
+void probe_on_ping_req(struct gossip *g, const gaddr_t *from, uint64_t sender, const struct wire_msg *msg)
 {
     if (msg->target == g->self_id)
         return;
@@ -390,12 +390,13 @@ void probe_on_ping_req(struct gossip *g, const gaddr_t *from, const struct wire_
     if (!r)
         return; /* busy: the requester's other helpers answer */
     /* answer with a nack a little before the requester gives up (Lifeguard) */
-    *r = (struct relay){.seq = ++g->seq, .their_seq = msg->seq, .requester = *from, .used = true,
+    *r = (struct relay){.seq = ++g->seq, .their_seq = msg->seq, .requester = *from,
+                        .requester_id = sender, .used = true,
                         .deadline_ms = g->now + g->cfg.indirect_timeout_ms * 4 / 5};
     g->stats.indirect_requests++;
     struct wire_msg ping = {.type = WIRE_PING, .seq = r->seq, .target = msg->target};
     gaddr_t to = msg->target_addr;
-    msg_send(g, &to, &ping, NULL, false);
+    msg_send(g, &to, msg->target, &ping, NULL, false);
 }
 
 bool relay_on_ack(struct gossip *g, uint32_t seq)
@@ -406,7 +407,7 @@ bool relay_on_ack(struct gossip *g, uint32_t seq)
             r->used = false;
             struct wire_msg ack = {.type = WIRE_ACK, .seq = r->their_seq};
             gaddr_t to = r->requester;
-            msg_send(g, &to, &ack, NULL, false);
+            msg_send(g, &to, r->requester_id, &ack, NULL, false);
             return true;
         }
     }
@@ -421,7 +422,7 @@ static void relays_expire(struct gossip *g)
             r->used = false;
             struct wire_msg nack = {.type = WIRE_NACK, .seq = r->their_seq};
             gaddr_t to = r->requester;
-            msg_send(g, &to, &nack, NULL, false);
+            msg_send(g, &to, r->requester_id, &nack, NULL, false);
             g->stats.nacks_sent++;
         }
     }

@@ -20,7 +20,7 @@ void probe_tick(struct gossip *g);
 uint64_t probe_next_deadline(const struct gossip *g);
 void probe_on_ack(struct gossip *g, uint32_t seq);
 void probe_on_nack(struct gossip *g, uint32_t seq);
-void probe_on_ping_req(struct gossip *g, const gaddr_t *from, const struct wire_msg *msg);
+void probe_on_ping_req(struct gossip *g, const gaddr_t *from, uint64_t sender, const struct wire_msg *msg);
 /* An ack for an indirect probe we run for somebody: relayed (true). */
 bool relay_on_ack(struct gossip *g, uint32_t seq);
 void probe_add_member(struct gossip *g, uint64_t id);

@@ -143,7 +143,7 @@ int query_respond(struct gossip *g, uint64_t id, uint64_t asker, const void *dat
         return GOSSIP_ENOTFOUND;
     struct wire_msg hdr = {.type = WIRE_RESPONSE, .target = id, .body = data, .body_len = (uint16_t)len};
     gaddr_t to = m->addr;
-    msg_send(g, &to, &hdr, NULL, false);
+    msg_send(g, &to, m->id, &hdr, NULL, false);
     return 0;
 }
 

@@ -12,6 +12,15 @@ int rng_init(struct rng *r, void (*hook)(void *ctx, void *buf, size_t len), void
     return RAND_bytes((unsigned char *)r->s, sizeof(r->s)) == 1 ? 0 : -1;
 }
 
+int rng_secret(const struct rng *r, void *buf, size_t len)
+{
+    if (r->hook) {
+        r->hook(r->ctx, buf, len);
+        return 0;
+    }
+    return RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
+}
+
 static uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));

@@ -64,6 +64,10 @@ struct wire_addr {
     uint16_t port;
 };
 
+/* Not a node id (config validation refuses it): "whoever answers at that
+ * address", for a first contact with a seed (outbox entries, HELLO). */
+#define NODE_ANY UINT64_MAX
+
 /* Member record flags, carried in the high bit of the state byte. */
 #define WIRE_M_DRAINING 0x80u /* the member holds no role (gossip_drain()) */
 

@@ -212,10 +212,14 @@ void ch_dispatch(struct ch *ch, unsigned idx, const gaddr_t *from, uint64_t send
     in.h.version = ENV_VERSION;
     in.h.key_id = g->crypto.keys[0].id; /* as if sealed with the cluster's key */
     in.h.sender = sender;
-    in.h.session = session;
+    in.h.generation = session; /* the harness's peers' generation is their session */
+    for (int i = 0; i < 8; i++)
+        in.h.session[i] = (uint8_t)(session >> (56 - 8 * i));
     in.h.counter = counter;
+    in.h.len = ENV_HDR_LEN;
     in.m = self_id ? NULL : members_get(&g->members, sender);
     in.msg = msg;
+    in.validated = true; /* as if its address had been proved by a handshake */
     dispatch(g, &in, self_id ? OPEN_SELF_ID : OPEN_OK);
     /* the end of the entry point: the outbox instead of transmit(), then callbacks */
     ch_capture(ch, idx);
@@ -244,7 +248,7 @@ void ch_peer_send(struct ch *ch, unsigned idx, struct ch_peer *p, const struct w
 {
     const struct gossip *g = ch_g(ch, idx);
     /* no larger than a datagram the node would accept */
-    size_t cap = g->cfg.max_datagram - ENV_OVERHEAD;
+    size_t cap = g->cfg.max_datagram - ENV_OVERHEAD_MAX;
     uint8_t *buf = malloc(cap);
     assert_non_null(buf);
     struct wire_writer w;

@@ -22,10 +22,10 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 
 LAYERS = [
-    ('values', ['names', 'rng', 'wire', 'addr', 'window', 'crypto', 'members', 'inbound', 'dissem',
+    ('values', ['names', 'rng', 'wire', 'addr', 'window', 'crypto', 'members', 'lives', 'inbound', 'dissem',
                 'outbox', 'roles', 'config', 'config_ini']),
     ('core', ['core', 'log', 'message', 'deliver', 'query', 'probe', 'merge', 'dispatch', 'maintain']),
-    ('shell', ['udp', 'open', 'send', 'resolve']),
+    ('shell', ['udp', 'handshake', 'open', 'send', 'resolve']),
     ('api', ['keyring', 'gossip']),
 ]
 # Headers that are not a module of their own: the public API and its

@@ -1,0 +1,61 @@
+/*
+ * What this node knows of peers' lives (wire format 2) outside the member
+ * table, and the bookkeeping of first contact: a few strangers' lives (a
+ * seed that answered our HELLO before we know it as a member, a joiner
+ * before its record is merged), the reply budgets, and payloads parked
+ * until a handshake tells us the receiver's life.  Pure data: the rules
+ * are handshake.c's, send.c's and open.c's.
+ */
+#ifndef GOSSIP_LIVES_H
+#define GOSSIP_LIVES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "members.h"
+
+/* Strangers' lives: small, least recently used first out.  A stranger that
+ * stays one (it never becomes a member) only costs a handshake again. */
+#define LIVES_MAX 32
+struct stranger {
+    uint64_t id;
+    uint64_t used_ms;          /* 0 = free */
+    struct life life;
+};
+struct lives {
+    struct stranger v[LIVES_MAX];
+};
+
+struct life *lives_find(struct lives *t, uint64_t id);
+/* The stranger's slot for `id`, taking the least recently used one (its
+ * life is forgotten) when `id` has none. */
+struct life *lives_put(struct lives *t, uint64_t id, uint64_t now);
+/* Move `id`'s life out (into a member record): false if there is none. */
+bool lives_take(struct lives *t, uint64_t id, struct life *out);
+
+/* Reply budgets per heartbeat: per source (hashed into slots) and in all. */
+#define HS_SOURCE_SLOTS 64
+struct hs_budget {
+    uint64_t window_ms;        /* start of the current heartbeat window */
+    uint32_t total;
+    uint16_t per_source[HS_SOURCE_SLOTS];
+};
+
+/* Payloads waiting for a handshake: the receiver's life was unknown when
+ * they were sealed.  Buffers allocated at create. */
+#define PARK_SLOTS 8
+struct parked {
+    gaddr_t to;
+    uint64_t to_id;            /* NODE_ANY: whoever answers at `to` (a seed) */
+    uint64_t at_ms;            /* 0 = free */
+    uint8_t *buf;              /* max_datagram bytes */
+    size_t len;
+};
+struct park {
+    struct parked v[PARK_SLOTS];
+    uint64_t hello_ms[PARK_SLOTS]; /* when slot i's destination was last sent a HELLO */
+};
+
+#endif
