@@ -84,6 +84,8 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
     }
     if (verdict != OPEN_OK)
         return;
+    if (in->new_life)
+        probe_on_new_life(g, h->sender);
     const struct wire_msg *msg = in->msg;
     struct member *m = in->m;
     /* authentic, fresh and from the life we know (open.c) */

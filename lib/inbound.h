@@ -33,6 +33,7 @@ struct inbound {
     uint8_t hello_challenge[8];
     bool validated;           /* the source proved it receives at this address */
     bool hello_back;          /* OPEN_DROP: ask the source for its life (a HELLO) */
+    bool new_life;            /* OPEN_OK, OPEN_COOKIE: the sender's life was just adopted */
 };
 
 #endif

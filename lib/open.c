@@ -102,6 +102,7 @@ static enum open_verdict open_cookie(struct gossip *g, struct inbound *in, uint8
      * know no life of that member yet. */
     bool member_life = in->m && (named == 1 || !life_known(&in->m->life));
     struct life *l = member_life ? &in->m->life : lives_put(&g->lives, in->h.sender, g->now);
+    in->new_life = member_life && !life_is(l, in->h.session);
     life_adopt(l, in->h.session);
     memcpy(l->token, p.token, ENV_TOKEN_LEN);
     l->flags |= LIFE_TOKEN | LIFE_VALIDATED;
@@ -154,6 +155,7 @@ static enum open_verdict open_data(struct gossip *g, struct inbound *in, uint8_t
     if (adopt) {
         if (!l)
             l = lives_put(&g->lives, h->sender, g->now);
+        in->new_life = !life_is(l, h->session);
         life_adopt(l, h->session);
         l->flags |= LIFE_VALIDATED;
         l->addr_tag = hs_addr_tag(g, &in->from);

@@ -365,6 +365,19 @@ static void probe_failed(struct gossip *g)
         accuse(g, m);
 }
 
+void probe_on_new_life(struct gossip *g, uint64_t id)
+{
+    /* The ping of the probe running now was sealed for the life before (a
+     * restart): it was refused, and the handshake that followed told us
+     * the new one.  Ask again at once, so the probe's deadline still holds
+     * and a restart costs no suspicion. */
+    if (g->probe.phase == PROBE_IDLE || g->probe.target != id)
+        return;
+    struct member *m = members_get(&g->members, id);
+    if (m)
+        send_ping(g, m, g->probe.seq);
+}
+
 void probe_on_ack(struct gossip *g, uint32_t seq)
 {
     if (g->probe.phase == PROBE_IDLE || seq != g->probe.seq)

@@ -19,6 +19,8 @@ void probe_heartbeat_changed(struct gossip *g);
 void probe_tick(struct gossip *g);
 uint64_t probe_next_deadline(const struct gossip *g);
 void probe_on_ack(struct gossip *g, uint32_t seq);
+/* A new life of member `id` was just learned (open.c adopted it). */
+void probe_on_new_life(struct gossip *g, uint64_t id);
 void probe_on_nack(struct gossip *g, uint32_t seq);
 void probe_on_ping_req(struct gossip *g, const gaddr_t *from, uint64_t sender, const struct wire_msg *msg);
 /* An ack for an indirect probe we run for somebody: relayed (true). */
