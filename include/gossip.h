@@ -266,7 +266,7 @@ struct gossip_config {
     uint32_t size;                       /* set by gossip_config_init(); never by hand */
 
     /* The seed's keys (cluster.*). */
-    uint64_t node_id;                    /* node-id, unique in the cluster; 0 to 2^64-2 */
+    uint64_t node_id;                    /* node-id, unique in the cluster */
     char bind_addr[GOSSIP_ADDR_MAX];     /* bind-addr: "0.0.0.0", "10.0.0.1", "::", "[::]" (dual stack); required; no IPv6 zone, not link-local */
     char advertise_addr[GOSSIP_ADDR_MAX];/* advertise-addr; "" = bind-addr (a wildcard bind advertises the source address peers see) */
     uint16_t bind_port;                  /* bind-port, default 1179 */

@@ -786,10 +786,6 @@ static int validate_full(const struct gossip_config *cfg, char *err, size_t errl
     if (!terminated(cfg->cluster_label, sizeof cfg->cluster_label))
         return fail(err, errlen, GOSSIP_EINVAL, "cluster.cluster-label: not NUL-terminated");
 
-    if (cfg->node_id == UINT64_MAX)
-        return fail(err, errlen, GOSSIP_EINVAL,
-                    "cluster.node-id: 18446744073709551615 (2^64-1) is reserved (it stands for \"any node\" "
-                    "in a first contact); use 0 to 2^64-2");
     if (!cfg->bind_addr[0])
         return fail(err, errlen, GOSSIP_ENOBIND,
                     "cluster.bind-addr is not set: the gossip service will not start");

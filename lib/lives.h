@@ -48,7 +48,8 @@ struct hs_budget {
 #define PARK_SLOTS 8
 struct parked {
     gaddr_t to;
-    uint64_t to_id;            /* NODE_ANY: whoever answers at `to` (a seed) */
+    uint64_t to_id;
+    bool to_any;               /* whoever answers at `to` (a seed), not to_id */
     uint64_t at_ms;            /* 0 = free */
     uint8_t *buf;              /* max_datagram bytes */
     size_t len;

@@ -30,7 +30,7 @@ static bool address_is_member(const struct gossip *g, const gaddr_t *a)
 
 static void send_join(struct gossip *g, const gaddr_t *seed)
 {
-    msg_send_sync(g, seed, NODE_ANY, true, 0);
+    msg_send_sync_any(g, seed);
 }
 
 /* Until a seed answers, ask every seed each heartbeat. */

@@ -302,7 +302,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
          * process still runs, it challenges the new one and both report
          * the conflict. */
         struct wire_msg hdr = {.type = WIRE_GOSSIP};
-        msg_send(g, &old_addr, NODE_ANY, &hdr, m, false); /* whoever answers there */
+        msg_send_any(g, &old_addr, &hdr, m); /* whoever answers there */
     }
     if (source != FROM_HOST)
         queue_fresh(g, r->id);

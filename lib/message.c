@@ -36,7 +36,8 @@ static int begin(struct gossip *g, struct wire_writer *w, const struct wire_msg 
  * proved it receives there is acted on, what goes back to that address is
  * at most 3x what came from it (QUIC's rule); the rest is withheld and
  * counted.  Sealed size is counted with the largest envelope. */
-static void commit(struct gossip *g, const gaddr_t *to, uint64_t to_id, uint32_t seq, struct wire_writer *w)
+static void commit(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool any, uint32_t seq,
+                   struct wire_writer *w)
 {
     size_t len = wire_finish(w);
     if (g->reply_limit != SIZE_MAX && addr_equal(to, &g->reply_to)) {
@@ -47,7 +48,7 @@ static void commit(struct gossip *g, const gaddr_t *to, uint64_t to_id, uint32_t
         }
         g->reply_limit -= sealed;
     }
-    outbox_commit(&g->out, to, to_id, seq, len);
+    outbox_commit(&g->out, to, to_id, any, seq, len);
 }
 
 /* A few random members: anti-entropy that costs a few bytes per ping and
@@ -69,8 +70,8 @@ static void add_ae_sample(struct gossip *g, struct wire_writer *w, uint64_t skip
     }
 }
 
-void msg_send(struct gossip *g, const gaddr_t *to, uint64_t to_id, const struct wire_msg *hdr,
-              const struct member *first, bool self_record)
+static void send_one(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool any, const struct wire_msg *hdr,
+                     const struct member *first, bool self_record)
 {
     struct wire_writer w;
     if (begin(g, &w, hdr) < 0)
@@ -87,7 +88,18 @@ void msg_send(struct gossip *g, const gaddr_t *to, uint64_t to_id, const struct 
                 first ? first->id : (self_record ? g->self_id : UINT64_MAX));
     if (hdr->type == WIRE_PING)
         add_ae_sample(g, &w, first ? first->id : hdr->target);
-    commit(g, to, to_id, hdr->type == WIRE_PING ? hdr->seq : 0, &w);
+    commit(g, to, to_id, any, hdr->type == WIRE_PING ? hdr->seq : 0, &w);
+}
+
+void msg_send(struct gossip *g, const gaddr_t *to, uint64_t to_id, const struct wire_msg *hdr,
+              const struct member *first, bool self_record)
+{
+    send_one(g, to, to_id, false, hdr, first, self_record);
+}
+
+void msg_send_any(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr, const struct member *first)
+{
+    send_one(g, to, 0, true, hdr, first, false);
 }
 
 /* The full view in datagram-sized chunks (join reply and anti-entropy),
@@ -95,13 +107,14 @@ void msg_send(struct gossip *g, const gaddr_t *to, uint64_t to_id, const struct 
  * so the receiver passes it on, while the view itself is history.  A
  * recent-only exchange costs a scan of the view here and a few datagrams
  * on the wire, however large the view. */
-void msg_send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool reply_wanted, uint32_t recent_ms)
+static void send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool any, bool reply_wanted,
+                      uint32_t recent_ms)
 {
     if (!reply_wanted && g->dq.n > 0) {
         /* only when answering: the asker is a joiner or a peer that may have
          * missed it; our own pushes go to members that already hear it */
         struct wire_msg news = {.type = WIRE_GOSSIP};
-        msg_send(g, to, to_id, &news, NULL, false);
+        send_one(g, to, to_id, any, &news, NULL, false);
     }
     struct wire_msg hdr = {.type = WIRE_SYNC};
     if (reply_wanted)
@@ -137,10 +150,20 @@ void msg_send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool rep
             if (wire_add_event(&w, &we) < 0)
                 break;
         }
-        commit(g, to, to_id, 0, &w);
+        commit(g, to, to_id, any, 0, &w);
         hdr.flags = 0; /* one reply is enough */
         chunks++;
     } while ((i < n || e < g->seen_n) && chunks <= n + g->seen_n);
+}
+
+void msg_send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool reply_wanted, uint32_t recent_ms)
+{
+    send_sync(g, to, to_id, false, reply_wanted, recent_ms);
+}
+
+void msg_send_sync_any(struct gossip *g, const gaddr_t *to)
+{
+    send_sync(g, to, 0, true, true, 0);
 }
 
 /* ---- when gossip rounds run: next_gossip and last_gossip are written here only */

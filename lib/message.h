@@ -15,9 +15,8 @@
 /* Transmissions per update: ~ retransmit_mult * log10(n + 1) + 1. */
 unsigned retransmit_limit(const struct gossip *g);
 
-/* One message with piggybacked updates, for node `to_id` at `to` (NODE_ANY:
- * a seed address, whoever answers there; our own id: a challenge, sent as
- * a HELLO only).  `first` (may be NULL) is a member record written before
+/* One message with piggybacked updates, for node `to_id` at `to` (our own
+ * id: a challenge, sent as a HELLO only).  `first` (may be NULL) is a member record written before
  * the queue (e.g. the target's suspicion); self_record adds our own. */
 void msg_send(struct gossip *g, const gaddr_t *to, uint64_t to_id, const struct wire_msg *hdr,
               const struct member *first, bool self_record);
@@ -26,6 +25,11 @@ void msg_send(struct gossip *g, const gaddr_t *to, uint64_t to_id, const struct 
  * recent_ms > 0 limits both to the records that changed in the last
  * recent_ms milliseconds (the exchange after joining). */
 void msg_send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool reply_wanted, uint32_t recent_ms);
+
+/* The same for whoever answers at `to` (a seed, a member's old address):
+ * sealed once a handshake there says who it is. */
+void msg_send_any(struct gossip *g, const gaddr_t *to, const struct wire_msg *hdr, const struct member *first);
+void msg_send_sync_any(struct gossip *g, const gaddr_t *to);
 
 /* One gossip round: up to fanout (twice that while leaving) distinct live
  * peers get the queue. */

@@ -41,12 +41,12 @@ uint8_t *outbox_reserve(struct outbox *o, size_t *cap)
     return o->arena + o->used + ENV_HDR_MAX;
 }
 
-void outbox_commit(struct outbox *o, const gaddr_t *to, uint64_t to_id, uint32_t seq, size_t pt_len)
+void outbox_commit(struct outbox *o, const gaddr_t *to, uint64_t to_id, bool to_any, uint32_t seq, size_t pt_len)
 {
     if (o->n == o->max || o->cap - o->used < o->max_datagram || pt_len > o->max_datagram - ENV_OVERHEAD_MAX)
         return;
     o->v[o->n++] = (struct outbox_entry){
-        .to = *to, .to_id = to_id, .seq = seq, .off = (uint32_t)o->used, .pt_len = (uint32_t)pt_len};
+        .to = *to, .to_id = to_id, .to_any = to_any, .seq = seq, .off = (uint32_t)o->used, .pt_len = (uint32_t)pt_len};
     o->used += ENV_OVERHEAD_MAX + pt_len;
 }
 

@@ -15,6 +15,7 @@
 #ifndef GOSSIP_OUTBOX_H
 #define GOSSIP_OUTBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,8 +23,8 @@
 
 struct outbox_entry {
     gaddr_t to;
-    uint64_t to_id;    /* the receiver, whose life the envelope is sealed for;
-                        * NODE_ANY = whoever answers at `to` (a seed) */
+    uint64_t to_id;    /* the receiver, whose life the envelope is sealed for */
+    bool to_any;       /* instead: whoever answers at `to` (a seed) */
     uint32_t seq;      /* a PING's seq (a HELLO sent in its stead carries it) */
     uint32_t off;      /* envelope start in the arena */
     uint32_t pt_len;   /* payload bytes at off + ENV_HDR_MAX */
@@ -47,8 +48,8 @@ void outbox_free(struct outbox *o);
  * arena or the entry list is full. */
 uint8_t *outbox_reserve(struct outbox *o, size_t *cap);
 /* The payload written at the reserved place (pt_len bytes) goes to node
- * `to_id` at `to`; seq: a PING's, else 0. */
-void outbox_commit(struct outbox *o, const gaddr_t *to, uint64_t to_id, uint32_t seq, size_t pt_len);
+ * `to_id` at `to` (or to_any: whoever answers there); seq: a PING's, else 0. */
+void outbox_commit(struct outbox *o, const gaddr_t *to, uint64_t to_id, bool to_any, uint32_t seq, size_t pt_len);
 
 /* Entry i's envelope buffer and its capacity (largest header + payload +
  * tag; the payload at ENV_HDR_MAX). */

@@ -76,7 +76,7 @@ static void park(struct gossip *g, const struct outbox_entry *e, const uint8_t *
     bool recent_hello = false;
     for (unsigned i = 0; i < PARK_SLOTS; i++) {
         const struct parked *p = &pk->v[i];
-        if (p->at_ms && addr_equal(&p->to, &e->to) && p->to_id == e->to_id &&
+        if (p->at_ms && addr_equal(&p->to, &e->to) && p->to_id == e->to_id && p->to_any == e->to_any &&
             g->now - pk->hello_ms[i] < g->cfg.heartbeat_ms / 10 + 1)
             recent_hello = true;
         if (p->at_ms < pk->v[slot].at_ms)
@@ -85,12 +85,13 @@ static void park(struct gossip *g, const struct outbox_entry *e, const uint8_t *
     struct parked *p = &pk->v[slot];
     p->to = e->to;
     p->to_id = e->to_id;
+    p->to_any = e->to_any;
     p->at_ms = g->now ? g->now : 1;
     p->len = e->pt_len;
     memcpy(p->buf + ENV_HDR_MAX, pt, e->pt_len);
     pk->hello_ms[slot] = recent_hello ? 0 : g->now;
     if (!recent_hello)
-        send_hello(g, &e->to, e->to_id, e->seq);
+        send_hello(g, &e->to, e->to_any ? NODE_ANY : e->to_id, e->seq);
 }
 
 void transmit(struct gossip *g)
@@ -103,13 +104,13 @@ void transmit(struct gossip *g)
         const struct outbox_entry *e = &o->v[i];
         size_t cap, len;
         uint8_t *buf = outbox_envelope(o, i, &cap);
-        if (e->to_id == g->self_id) {
+        if (!e->to_any && e->to_id == g->self_id) {
             /* a challenge to another process with our id: only a HELLO,
              * which a live process can answer and a recording cannot */
             send_hello(g, &e->to, g->self_id, e->seq);
             continue;
         }
-        struct life *l = e->to_id != NODE_ANY ? life_of(g, e->to_id) : NULL;
+        struct life *l = e->to_any ? NULL : life_of(g, e->to_id);
         if (l && life_known(l))
             send_data(g, &e->to, e->to_id, l, buf, e->pt_len, cap);
         else
@@ -151,7 +152,7 @@ void send_unpark(struct gossip *g, const struct inbound *in)
     bool sent = false;
     for (unsigned i = 0; i < PARK_SLOTS; i++) {
         struct parked *p = &g->park.v[i];
-        if (!p->at_ms || !addr_equal(&p->to, &in->from) || (p->to_id != NODE_ANY && p->to_id != id))
+        if (!p->at_ms || !addr_equal(&p->to, &in->from) || (!p->to_any && p->to_id != id))
             continue;
         send_data(g, &in->from, id, l, p->buf, p->len, g->cfg.max_datagram + ENV_OVERHEAD_MAX);
         p->at_ms = 0;

@@ -64,8 +64,9 @@ struct wire_addr {
     uint16_t port;
 };
 
-/* Not a node id (config validation refuses it): "whoever answers at that
- * address", for a first contact with a seed (outbox entries, HELLO). */
+/* In a HELLO's target: "whoever answers at that address" (a first contact
+ * with a seed).  Also a valid node id: a HELLO to that node means the
+ * same, which is harmless (either way the answer says who it is). */
 #define NODE_ANY UINT64_MAX
 
 /* Member record flags, carried in the high bit of the state byte. */
