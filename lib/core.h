@@ -385,6 +385,14 @@ static inline void timers_run(struct gossip *g, const struct timer *t, size_t n)
             t[i].run(g);
 }
 
+/* Only the timers due now (a second pass of a tick, see gossip_tick()). */
+static inline void timers_run_due(struct gossip *g, const struct timer *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (g->now >= t[i].due(g))
+            t[i].run(g);
+}
+
 static inline uint64_t timers_next(const struct gossip *g, const struct timer *t, size_t n)
 {
     uint64_t next = UINT64_MAX;

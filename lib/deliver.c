@@ -362,16 +362,21 @@ static void roles_update(struct gossip *g)
     g->roles_held = (g->roles_held & ~reported) | (held & reported);
 }
 
-void g_deliver(struct gossip *g)
+void roles_settle(struct gossip *g)
 {
-    if (g->delivering)
-        return; /* the outer delivery loop picks these up */
-    g->delivering = true;
     /* roles are reported from the first tick on, as documented: a call
      * right after create (set_meta, restore) must not fire them before the
      * host is ready, and gossip_role_held() says 0 until then, in step */
     if (g->roles_dirty && g->life.ticked)
         roles_update(g);
+}
+
+void g_deliver(struct gossip *g)
+{
+    if (g->delivering)
+        return; /* the outer delivery loop picks these up */
+    g->delivering = true;
+    roles_settle(g); /* what the callbacks changed */
     for (uint32_t i = 0; i < g->pe_n; i++) {
         if (g->destroy_requested) {
             /* gossip_destroy() from a callback: nothing more is delivered */

@@ -20,6 +20,10 @@ void g_emit_user(struct gossip *g, uint64_t origin, const void *data, size_t len
  * handlers; nothing is queued without a handler for it. */
 void g_emit_query(struct gossip *g, int kind, uint64_t id, uint64_t peer, const void *data, size_t len);
 void g_deliver(struct gossip *g);
+/* Recompute the roles if something changed them: before the transmit
+ * step, so what a role change sends (a hand-back ping, our raised record)
+ * leaves in this call, not the next. */
+void roles_settle(struct gossip *g);
 /* An ack from `sender` to our ping `seq`: maybe the one a QUORUM hand-back
  * waits for (struct handback). */
 void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq);

@@ -93,6 +93,7 @@ static void leave_unchanged(struct gossip *g)
  * touching the handle again. */
 static void finish(struct gossip *g)
 {
+    roles_settle(g);
     transmit(g);
     g->busy = false;
     g_deliver(g);
@@ -351,6 +352,11 @@ int gossip_tick(gossip_t *g)
     g->life.ticked = true; /* roles are reported from the first tick on */
     resolve_tick(g);       /* first: a seed name that just resolved is asked in this tick */
     maintain_run(g);
+    /* A role change may ask for a gossip round now; it runs in this tick,
+     * or the deadline reported after it would be one it left behind (the
+     * host would call again at once for nothing but that). */
+    roles_settle(g);
+    maintain_run_due(g);
     finish(g);
     return 0;
 }

@@ -303,6 +303,11 @@ void maintain_run(struct gossip *g)
     timers_run(g, timers, sizeof(timers) / sizeof(timers[0]));
 }
 
+void maintain_run_due(struct gossip *g)
+{
+    timers_run_due(g, timers, sizeof(timers) / sizeof(timers[0]));
+}
+
 uint64_t maintain_next_deadline(const struct gossip *g)
 {
     return timers_next(g, timers, sizeof(timers) / sizeof(timers[0]));

@@ -14,6 +14,8 @@
  * next_reap and the rate window belong to maintain.c). */
 void maintain_start(struct gossip *g);
 void maintain_run(struct gossip *g);
+/* The timers due now, once more (after the roles settled in a tick). */
+void maintain_run_due(struct gossip *g);
 uint64_t maintain_next_deadline(const struct gossip *g);
 /* g->seed_addr changed (a seed name resolved): a joining node asks at once. */
 void maintain_seeds_changed(struct gossip *g);
