@@ -376,7 +376,9 @@ static void test_truncations_and_bit_flips(void **state)
         if (byte == 0)
             assert_int_equal(got, D_VERSION);
         else if (byte == 1 && bit % 8 == 0 && !token)
-            assert_true(got == -1); /* DATA -> HELLO with a hint: KNOWN BUG, not counted (test_hello_with_hint_counted) */
+            /* DATA -> HELLO with a hint: KNOWN BUG, dropped uncounted
+             * (test_hello_with_hint_counted); counted once fixed */
+            assert_true(got == -1 || got == D_MALFORMED);
         else if (byte == 1 && bit % 8 == 1 && !token)
             assert_int_equal(got, D_AUTH); /* DATA -> COOKIE: the kind is authenticated */
         else if (byte == 1 && bit % 8 == 7)
