@@ -94,6 +94,9 @@ SIM_OBJ  := $(SIM_SRC:test/%.c=$(B)/test/%.o)
 # The hook cluster of the unit tests (test/hc.h); it needs cmocka, so the
 # bench, which links $(SIM_OBJ) without it, does not take it.
 HC_OBJ   := $(B)/test/hc.o
+# Hand-made wire format 2 datagrams and a spy (test/forge.h): unit tests
+# and the fuzz harness (test/fuzz/run.sh links test/forge.c itself).
+FORGE_OBJ := $(B)/test/forge.o
 UNIT_SRC := $(sort $(wildcard test/unit_*.c))
 SCEN_SRC := $(sort $(wildcard test/scenario_*.c))
 UNIT_BIN := $(UNIT_SRC:test/%.c=$(B)/test/%)
@@ -227,10 +230,13 @@ $(B)/test/%.o: test/%.c test/sim.h test/hc.h include/gossip.h $(FLAGS_STAMP) | $
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itest -c -o $@ $<
 
-$(B)/test/unit_%: test/unit_%.c test/hc.h test/core_harness.h test/core_harness.c $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ)
+$(FORGE_OBJ): test/forge.h $(wildcard lib/*.h)
+
+$(B)/test/unit_%: test/unit_%.c test/hc.h test/forge.h test/core_harness.h test/core_harness.c $(LIB_OBJ) $(SIM_OBJ) \
+                  $(HC_OBJ) $(FORGE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -Itest $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJ) $(SIM_OBJ) $(HC_OBJ) \
-	    $(ALL_LIBS) -lcmocka
+	    $(FORGE_OBJ) $(ALL_LIBS) -lcmocka
 
 $(B)/test/scenario_%: test/scenario_%.c $(LIB_OBJ) $(SIM_OBJ)
 	@mkdir -p $(@D)

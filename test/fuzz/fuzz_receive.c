@@ -23,25 +23,43 @@
  *
  *   0 RAW     sel len16 bytes   feed the bytes as a datagram, as they are
  *   1 SEALED  sel [ctr] len16 payload
- *                               seal the PAYLOAD with the cluster key as a
- *                               fake sender and feed it: this reaches the
- *                               decoder and the state machine behind
+ *                               seal the PAYLOAD (wire format 2: a DATA)
+ *                               with the cluster key as a fake sender that
+ *                               completed a handshake with the node (for
+ *                               the node's current life, with its token
+ *                               for that sender life and source address:
+ *                               test/forge.h) and feed it: this reaches
+ *                               the decoder and the state machine behind
  *                               authentication.  op 0x10: a counter byte
  *                               follows and rewinds the sender's counter
  *                               by that much (replays); op 0x20: seal with
  *                               the second key (installed, opens only);
- *                               op 0x40: with a key the node does not have
+ *                               op 0x40: with a key the node does not
+ *                               have; op 0x80: without the token (a sender
+ *                               life the node may not know: refused and
+ *                               answered with a HELLO)
  *   2 TICK    d                 clock += d * 16 ms (op 0x10: d * 1024 ms), tick
  *   3 META    n bytes           gossip_set_meta
  *   4 EVENT   n bytes           gossip_broadcast
  *   5 LEAVE                     gossip_leave
  *   6 RESET                     destroy the handle and create a fresh one
- *   7         (as TICK)
+ *   7 SHAKE   sel seq8 len16 payload
+ *                               a handshake datagram of that sender: op
+ *                               0x10 a COOKIE for the node's life, its
+ *                               36-byte payload naming the node and
+ *                               echoing the challenge the node would have
+ *                               made for a HELLO to that source with seq8
+ *                               and target the sender (op 0x20: target
+ *                               NODE_ANY), the token from the input; else
+ *                               a HELLO (sealed for anybody) with the
+ *                               payload as it is (36 bytes decode)
  *
  * sel: bits 0-2 sender (node ids 1..5; 1 is the node's own id), bits 3-4
- * session (1000, 2000 = the node's own generation, 3000), bits 5-7 source
- * address (0: the sender's own, 10.0.0.<id>:1179; else a fixed table with
- * another port, IPv6 and v4-mapped sources).
+ * the sender's life (three made-up sessions; for id 1, life 1 is the
+ * node's own), 3: life 2 sealing for another life of the node (a stale
+ * receiver), bits 5-7 source address (0: the sender's own,
+ * 10.0.0.<id>:1179; else a fixed table with another port, IPv6 and
+ * v4-mapped sources).
  *
  */
 #include <arpa/inet.h>
@@ -53,8 +71,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "crypto.h"
+#include "forge.h"
 #include "gossip.h"
+#include "handshake.h"
+#include "internal.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -69,15 +89,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const uint8_t KEY_A[GOSSIP_KEY_LEN] = "libgossip-fuzz-key-A-32-bytes!!";
 static const uint8_t KEY_B[GOSSIP_KEY_LEN] = "libgossip-fuzz-key-B-32-bytes!!";
 static const uint8_t KEY_C[GOSSIP_KEY_LEN] = "libgossip-fuzz-key-C-32-bytes!!";
-static const uint64_t SESSIONS[3] = {1000, 2000, 3000};
+static const uint64_t SESSIONS[3] = {1000, 2000, 3000}; /* the made-up lives' generations */
 
 static gossip_t *g;
 static struct gossip_config cfg;
 static uint64_t now_ms = 1000;
 static uint64_t rng_state;
-/* sealing side of every (sender, session, key) a chunk can name */
-static struct crypto senders[N_IDS][3][3];
-static bool sender_ready[N_IDS][3][3];
+/* sealing side of every (sender, life, key) a chunk can name, and its
+ * DATA counter towards the node's current life */
+static struct forger senders[N_IDS][3][3];
+static uint64_t counters[N_IDS][3][3];
 static uint8_t dgram[4096];
 static bool leaving; /* the last input left the cluster: start the next one fresh */
 static bool persist;  /* FUZZ_RECEIVE_PERSIST=1: one handle across inputs */
@@ -227,18 +248,25 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-static struct crypto *sender(unsigned id_idx, unsigned sess, unsigned key)
+/* Source address of a datagram: 0 = the sender's own, else a fixed table. */
+static socklen_t source(unsigned id_idx, unsigned which, struct sockaddr_storage *ss);
+
+/* The forger of (sender, life, key) sending from `from`; for id 1 (our own)
+ * life 1 is the node's own session (our own datagrams coming back). */
+static struct forger *sender(unsigned id_idx, unsigned sess, unsigned key, const struct sockaddr_storage *from,
+                             socklen_t fl)
 {
-    if (!sender_ready[id_idx][sess][key]) {
-        const uint8_t *k = key == 0 ? KEY_A : key == 1 ? KEY_B : KEY_C;
-        CHECK(crypto_init(&senders[id_idx][sess][key], (const uint8_t (*)[GOSSIP_KEY_LEN])k, 1, LABEL,
-                          id_idx + 1, SESSIONS[sess]) == 0);
-        sender_ready[id_idx][sess][key] = true;
+    const uint8_t *k = key == 0 ? KEY_A : key == 1 ? KEY_B : KEY_C;
+    struct forger *f = &senders[id_idx][sess][key];
+    forger_init(f, k, LABEL, id_idx + 1, 1 + sess * 7 + key, (const struct sockaddr *)from, fl);
+    f->generation = SESSIONS[sess];
+    if (id_idx + 1 == SELF_ID && sess == 1) {
+        memcpy(f->session, g->crypto.session, ENV_SESSION_LEN);
+        f->generation = g->generation;
     }
-    return &senders[id_idx][sess][key];
+    return f;
 }
 
-/* Source address of a datagram: 0 = the sender's own, else a fixed table. */
 static socklen_t source(unsigned id_idx, unsigned which, struct sockaddr_storage *ss)
 {
     memset(ss, 0, sizeof *ss);
@@ -325,10 +353,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         leaving = false;
     }
     if (!persist)
-        for (unsigned i = 0; i < N_IDS; i++)
-            for (unsigned j = 0; j < 3; j++)
-                for (unsigned k = 0; k < 3; k++)
-                    senders[i][j][k].tx_counter = 0;
+        memset(counters, 0, sizeof counters);
     now_ms += 7; /* time passes between inputs too */
     for (unsigned chunk = 0; c.left && chunk < MAX_CHUNKS; chunk++) {
         uint8_t op = take_u8(&c);
@@ -351,23 +376,70 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uint8_t sel = take_u8(&c);
             unsigned id_idx = (sel & 7) % N_IDS;
             unsigned sess = (sel >> 3) & 3;
+            bool stale = sess == 3;
             if (sess > 2)
                 sess = 2;
             unsigned key = (op & 0x40) ? 2 : (op & 0x20) ? 1 : 0;
-            struct crypto *cr = sender(id_idx, sess, key);
+            socklen_t fl = source(id_idx, (sel >> 5) & 7, &from);
+            struct forger *f = sender(id_idx, sess, key, &from, fl);
+            f->no_token = (op & 0x80) != 0;
+            uint64_t *ctr = &counters[id_idx][sess][key];
             if (op & 0x10) {
                 uint8_t back = take_u8(&c);
-                cr->tx_counter = cr->tx_counter > back ? cr->tx_counter - back : 0;
+                *ctr = *ctr > back ? *ctr - back : 0;
             }
             size_t n = take_len16(&c);
-            size_t pt = n < sizeof dgram - ENV_OVERHEAD ? n : sizeof dgram - ENV_OVERHEAD;
-            memcpy(dgram + ENV_HDR_LEN, c.p, pt);
+            size_t pt = n < sizeof dgram - ENV_OVERHEAD_MAX ? n : sizeof dgram - ENV_OVERHEAD_MAX;
+            memcpy(dgram + ENV_HDR_MAX, c.p, pt);
             c.p += n;
             c.left -= n;
-            int len = crypto_seal(cr, dgram, pt, sizeof dgram);
-            CHECK(len == (int)(pt + ENV_OVERHEAD));
+            size_t len;
+            if (stale) {
+                uint8_t other[ENV_SESSION_LEN];
+                memcpy(other, g->crypto.session, ENV_SESSION_LEN);
+                other[ENV_SESSION_LEN - 1] ^= 0x5a; /* the node's id, another life */
+                other[0] ^= (uint8_t)(sel >> 5);
+                len = forge_seal_for(f, ENV_DATA, SELF_ID, other, NULL, ++*ctr, dgram, pt, sizeof dgram);
+            } else {
+                len = forge_seal(g, f, ++*ctr, dgram, pt, sizeof dgram);
+            }
+            CHECK(len == pt + ENV_OVERHEAD + (stale || f->no_token ? 0 : ENV_TOKEN_LEN));
+            CHECK(gossip_feed(g, (struct sockaddr *)&from, fl, dgram, len) == 0);
+            break;
+        }
+        case 7: { /* SHAKE */
+            uint8_t sel = take_u8(&c);
+            uint8_t seq = take_u8(&c);
+            unsigned id_idx = (sel & 7) % N_IDS;
+            unsigned sess = (sel >> 3) & 3;
+            if (sess > 2)
+                sess = 2;
             socklen_t fl = source(id_idx, (sel >> 5) & 7, &from);
-            CHECK(gossip_feed(g, (struct sockaddr *)&from, fl, dgram, (size_t)len) == 0);
+            struct forger *f = sender(id_idx, sess, 0, &from, fl);
+            size_t n = take_len16(&c);
+            size_t pt = n < sizeof dgram - ENV_OVERHEAD_MAX ? n : sizeof dgram - ENV_OVERHEAD_MAX;
+            memcpy(dgram + ENV_HDR_MAX, c.p, pt);
+            c.p += n;
+            c.left -= n;
+            uint64_t ctr = ENV_STATELESS_BIT | ((uint64_t)seq << 16) | (uint64_t)(now_ms & 0xffff) | 1;
+            size_t len;
+            if (op & 0x10) {
+                /* a COOKIE answering the HELLO the node would have sent */
+                struct hs_payload p;
+                memset(&p, 0, sizeof p);
+                p.target = SELF_ID;
+                p.seq = seq;
+                hs_make_challenge(g, &f->from, (op & 0x20) ? NODE_ANY : f->id, seq, p.challenge);
+                memcpy(p.token, c.p - n, pt < ENV_TOKEN_LEN ? pt : ENV_TOKEN_LEN);
+                hs_encode(&p, dgram + ENV_HDR_MAX);
+                len = forge_seal_for(f, ENV_COOKIE, SELF_ID, g->crypto.session, NULL, ctr, dgram, HS_PAYLOAD_LEN,
+                                     sizeof dgram);
+                CHECK(len == HS_PAYLOAD_LEN + ENV_OVERHEAD);
+            } else {
+                len = forge_seal_for(f, ENV_HELLO, 0, NULL, NULL, ctr, dgram, pt, sizeof dgram);
+                CHECK(len == pt + ENV_OVERHEAD);
+            }
+            CHECK(gossip_feed(g, (struct sockaddr *)&from, fl, dgram, len) == 0);
             break;
         }
         case 3: { /* META */
@@ -400,7 +472,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             handle_create();
             leaving = false;
             break;
-        default: { /* TICK */
+        default: { /* TICK (2) */
             uint8_t d = take_u8(&c);
             now_ms += (uint64_t)d * ((op & 0x10) ? 1024u : 16u);
             CHECK(gossip_tick(g) == 0);
@@ -412,5 +484,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(gossip_tick(g) == 0);
     check_invariants();
     (void)gossip_member_foreach(g, check_member, NULL);
+    if (getenv("FUZZ_RECEIVE_STATS")) {
+        /* what the input reached: run a seed with this set to see that its
+         * datagrams get past authentication */
+        struct gossip_stats st;
+        CHECK(gossip_stats_get(g, &st) == 0);
+        fprintf(stderr,
+                "fuzz_receive: %llu datagrams, %u members, handshakes %llu, hellos answered %llu, drops: "
+                "auth %llu key %llu replay %llu unknown life %llu stale life %llu self %llu malformed %llu\n",
+                (unsigned long long)st.recv_datagrams, (unsigned)gossip_member_count(g, GOSSIP_STATES_ALL),
+                (unsigned long long)st.handshakes, (unsigned long long)st.hellos_answered,
+                (unsigned long long)st.drop_auth, (unsigned long long)st.drop_key,
+                (unsigned long long)st.drop_replay, (unsigned long long)st.drop_unknown_life,
+                (unsigned long long)st.drop_stale_life, (unsigned long long)st.drop_self,
+                (unsigned long long)st.drop_malformed);
+    }
     return 0;
 }

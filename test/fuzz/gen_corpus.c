@@ -1,17 +1,20 @@
 /*
  * Writes the seed corpus of fuzz_wire and fuzz_receive (run once by hand,
  * output checked in: test/fuzz/corpus/{wire,receive}/):
- *   build: cc -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -o build/fuzz/gen_corpus \
- *              test/fuzz/gen_corpus.c lib/[a-z]*.c -linih -lcrypto -lm
+ *   build: cc -std=c11 -D_GNU_SOURCE -Iinclude -Ilib -Itest -o build/fuzz/gen_corpus \
+ *              test/fuzz/gen_corpus.c test/forge.c lib/[a-z]*.c -linih -lcrypto -lcares -lm
  *   run:   build/fuzz/gen_corpus test/fuzz/corpus
  *
  * A three-node hook cluster (ids 1..3 at 10.0.0.1..3:1179, the key and
  * label fuzz_receive uses) joins, gossips metadata and cluster events, loses
  * node 3 to a crash and node 2 to a graceful leave; every datagram is
- * captured and opened.  fuzz_wire gets distinct plaintext payloads;
- * fuzz_receive gets the datagrams that reached node 1, replayed in order
- * as SEALED chunks (with TICK chunks for the time between them) and a few
- * as RAW chunks holding the original sealed bytes.
+ * captured and opened by a spy of its receiver (wire format 2: a DATA opens
+ * only at the life it was sealed for).  fuzz_wire gets distinct plaintext
+ * payloads; fuzz_receive gets the DATA datagrams that reached node 1,
+ * replayed in order as SEALED chunks (with TICK chunks for the time
+ * between them), a HELLO and a COOKIE chunk first in some, and a few RAW
+ * chunks holding the original sealed bytes (sealed for another life of
+ * node 1 than the fuzzed handle's: refused as a stale receiver).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -21,8 +24,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "crypto.h"
+#include "forge.h"
 #include "gossip.h"
+#include "handshake.h"
+#include "internal.h"
 #include "wire.h"
 
 static const uint8_t KEY_A[GOSSIP_KEY_LEN] = "libgossip-fuzz-key-A-32-bytes!!";
@@ -162,13 +167,14 @@ int main(int argc, char **argv)
     run(3000);
     gossip_leave(nodes[1]);
     run(600);
+    /* open everything, each datagram as its receiver */
+    struct crypto spies[3];
+    for (unsigned i = 0; i < 3; i++)
+        if (spy_init(&spies[i], nodes[i], KEY_A, LABEL) != 0)
+            return 1;
     for (unsigned i = 0; i < 3; i++)
         gossip_destroy(nodes[i]);
 
-    /* open everything */
-    struct crypto cr;
-    if (crypto_init(&cr, (const uint8_t (*)[GOSSIP_KEY_LEN])KEY_A, 1, LABEL, 99, 1) != 0)
-        return 1;
     static uint8_t pts[8192][1500];
     static size_t pt_len[8192];
     static struct wire_msg m;
@@ -181,12 +187,11 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n_pt; i++) {
         uint8_t b[1500];
         struct env_header h;
-        memcpy(b, cap[i].buf, cap[i].len);
-        int n = env_parse(b, cap[i].len, &h) == 0 ? crypto_open(&cr, &h, b, cap[i].len) : -1;
-        pt_len[i] = n > 0 ? (size_t)n : 0;
-        if (n <= 0)
+        int n = cap[i].to < 3 ? spy_open_dgram(&spies[cap[i].to], cap[i].buf, cap[i].len, b, sizeof b, &h) : -1;
+        pt_len[i] = n > 0 && h.kind == ENV_DATA ? (size_t)n : 0;
+        if (!pt_len[i])
             continue;
-        memcpy(pts[i], b + ENV_HDR_LEN, (size_t)n);
+        memcpy(pts[i], b + h.len, (size_t)n);
         if (wire_decode(pts[i], (size_t)n, &m) != 0)
             continue;
         /* one seed per (type, flags, has members, has events, any suspect/failed/left) */
@@ -201,7 +206,8 @@ int main(int argc, char **argv)
         snprintf(name, sizeof name, "cluster-%02u-type%u", n_wire++, m.type);
         put(dir, name, pts[i], (size_t)n);
     }
-    crypto_free(&cr);
+    for (unsigned i = 0; i < 3; i++)
+        crypto_free(&spies[i]);
 
     /* receive: what node 1 got, as chunk sequences */
     snprintf(dir, sizeof dir, "%s/receive", argv[1]);
@@ -214,6 +220,18 @@ int main(int argc, char **argv)
         uint64_t t = 0;
         unsigned dgrams = 0;
         size_t i;
+        if (f % 3 == 1) {
+            /* SHAKE: a HELLO of node 2 naming node 1, then a COOKIE */
+            uint8_t hello[HS_PAYLOAD_LEN];
+            struct hs_payload p = {.target = 1, .seq = (uint32_t)f};
+            hs_encode(&p, hello);
+            out[o++] = 7; out[o++] = 1; out[o++] = (uint8_t)f; out[o++] = 0; out[o++] = HS_PAYLOAD_LEN;
+            memcpy(out + o, hello, HS_PAYLOAD_LEN);
+            o += HS_PAYLOAD_LEN;
+            out[o++] = 0x17; out[o++] = 1; out[o++] = (uint8_t)f; out[o++] = 0; out[o++] = ENV_TOKEN_LEN;
+            memset(out + o, 0xab, ENV_TOKEN_LEN);
+            o += ENV_TOKEN_LEN;
+        }
         for (i = start; i < n_pt && dgrams < 4u + 2u * f && o < sizeof out - 1600; i++) {
             if (cap[i].to != 0 || !pt_len[i])
                 continue;
@@ -224,7 +242,7 @@ int main(int argc, char **argv)
             }
             t = cap[i].t;
             unsigned from = cap[i].from;
-            uint8_t sel = (uint8_t)(from | (from == 1 ? 0u : 2u << 3)); /* GEN[1]=1000: session 0 */
+            uint8_t sel = (uint8_t)from; /* life 0 of node id from + 1, from its own address */
             if (f % 5 == 4 && dgrams == 0) {
                 out[o++] = 0; /* RAW: the original sealed datagram */
                 out[o++] = (uint8_t)from;
