@@ -240,6 +240,7 @@ struct gossip {
     /* duplicate-id detection (merge.c) */
     uint32_t conflict_seq;
     uint64_t conflict_next_ms, conflict_reported;
+    uint64_t show_next_ms;     /* rate limit of showing our record to another life of a member */
 
     /* members back from failed: push-pull with them once */
 #define MAX_RECOVER 8

@@ -82,6 +82,17 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
         on_cookie(g, in);
         return;
     }
+    if (verdict == OPEN_OTHER_LIFE) {
+        /* whoever answers there learns the record we hold: a live older
+         * process then challenges the newer one, and both report the
+         * conflict.  Once per heartbeat. */
+        if (in->m && g->now >= g->show_next_ms) {
+            g->show_next_ms = g->now + g->cfg.heartbeat_ms;
+            struct wire_msg hdr = {.type = WIRE_GOSSIP};
+            msg_send_any(g, from, &hdr, in->m);
+        }
+        return;
+    }
     if (verdict != OPEN_OK)
         return;
     if (in->new_life)

@@ -19,6 +19,9 @@ enum open_verdict {
     OPEN_HELLO,           /* an authentic HELLO for us: answered statelessly */
     OPEN_COOKIE,          /* a COOKIE answering our HELLO: the sender's life is
                            * now known (a member's or a stranger's); it acks seq */
+    OPEN_OTHER_LIFE,      /* authentic and fresh, from an older life of member in->m
+                           * at another address (a second process with its id):
+                           * not taken; the core shows it the record it holds */
 };
 
 struct inbound {

@@ -38,6 +38,16 @@ static enum open_verdict drop_replay(struct gossip *g, struct inbound *in)
     return OPEN_DROP;
 }
 
+/* May a life of member m's id, just proved alive at in->from, replace the
+ * life we hold for m?  Yes for the member restarting (a later generation,
+ * or the same address: a restart with the clock behind), no for an older
+ * process with the same id elsewhere: that one must not take the member's
+ * traffic (it is shown our record instead, and the conflict is found). */
+static bool may_replace(const struct member *m, const struct inbound *in)
+{
+    return !life_known(&m->life) || in->h.generation >= m->generation || addr_equal(&in->from, &m->addr);
+}
+
 /* crypto_open() and its drops. */
 static int open_sealed(struct gossip *g, struct inbound *in, uint8_t *buf, size_t len)
 {
@@ -100,7 +110,7 @@ static enum open_verdict open_cookie(struct gossip *g, struct inbound *in, uint8
      * address): whoever answered there is not necessarily the life our
      * member record stands for, so it is kept as a stranger's unless we
      * know no life of that member yet. */
-    bool member_life = in->m && (named == 1 || !life_known(&in->m->life));
+    bool member_life = in->m && (named == 1 || !life_known(&in->m->life)) && may_replace(in->m, in);
     struct life *l = member_life ? &in->m->life : lives_put(&g->lives, in->h.sender, g->now);
     in->new_life = member_life && !life_is(l, in->h.session);
     life_adopt(l, in->h.session);
@@ -152,6 +162,13 @@ static enum open_verdict open_data(struct gossip *g, struct inbound *in, uint8_t
     in->msg = msg;
     if (self_id)
         return OPEN_SELF_ID;
+    if (adopt && in->m && !may_replace(in->m, in)) {
+        if (g_drop(g, &g->stats.drop_unknown_life, DR_LIFE))
+            g_drop_log(g, DR_LIFE, "datagram from %s: an older life of node %llu, which this node holds at another "
+                       "address: not taken; shown the record this node holds", who(&in->from, w),
+                       (unsigned long long)h->sender);
+        return OPEN_OTHER_LIFE;
+    }
     if (adopt) {
         if (!l)
             l = lives_put(&g->lives, h->sender, g->now);
@@ -205,8 +222,13 @@ enum open_verdict open_datagram(struct gossip *g, const gaddr_t *from, uint8_t *
         return OPEN_DROP;
     }
     in->m = h->sender == g->self_id ? NULL : members_get(&g->members, h->sender);
-    if (h->kind == ENV_HELLO)
-        return h->hint == 0 ? open_hello(g, in, buf, len) : OPEN_DROP;
+    if (h->kind == ENV_HELLO) {
+        if (h->hint == 0)
+            return open_hello(g, in, buf, len);
+        if (g_drop(g, &g->stats.drop_malformed, DR_MALFORMED))
+            g_drop_log(g, DR_MALFORMED, "HELLO from %s with a receiver hint dropped", who(from, w));
+        return OPEN_DROP;
+    }
     if (h->hint != env_hint(g->crypto.session))
         return drop_life(g, in, &g->stats.drop_stale_life, "sealed for another life of this node (a restart)");
     if (h->kind == ENV_COOKIE)

@@ -158,9 +158,11 @@ void send_unpark(struct gossip *g, const struct inbound *in)
         p->at_ms = 0;
         sent = true;
     }
-    if (!sent) {
+    if (!sent && (!m || &m->life == l)) {
         /* nothing waited: the peer asked who we are (it restarted, or
-         * forgot us); our record, with its token, tells it */
+         * forgot us); our record, with its token, tells it (not to a
+         * stranger with a member's id: that would be sealed for the
+         * member's life) */
         struct wire_msg hdr = {.type = WIRE_GOSSIP};
         msg_send(g, &in->from, id, &hdr, NULL, true);
     }

@@ -376,9 +376,9 @@ static void test_truncations_and_bit_flips(void **state)
         if (byte == 0)
             assert_int_equal(got, D_VERSION);
         else if (byte == 1 && bit % 8 == 0 && !token)
-            /* DATA -> HELLO with a hint: KNOWN BUG, dropped uncounted
-             * (test_hello_with_hint_counted); counted once fixed */
-            assert_true(got == -1 || got == D_MALFORMED);
+            /* DATA -> HELLO with a hint: dropped, counted as malformed
+             * (test_hello_with_hint_counted) */
+            assert_int_equal(got, D_MALFORMED);
         else if (byte == 1 && bit % 8 == 1 && !token)
             assert_int_equal(got, D_AUTH); /* DATA -> COOKIE: the kind is authenticated */
         else if (byte == 1 && bit % 8 == 7)
@@ -845,13 +845,13 @@ static void test_id_conflict(void **state)
  * both processes learn of the conflict, and the cluster stays whole (no
  * member fails, everybody alive after).
  *
- * KNOWN BUG (strict): with GOSSIP_TEST_KNOWN_BUGS defined, also that the
- * healthy cluster is not disturbed at all (no suspicion, node 0's table
- * unchanged), as in v1.  It fails: open_data() adopts the impostor's
- * token-proved life as member node 2's (whatever its older generation and
- * other address), so node 0 seals for the impostor's session to the real
- * node 2, which drops it as sealed for another life; node 2 is suspected
- * and node 0, suspected in turn, refutes. */
+ * Strict: also that the healthy cluster is not disturbed at all (no
+ * suspicion, node 0's table unchanged), as in v1.  Regression (open.c,
+ * open_data(); fixed by may_replace()): the impostor's token-proved life
+ * was adopted as member node 2's whatever its older generation and other
+ * address, so node 0 sealed for the impostor's session to the real node 2,
+ * which dropped it as sealed for another life; node 2 was suspected and
+ * node 0, suspected in turn, refuted. */
 static void id_conflict_older_generation(bool strict)
 {
     struct hc *hc = cluster3(1000000);
@@ -897,15 +897,14 @@ static void test_id_conflict_older_generation(void **state)
     id_conflict_older_generation(false);
 }
 
-#ifdef GOSSIP_TEST_KNOWN_BUGS
 static void test_id_conflict_older_generation_undisturbed(void **state)
 {
     (void)state;
     id_conflict_older_generation(true);
 }
 
-/* KNOWN BUG: a HELLO with a non-zero receiver hint is dropped by
- * open_datagram() without any counter (every other drop is counted). */
+/* Regression (open.c, open_datagram()): a HELLO with a non-zero receiver
+ * hint was dropped without any counter (every other drop is counted). */
 static void test_hello_with_hint_counted(void **state)
 {
     (void)state;
@@ -915,10 +914,9 @@ static void test_hello_with_hint_counted(void **state)
     size_t len = capture_fresh(hc, 1, 0, d, sizeof(d));
     d[1] = ENV_HELLO; /* a DATA's header with the kind of a HELLO: its hint is not 0 */
     int got = feed_classify(hc, 1, 0, d, len);
-    assert_true(got >= 0);
+    assert_int_equal(got, D_MALFORMED);
     hc_free(hc);
 }
-#endif
 
 /*
  * Regression (lib/probe.c, probe_tick; fixed: a probe fails only at its
@@ -1039,10 +1037,8 @@ int main(void)
         cmocka_unit_test_teardown(test_unknown_version_logged_once, hc_teardown),
         cmocka_unit_test_teardown(test_id_conflict, hc_teardown),
         cmocka_unit_test_teardown(test_id_conflict_older_generation, hc_teardown),
-#ifdef GOSSIP_TEST_KNOWN_BUGS
         cmocka_unit_test_teardown(test_id_conflict_older_generation_undisturbed, hc_teardown),
         cmocka_unit_test_teardown(test_hello_with_hint_counted, hc_teardown),
-#endif
         cmocka_unit_test_teardown(test_stall_does_not_accuse, hc_teardown),
         cmocka_unit_test_teardown(test_join_flood_without_key, hc_teardown),
         cmocka_unit_test_teardown(test_join_flood_with_key_bounded, hc_teardown),
