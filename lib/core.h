@@ -36,6 +36,9 @@ struct suspicion {
     uint64_t accusers[SUSP_MAX_CONFIRM];
     bool verified;            /* this node probed the member itself */
     bool used;
+    /* The verification ping of a heard suspicion is out: no confirmation
+     * brings the deadline back before its answer can arrive. */
+    uint64_t verify_until;
 };
 
 /* An indirect probe this node runs for somebody else. */

@@ -164,11 +164,11 @@ static struct kb_info kb[KB_N] = {
     [KB_LEAVING_ACCUSES] = {"leaving-accuses", "new",
                             "a node that is leaving declares a member failed when a suspicion it only heard "
                             "of expires (suspicion_expire() skips the verification ping while leaving and "
-                            "falls through to failed)", true},
+                            "falls through to failed)", false},
     [KB_VERIFY_CUT] = {"verify-cut", "new",
                        "a suspicion heard from others expires, the verification ping goes out, and a "
                        "confirmation arriving before its answer recomputes the deadline from the start "
-                       "(suspicion_confirm() -> suspicion_deadline()): declared failed at the next tick", true},
+                       "(suspicion_confirm() -> suspicion_deadline()): declared failed at the next tick", false},
     [KB_LEASE_RTT] = {"lease-rtt", "new",
                       "the QUORUM lease (heard from a majority within one heartbeat, pinged at half of it) "
                       "is lost on a healthy network whose round trip exceeds half a heartbeat", true},

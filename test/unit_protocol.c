@@ -268,6 +268,89 @@ static void test_suspicion_confirm_from_records(void **state)
     ch_free(ch);
 }
 
+/* Does node 0's outbox (what it wrote since q_pos) hold a ping to id? */
+static bool pinged(struct ch *ch, uint64_t id)
+{
+    for (size_t i = ch->q_pos; i < ch->q.n; i++) {
+        const struct wire_msg *w = ch_decode(ch, &ch->q.v[i]);
+        if (ch->q.v[i].from == 0 && w && w->type == WIRE_PING && w->target == id)
+            return true;
+    }
+    return false;
+}
+
+/* A heard suspicion that expires gets one direct ping first, and nothing
+ * shortens the wait for its answer: regression (swarm flag verify-cut),
+ * confirmations arriving after the ping recomputed the deadline from the
+ * suspicion's start, which lay in the past, and the member was declared
+ * failed at the next tick, before its refutation could arrive.  With
+ * leaving set, the same for a node that is leaving (flag leaving-accuses:
+ * it skipped the ping and declared the member failed at once). */
+static void check_verification(bool leaving)
+{
+    struct ch *ch = ch_new();
+    struct hc *hc = ch->hc;
+    struct gossip *g = node_with_view(hc, 1, 2);
+    ch_attach(ch, 0);
+    struct ch_peer p1 = peer_new(0x9001, 77, 1), p2 = peer_new(0x9002, 77, 2), p3 = peer_new(0x9003, 77, 3);
+    struct wire_addr xa = {.family = 4, .ip = {10, 66, 1, 1}, .port = GOSSIP_DEFAULT_PORT};
+    const uint64_t X = 0x7007;
+    struct wire_member alive = rec(X, 50, 3, GOSSIP_ALIVE, 0, &xa);
+    peer_feed(ch, &p1, &alive, 1, NULL, 0);
+    peer_feed(ch, &p2, NULL, 0, NULL, 0);
+    peer_feed(ch, &p3, NULL, 0, NULL, 0);
+    hc->now += 500;
+    struct wire_member s1 = rec(X, 50, 3, GOSSIP_SUSPECT, p1.id, &xa);
+    peer_feed(ch, &p1, &s1, 1, NULL, 0);
+    const struct member *m = members_get(&g->members, X);
+    assert_int_not_equal(m->susp, 0);
+    const struct suspicion *s = &g->susp[m->susp - 1];
+    assert_false(s->verified);
+    if (leaving)
+        g->life.end = END_LEAVING; /* what gossip_leave() sets (it would seal at once) */
+
+    /* the deadline: only hearsay so far, so a ping rather than a verdict */
+    hc->now = s->deadline_ms;
+    ch->q_pos = ch->q.n;
+    ch_tick(ch, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_SUSPECT));
+    assert_true(s->verified);
+    assert_true(pinged(ch, X));
+    uint64_t answer_by = s->deadline_ms;
+    assert_true(answer_by == hc->now + 2ull * g->cfg.probe_timeout_ms * (1 + g->awareness));
+
+    /* two more accusers before the answer: the suspicion is at its minimum,
+     * long past, yet the wait for the ping's answer stands */
+    struct wire_member s2 = rec(X, 50, 3, GOSSIP_SUSPECT, p2.id, &xa);
+    struct wire_member s3 = rec(X, 50, 3, GOSSIP_SUSPECT, p3.id, &xa);
+    peer_feed(ch, &p2, &s2, 1, NULL, 0);
+    peer_feed(ch, &p3, &s3, 1, NULL, 0);
+    assert_int_equal(s->n_confirm, 2);
+    assert_true(s->start_ms + s->min_ms < hc->now);
+    assert_true(s->deadline_ms == answer_by);
+    hc->now += 1;
+    ch_tick(ch, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_SUSPECT));
+
+    /* no answer: failed at the ping's deadline */
+    hc->now = answer_by;
+    ch_tick(ch, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_FAILED));
+    ch_free(ch);
+}
+
+static void test_verification_not_cut_short(void **state)
+{
+    (void)state;
+    check_verification(false);
+}
+
+static void test_leaving_node_verifies(void **state)
+{
+    (void)state;
+    check_verification(true);
+}
+
 /* ---- 2. awareness (Lifeguard local health) --------------------------------- */
 
 static void test_awareness_bounds(void **state)
@@ -1256,6 +1339,8 @@ int main(void)
         cmocka_unit_test_teardown(test_suspicion_timers, teardown),
         cmocka_unit_test_teardown(test_suspicion_many_confirmations, teardown),
         cmocka_unit_test_teardown(test_suspicion_confirm_from_records, teardown),
+        cmocka_unit_test_teardown(test_verification_not_cut_short, teardown),
+        cmocka_unit_test_teardown(test_leaving_node_verifies, teardown),
         cmocka_unit_test_teardown(test_awareness_bounds, teardown),
         cmocka_unit_test_teardown(test_awareness_failed_probes, teardown),
         cmocka_unit_test_teardown(test_second_round_spares_a_lossy_link, teardown),
