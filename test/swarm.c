@@ -132,9 +132,9 @@ static struct kb_info kb[KB_N] = {
     [KB_ZERO_TIMEOUT] = {"zero-timeout", "12",
                          "gossip_next_timeout_ms() returns 0 again after a tick that did nothing while a "
                          "probe outlasts the probe period (awareness raised, probe + 2 indirect timeouts "
-                         ">= heartbeat, or a stall through the next probe time)", true},
+                         ">= heartbeat, or a stall through the next probe time)", false},
     [KB_RESTORE_SPREAD] = {"restore-spread", "12",
-                           "a record given to gossip_member_restore() reaches other nodes", true},
+                           "a record given to gossip_member_restore() reaches other nodes", false},
     [KB_QUORUM_HANDBACK] = {"quorum-handback", "12",
                             "a QUORUM role has two holders for a few ms after a heal, while one of them still "
                             "holds the other failed (hand-back, or a take-over from a stale view)", true},
