@@ -143,7 +143,8 @@ enum join_phase {
 enum ending {
     END_NONE,
     END_SUPERSEDED, /* a newer process with our id runs: stop probing and accusing */
-    END_LEAVING,    /* gossip_leave(): announce, answer, accuse nobody */
+    END_LEAVING,    /* gossip_leave(): announce, answer, probe nobody; a
+                     * suspicion heard of is verified (probe.c) like anywhere */
 };
 
 /* The lifecycle in one place, instead of six flags and timestamps. */

@@ -89,11 +89,11 @@ static void suspicion_deadline(struct gossip *g, struct suspicion *s)
             t = s->min_ms;
     }
     s->deadline_ms = s->start_ms + (uint64_t)t;
-    /* Confirmations shorten the wait for the others' verdicts, never the
-     * wait for our own look: a deadline pulled back below the verification
-     * ping's would declare the member failed before its refutation (the
-     * answer to that ping) could arrive. */
-    if (s->deadline_ms < s->verify_until)
+    /* Confirmations shorten the wait for the others' verdicts, not the wait
+     * for our own look: once the verification ping is out, its answer (or
+     * its absence) decides.  A deadline pulled back below the ping's would
+     * declare the member failed before its refutation could arrive. */
+    if (s->verify_until)
         s->deadline_ms = s->verify_until;
     (void)g;
 }
@@ -182,6 +182,46 @@ static void suspicion_verify(struct gossip *g, struct suspicion *s, struct membe
     s->verify_until = g->now + 2 * scaled(g, g->cfg.probe_timeout_ms);
     s->deadline_ms = s->verify_until;
     send_ping(g, m, ++g->seq);
+}
+
+/*
+ * A failure heard of: a gossiped FAILED record about a life of a member we
+ * hold alive or suspect.  It may be stale -- the other side of a partition
+ * that just healed declared the member while we reached it all along --
+ * and a member that learns of its own failure refutes it, but only after
+ * every node that applied it has reported the member failed.  So it counts
+ * as one more accusation and this node looks itself, at once (the one
+ * ping a heard suspicion gets at its expiry; the accusers have waited out
+ * their suspicions already): a live member answers with its current
+ * record (the ping says "suspect", so the ack carries it, refuting), a
+ * dead one is declared failed two probe timeouts later, by us.  The
+ * record may be at a newer version than ours (the member refuted once,
+ * and that was declared failed): the suspicion is held at our version,
+ * which the answer overrides all the same.  Believed as it comes: a
+ * failure confirming our own probe's verdict, one of a life we do not
+ * know (another generation), and everything while superseded (a process
+ * that must not speak for our id).
+ */
+bool probe_hearsay_failed(struct gossip *g, struct member *m, uint64_t gen, uint32_t ver, uint64_t accuser)
+{
+    if (m->state > GOSSIP_SUSPECT || gen != m->generation || ver < m->version || (!lc_active(g) && !lc_leaving(g)))
+        return false; /* (an older version is ignored by the merge anyway) */
+    if (m->state == GOSSIP_ALIVE) {
+        uint64_t id = m->id;
+        member_set_state(g, m, GOSSIP_SUSPECT, accuser);
+        m = members_get(&g->members, id); /* callbacks are queued, but stay safe */
+        suspicion_start(g, m, accuser);
+    } else {
+        suspicion_confirm(g, m, accuser);
+    }
+    if (!m || !m->susp)
+        return false; /* no timer to wait with (allocation): take it as it came */
+    struct suspicion *s = &g->susp[m->susp - 1];
+    if (s->verified && !s->verify_until)
+        return false; /* our own probe failed too */
+    if (!s->verified)
+        suspicion_verify(g, s, m);
+    return true;
 }
 
 static void suspicion_expire(struct gossip *g)
