@@ -37,6 +37,9 @@ struct suspicion {
     uint64_t accusers[SUSP_MAX_CONFIRM];
     bool verified;            /* this node probed the member itself */
     bool used;
+    /* The verification ping of a heard suspicion is out: no confirmation
+     * brings the deadline back before its answer can arrive. */
+    uint64_t verify_until;
 };
 
 /* An indirect probe this node runs for somebody else. */
@@ -142,7 +145,8 @@ enum join_phase {
 enum ending {
     END_NONE,
     END_SUPERSEDED, /* a newer process with our id runs: stop probing and accusing */
-    END_LEAVING,    /* gossip_leave(): announce, answer, accuse nobody */
+    END_LEAVING,    /* gossip_leave(): announce, answer, probe nobody; a
+                     * suspicion heard of is verified (probe.c) like anywhere */
 };
 
 /* The lifecycle in one place, instead of six flags and timestamps. */

@@ -252,6 +252,8 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
 
     if (source != FROM_HOST)
         m->flags &= (uint8_t)~MEMBER_UNCONFIRMED; /* the network knows it too */
+    if (state == GOSSIP_FAILED && probe_hearsay_failed(g, m, r->generation, r->version, accuser))
+        return; /* heard, not seen: verified first (probe.c) */
     if (!update_overrides(state, r->generation, r->version, m->state, m->generation, m->version)) {
         if (state == GOSSIP_SUSPECT && m->state == GOSSIP_SUSPECT &&
             incarnation_cmp(r->generation, r->version, m->generation, m->version) == 0)

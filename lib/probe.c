@@ -37,9 +37,15 @@ void probe_on_stall(struct gossip *g, uint64_t late_ms)
     awareness_apply(g, 1);
     if (g->probe.phase != PROBE_IDLE && g->probe.deadline_ms <= g->now)
         g->probe.deadline_ms += late_ms;
-    for (uint32_t i = 0; i < g->n_susp; i++)
-        if (g->susp[i].used && g->susp[i].deadline_ms <= g->now)
-            g->susp[i].deadline_ms += late_ms;
+    for (uint32_t i = 0; i < g->n_susp; i++) {
+        struct suspicion *s = &g->susp[i];
+        if (!s->used || s->deadline_ms > g->now)
+            continue;
+        s->deadline_ms += late_ms;
+        /* the answer to a verification ping is queued behind the stall too */
+        if (s->verify_until && s->verify_until <= g->now)
+            s->verify_until += late_ms;
+    }
 }
 
 /* A node that misses acks may be the slow one: it probes less often and
@@ -83,6 +89,12 @@ static void suspicion_deadline(struct gossip *g, struct suspicion *s)
             t = s->min_ms;
     }
     s->deadline_ms = s->start_ms + (uint64_t)t;
+    /* Confirmations shorten the wait for the others' verdicts, not the wait
+     * for our own look: once the verification ping is out, its answer (or
+     * its absence) decides.  A deadline pulled back below the ping's would
+     * declare the member failed before its refutation could arrive. */
+    if (s->verify_until)
+        s->deadline_ms = s->verify_until;
     (void)g;
 }
 
@@ -161,6 +173,57 @@ void suspicion_stop(struct gossip *g, struct member *m)
 
 static void send_ping(struct gossip *g, struct member *m, uint32_t seq);
 
+/* One direct ping before a heard suspicion may end in "failed"; the
+ * deadline becomes its answer's (2 probe timeouts: there and back, and a
+ * slow node waits longer), and no later confirmation shortens it. */
+static void suspicion_verify(struct gossip *g, struct suspicion *s, struct member *m)
+{
+    s->verified = true;
+    s->verify_until = g->now + 2 * scaled(g, g->cfg.probe_timeout_ms);
+    s->deadline_ms = s->verify_until;
+    send_ping(g, m, ++g->seq);
+}
+
+/*
+ * A failure heard of: a gossiped FAILED record about a life of a member we
+ * hold alive or suspect.  It may be stale -- the other side of a partition
+ * that just healed declared the member while we reached it all along --
+ * and a member that learns of its own failure refutes it, but only after
+ * every node that applied it has reported the member failed.  So it counts
+ * as one more accusation and this node looks itself, at once (the one
+ * ping a heard suspicion gets at its expiry; the accusers have waited out
+ * their suspicions already): a live member answers with its current
+ * record (the ping says "suspect", so the ack carries it, refuting), a
+ * dead one is declared failed two probe timeouts later, by us.  The
+ * record may be at a newer version than ours (the member refuted once,
+ * and that was declared failed): the suspicion is held at our version,
+ * which the answer overrides all the same.  Believed as it comes: a
+ * failure confirming our own probe's verdict, one of a life we do not
+ * know (another generation), and everything while superseded (a process
+ * that must not speak for our id).
+ */
+bool probe_hearsay_failed(struct gossip *g, struct member *m, uint64_t gen, uint32_t ver, uint64_t accuser)
+{
+    if (m->state > GOSSIP_SUSPECT || gen != m->generation || ver < m->version || (!lc_active(g) && !lc_leaving(g)))
+        return false; /* (an older version is ignored by the merge anyway) */
+    if (m->state == GOSSIP_ALIVE) {
+        uint64_t id = m->id;
+        member_set_state(g, m, GOSSIP_SUSPECT, accuser);
+        m = members_get(&g->members, id); /* callbacks are queued, but stay safe */
+        suspicion_start(g, m, accuser);
+    } else {
+        suspicion_confirm(g, m, accuser);
+    }
+    if (!m || !m->susp)
+        return false; /* no timer to wait with (allocation): take it as it came */
+    struct suspicion *s = &g->susp[m->susp - 1];
+    if (s->verified && !s->verify_until)
+        return false; /* our own probe failed too */
+    if (!s->verified)
+        suspicion_verify(g, s, m);
+    return true;
+}
+
 static void suspicion_expire(struct gossip *g)
 {
     for (uint32_t i = 0; i < g->n_susp; i++) {
@@ -168,14 +231,14 @@ static void suspicion_expire(struct gossip *g)
         if (!s->used || g->now < s->deadline_ms)
             continue;
         struct member *m = members_get(&g->members, s->member);
-        if (m && m->state == GOSSIP_SUSPECT && !s->verified && !lc_leaving(g)) {
+        if (m && m->state == GOSSIP_SUSPECT && !s->verified) {
             /* Only hearsay so far: one direct look before declaring it dead.
              * A live member answers with its refutation (a missed update
              * must not become a false failure); a dead one costs us one
-             * probe timeout, and only when nobody else declared it first. */
-            s->verified = true;
-            s->deadline_ms = g->now + 2 * scaled(g, g->cfg.probe_timeout_ms);
-            send_ping(g, m, ++g->seq);
+             * probe timeout, and only when nobody else declared it first.
+             * A leaving node looks too: it still sends and receives, and
+             * a verdict it passes on must be as sound as anyone's. */
+            suspicion_verify(g, s, m);
             continue;
         }
         s->used = false;

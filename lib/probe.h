@@ -31,6 +31,11 @@ void probe_on_suspicion(struct gossip *g, uint64_t id);
 void suspicion_start(struct gossip *g, struct member *m, uint64_t accuser);
 void suspicion_confirm(struct gossip *g, struct member *m, uint64_t accuser);
 void suspicion_stop(struct gossip *g, struct member *m);
+/* A gossiped "failed" (from accuser, at incarnation gen, ver) about m, a
+ * member we know: true when it is taken as a suspicion that this node
+ * verifies at once with a ping of its own, and is not to be applied as it
+ * is (merge.c). */
+bool probe_hearsay_failed(struct gossip *g, struct member *m, uint64_t gen, uint32_t ver, uint64_t accuser);
 void awareness_apply(struct gossip *g, int delta);
 /* The host's loop was `late_ms` late (a tick long after its deadline, or
  * lag the host reported): our own trouble, not the peers'.  Local health

@@ -268,6 +268,168 @@ static void test_suspicion_confirm_from_records(void **state)
     ch_free(ch);
 }
 
+/* Does node 0's outbox (what it wrote since q_pos) hold a ping to id? */
+static bool pinged(struct ch *ch, uint64_t id)
+{
+    for (size_t i = ch->q_pos; i < ch->q.n; i++) {
+        const struct wire_msg *w = ch_decode(ch, &ch->q.v[i]);
+        if (ch->q.v[i].from == 0 && w && w->type == WIRE_PING && w->target == id)
+            return true;
+    }
+    return false;
+}
+
+/* A heard suspicion that expires gets one direct ping first, and nothing
+ * shortens the wait for its answer: regression (swarm flag verify-cut),
+ * confirmations arriving after the ping recomputed the deadline from the
+ * suspicion's start, which lay in the past, and the member was declared
+ * failed at the next tick, before its refutation could arrive.  With
+ * leaving set, the same for a node that is leaving (flag leaving-accuses:
+ * it skipped the ping and declared the member failed at once). */
+static void check_verification(bool leaving)
+{
+    struct ch *ch = ch_new();
+    struct hc *hc = ch->hc;
+    struct gossip *g = node_with_view(hc, 1, 2);
+    ch_attach(ch, 0);
+    struct ch_peer p1 = peer_new(0x9001, 77, 1), p2 = peer_new(0x9002, 77, 2), p3 = peer_new(0x9003, 77, 3);
+    struct wire_addr xa = {.family = 4, .ip = {10, 66, 1, 1}, .port = GOSSIP_DEFAULT_PORT};
+    const uint64_t X = 0x7007;
+    struct wire_member alive = rec(X, 50, 3, GOSSIP_ALIVE, 0, &xa);
+    peer_feed(ch, &p1, &alive, 1, NULL, 0);
+    peer_feed(ch, &p2, NULL, 0, NULL, 0);
+    peer_feed(ch, &p3, NULL, 0, NULL, 0);
+    hc->now += 500;
+    struct wire_member s1 = rec(X, 50, 3, GOSSIP_SUSPECT, p1.id, &xa);
+    peer_feed(ch, &p1, &s1, 1, NULL, 0);
+    const struct member *m = members_get(&g->members, X);
+    assert_int_not_equal(m->susp, 0);
+    const struct suspicion *s = &g->susp[m->susp - 1];
+    assert_false(s->verified);
+    if (leaving)
+        g->life.end = END_LEAVING; /* what gossip_leave() sets (it would seal at once) */
+
+    /* the deadline: only hearsay so far, so a ping rather than a verdict */
+    hc->now = s->deadline_ms;
+    ch->q_pos = ch->q.n;
+    ch_tick(ch, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_SUSPECT));
+    assert_true(s->verified);
+    assert_true(pinged(ch, X));
+    uint64_t answer_by = s->deadline_ms;
+    assert_true(answer_by == hc->now + 2ull * g->cfg.probe_timeout_ms * (1 + g->awareness));
+
+    /* two more accusers before the answer: the suspicion is at its minimum,
+     * long past, yet the wait for the ping's answer stands */
+    struct wire_member s2 = rec(X, 50, 3, GOSSIP_SUSPECT, p2.id, &xa);
+    struct wire_member s3 = rec(X, 50, 3, GOSSIP_SUSPECT, p3.id, &xa);
+    peer_feed(ch, &p2, &s2, 1, NULL, 0);
+    peer_feed(ch, &p3, &s3, 1, NULL, 0);
+    assert_int_equal(s->n_confirm, 2);
+    assert_true(s->start_ms + s->min_ms < hc->now);
+    assert_true(s->deadline_ms == answer_by);
+    hc->now += 1;
+    ch_tick(ch, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_SUSPECT));
+
+    /* no answer: failed at the ping's deadline */
+    hc->now = answer_by;
+    ch_tick(ch, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_FAILED));
+    ch_free(ch);
+}
+
+static void test_verification_not_cut_short(void **state)
+{
+    (void)state;
+    check_verification(false);
+}
+
+static void test_leaving_node_verifies(void **state)
+{
+    (void)state;
+    check_verification(true);
+}
+
+static unsigned pings_to(struct ch *ch, uint64_t id)
+{
+    unsigned c = 0;
+    for (size_t i = ch->q_pos; i < ch->q.n; i++) {
+        const struct wire_msg *w = ch_decode(ch, &ch->q.v[i]);
+        c += ch->q.v[i].from == 0 && w && w->type == WIRE_PING && w->target == id && (w->flags & WIRE_F_SUSPECT);
+    }
+    return c;
+}
+
+/* A gossiped "failed" about a member this node holds alive is hearsay: it
+ * may come from the other side of a partition that just healed, while this
+ * node reached the member all along (regression, swarm flag
+ * hearsay-failed: such nodes reported the member failed before it could
+ * refute).  It becomes a suspicion, verified at once with one ping that
+ * carries it; the member's answer (its refuting record) ends it, and the
+ * accusers that follow change nothing but the count.  A failure that
+ * confirms our own probe's verdict is believed at once. */
+static void test_hearsay_failure_verified(void **state)
+{
+    (void)state;
+    struct ch *ch = ch_new();
+    struct hc *hc = ch->hc;
+    struct gossip *g = node_with_view(hc, 1, 2);
+    ch_attach(ch, 0);
+    struct ch_peer p1 = peer_new(0x9001, 77, 1), p2 = peer_new(0x9002, 77, 2), px = peer_new(0x7007, 50, 9);
+    struct wire_addr xa = {.family = 4, .ip = {10, 66, 0, 9}, .port = GOSSIP_DEFAULT_PORT};
+    const uint64_t X = 0x7007, Y = 0x7008;
+    struct wire_addr ya = {.family = 4, .ip = {10, 66, 0, 10}, .port = GOSSIP_DEFAULT_PORT};
+    struct wire_member recs[2] = {rec(X, 50, 3, GOSSIP_ALIVE, 0, &xa), rec(Y, 60, 1, GOSSIP_ALIVE, 0, &ya)};
+    peer_feed(ch, &p1, recs, 2, NULL, 0);
+    peer_feed(ch, &p2, NULL, 0, NULL, 0);
+    hc->now += 500;
+
+    /* X: failed, says p1 -- suspect here, and X is asked directly */
+    ch->q_pos = ch->q.n;
+    struct wire_member f1 = rec(X, 50, 3, GOSSIP_FAILED, p1.id, &xa);
+    peer_feed(ch, &p1, &f1, 1, NULL, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_SUSPECT));
+    assert_int_equal(hc_count_ev(&hc->node[0], X, GOSSIP_EVENT_FAILED), 0);
+    assert_int_equal(pings_to(ch, X), 1);
+    const struct member *m = members_get(&g->members, X);
+    assert_int_not_equal(m->susp, 0);
+    const struct suspicion *s = &g->susp[m->susp - 1];
+    uint64_t answer_by = s->deadline_ms;
+    assert_true(answer_by == hc->now + 2ull * g->cfg.probe_timeout_ms * (1 + g->awareness));
+    /* p2 says so too (relayed, or at a version X already refuted):
+     * one more accuser, no second ping, the same wait */
+    struct wire_member f2 = rec(X, 50, 4, GOSSIP_FAILED, p2.id, &xa);
+    peer_feed(ch, &p2, &f2, 1, NULL, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_SUSPECT));
+    assert_int_equal(s->n_confirm, 1);
+    assert_int_equal(pings_to(ch, X), 1);
+    assert_true(s->deadline_ms == answer_by);
+
+    /* X answers with its current record: alive, the suspicion over */
+    hc->now += 5;
+    struct wire_msg ack = {.type = WIRE_ACK, .seq = g->seq};
+    struct wire_member xr = rec(X, 50, 5, GOSSIP_ALIVE, 0, &xa);
+    peer_msg(ch, &px, &ack, false, &xr, 1, NULL, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_ALIVE));
+    assert_int_equal(members_get(&g->members, X)->susp, 0);
+    hc->now = answer_by;
+    ch_tick(ch, 0);
+    assert_true(hc_sees(hc, 0, X, GOSSIP_ALIVE));
+    assert_int_equal(hc_count_ev(&hc->node[0], X, GOSSIP_EVENT_FAILED), 0);
+
+    /* Y: our own probe accused it already; the failure heard is believed */
+    struct member *my = members_get(&g->members, Y);
+    member_set_state(g, my, GOSSIP_SUSPECT, g->self_id);
+    suspicion_start(g, members_get(&g->members, Y), g->self_id);
+    ch->q_pos = ch->q.n;
+    struct wire_member fy = rec(Y, 60, 1, GOSSIP_FAILED, p1.id, &ya);
+    peer_feed(ch, &p1, &fy, 1, NULL, 0);
+    assert_true(hc_sees(hc, 0, Y, GOSSIP_FAILED));
+    assert_int_equal(pings_to(ch, Y), 0);
+    ch_free(ch);
+}
+
 /* ---- 2. awareness (Lifeguard local health) --------------------------------- */
 
 static void test_awareness_bounds(void **state)
@@ -669,8 +831,19 @@ static void test_incarnation_precedence(void **state)
     SEND(GOSSIP_ALIVE, G, 5);
     expect_state(hc, X, GOSSIP_SUSPECT, G, 5);
 
-    /* failed > suspect (and the suspicion timer goes) */
+    /* failed > suspect (and the suspicion timer goes); heard from another
+     * node, it is believed after one look of our own (probe.c,
+     * probe_hearsay_failed()): the ping goes out at once, and without an
+     * answer the member is failed at its deadline */
     SEND(GOSSIP_FAILED, G, 5);
+    expect_state(hc, X, GOSSIP_SUSPECT, G, 5);
+    {
+        const struct suspicion *s = &g->susp[members_get(&g->members, X)->susp - 1];
+        assert_true(s->verified);
+        assert_true(s->deadline_ms == hc->now + 2ull * g->cfg.probe_timeout_ms * (1 + g->awareness));
+        hc->now = s->deadline_ms;
+    }
+    ch_tick(ch, 0);
     expect_state(hc, X, GOSSIP_FAILED, G, 5);
     assert_int_equal(hc_count_ev(n0, X, GOSSIP_EVENT_FAILED), 1);
     assert_int_equal(members_get(&g->members, X)->susp, 0);
@@ -1259,6 +1432,9 @@ int main(void)
         cmocka_unit_test_teardown(test_suspicion_timers, teardown),
         cmocka_unit_test_teardown(test_suspicion_many_confirmations, teardown),
         cmocka_unit_test_teardown(test_suspicion_confirm_from_records, teardown),
+        cmocka_unit_test_teardown(test_verification_not_cut_short, teardown),
+        cmocka_unit_test_teardown(test_leaving_node_verifies, teardown),
+        cmocka_unit_test_teardown(test_hearsay_failure_verified, teardown),
         cmocka_unit_test_teardown(test_awareness_bounds, teardown),
         cmocka_unit_test_teardown(test_awareness_failed_probes, teardown),
         cmocka_unit_test_teardown(test_second_round_spares_a_lossy_link, teardown),
