@@ -97,12 +97,12 @@ static void finish(struct gossip *g)
     transmit(g);
     g->busy = false;
     g_deliver(g);
-    /* The role decisions taken while delivering (deliver.c roles_update():
-     * a hand-back ping, the raised version it announces) are written after
-     * the transmit above.  They go now: left in the outbox they would wait
-     * for whatever call comes next, and the call that made them would have
-     * asked for an immediate wake-up (the gossip round they schedule)
-     * without sending anything, which a host sees as a tick that did no
+    /* Roles settled before the transmit above; what the callbacks changed
+     * (a drain, a metadata change inside a role callback) is settled again
+     * in g_deliver() and may queue a hand-back ping or our raised record.
+     * It goes now: left in the outbox it would wait for whatever call
+     * comes next, while this call asked for an immediate wake-up (the
+     * gossip round it schedules), which a host sees as a tick that did no
      * work and returned 0 again (the busy-loop of swarm seed 197). */
     if (g->out.n && !g->delivering && !g->destroy_requested) {
         g->busy = true; /* the send hook may not enter either */
