@@ -67,6 +67,14 @@ static void send_hello(struct gossip *g, const gaddr_t *to, uint64_t target, uin
     send_handshake(g, to, ENV_HELLO, 0, NULL, &p);
 }
 
+/* How long a parked payload stays worth sending: a heartbeat.  Older, it
+ * is history (a view with members since gone, a probe long decided), and
+ * a COOKIE that comes later must not release it. */
+static bool park_fresh(const struct gossip *g, const struct parked *p)
+{
+    return p->at_ms && g->now - p->at_ms <= g->cfg.heartbeat_ms;
+}
+
 /* Keep the payload until the receiver's life is known; ask for it unless
  * a HELLO went to that address a moment ago. */
 static void park(struct gossip *g, const struct outbox_entry *e, const uint8_t *pt)
@@ -76,11 +84,11 @@ static void park(struct gossip *g, const struct outbox_entry *e, const uint8_t *
     bool recent_hello = false;
     for (unsigned i = 0; i < PARK_SLOTS; i++) {
         const struct parked *p = &pk->v[i];
-        if (p->at_ms && addr_equal(&p->to, &e->to) && p->to_id == e->to_id && p->to_any == e->to_any &&
+        if (park_fresh(g, p) && addr_equal(&p->to, &e->to) && p->to_id == e->to_id && p->to_any == e->to_any &&
             g->now - pk->hello_ms[i] < g->cfg.heartbeat_ms / 10 + 1)
             recent_hello = true;
-        if (p->at_ms < pk->v[slot].at_ms)
-            slot = i; /* free (0) or oldest: an old parked payload is stale anyway */
+        if (p->at_ms < pk->v[slot].at_ms || (!park_fresh(g, p) && park_fresh(g, &pk->v[slot])))
+            slot = i; /* free, stale or oldest */
     }
     struct parked *p = &pk->v[slot];
     p->to = e->to;
@@ -152,7 +160,11 @@ void send_unpark(struct gossip *g, const struct inbound *in)
     bool sent = false;
     for (unsigned i = 0; i < PARK_SLOTS; i++) {
         struct parked *p = &g->park.v[i];
-        if (!p->at_ms || !addr_equal(&p->to, &in->from) || (!p->to_any && p->to_id != id))
+        if (!park_fresh(g, p)) {
+            p->at_ms = 0;
+            continue;
+        }
+        if (!addr_equal(&p->to, &in->from) || (!p->to_any && p->to_id != id))
             continue;
         send_data(g, &in->from, id, l, p->buf, p->len, g->cfg.max_datagram + ENV_OVERHEAD_MAX);
         p->at_ms = 0;
