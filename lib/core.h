@@ -80,6 +80,8 @@ struct pending_event {
  * like the datagram replay window decides "seen" however many are in
  * flight.  Kept for the few members that broadcast, not in every record. */
 #define MAX_EVENT_ORIGINS 64
+/* Event ids of one life lie within this much above its generation. */
+#define EVENT_SEQ_SPAN (UINT64_C(1) << 32)
 struct event_origin {
     uint64_t origin;
     uint64_t used_ms;         /* for replacing the least recently used */
@@ -245,6 +247,7 @@ struct gossip {
     uint32_t conflict_seq;
     uint64_t conflict_next_ms, conflict_reported;
     uint64_t show_next_ms;     /* rate limit of showing our record to another life of a member */
+    uint64_t tell_next_ms;     /* rate limit of telling a member its life before (merge.c) */
 
     /* members back from failed: push-pull with them once */
 #define MAX_RECOVER 8

@@ -144,6 +144,38 @@ bool merge_plausible(const struct gossip *g, const struct wire_member *r)
     return !implausible(g, r);
 }
 
+/* Event ids grow within one life of an origin (generation + sequence),
+ * and across lives only as far as generations do.  A life whose
+ * generation lies below the ids we remember of its origin (a restart with
+ * the clock behind, once the earlier life was reaped) would have every
+ * event refused as seen: that memory belongs to another life and goes.
+ * (Replays of the earlier life's events stay refused by the envelope;
+ * hearsay of them by the seen ring.) */
+static void events_new_life(struct gossip *g, uint64_t origin, uint64_t generation)
+{
+    for (unsigned i = 0; i < MAX_EVENT_ORIGINS; i++) {
+        struct event_origin *o = &g->origins[i];
+        if (o->used_ms && o->origin == origin && o->w.top > generation &&
+            o->w.top - generation > EVENT_SEQ_SPAN)
+            *o = (struct event_origin){0};
+    }
+}
+
+/* A member speaks with an older incarnation of itself than the one we
+ * hold: it restarted with its clock behind (or with the same generation)
+ * and does not know what the cluster remembers of its life before.  Our
+ * record tells it, over this fresh authenticated exchange, and it moves
+ * past (apply_self_record()); nobody would tell it otherwise until a
+ * full-view exchange.  At most ten a heartbeat. */
+static void tell_behind(struct gossip *g, const gaddr_t *from, const struct member *m)
+{
+    if (g->now < g->tell_next_ms)
+        return;
+    g->tell_next_ms = g->now + g->cfg.heartbeat_ms / 10;
+    struct wire_msg hdr = {.type = WIRE_GOSSIP};
+    msg_send(g, from, m->id, &hdr, m, false);
+}
+
 static void queue_fresh(struct gossip *g, uint64_t id)
 {
     if (dissem_member(&g->dq, id) == 0)
@@ -225,6 +257,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
         m->version = r->version;
         m->addr = addr;
         m->state = GOSSIP_ALIVE;
+        events_new_life(g, r->id, r->generation);
         m->state_ms = g->now;
         if (source == FROM_HOST)
             m->flags |= MEMBER_UNCONFIRMED;
@@ -255,12 +288,17 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
     if (state == GOSSIP_FAILED && probe_hearsay_failed(g, m, r->generation, r->version, accuser))
         return; /* heard, not seen: verified first (probe.c) */
     if (!update_overrides(state, r->generation, r->version, m->state, m->generation, m->version)) {
+        if (r->id == sender && from && source != FROM_HOST &&
+            incarnation_cmp(r->generation, r->version, m->generation, m->version) < 0)
+            tell_behind(g, from, m);
         if (state == GOSSIP_SUSPECT && m->state == GOSSIP_SUSPECT &&
             incarnation_cmp(r->generation, r->version, m->generation, m->version) == 0)
             suspicion_confirm(g, m, accuser);
         return;
     }
     bool restarted = r->generation > m->generation;
+    if (restarted)
+        events_new_life(g, r->id, r->generation);
     bool changed = false;
     uint8_t old = m->state;
     gaddr_t old_addr = m->addr;
