@@ -142,7 +142,7 @@ static struct kb_info kb[KB_N] = {
                          "a node restarted with a generation below its previous life's (wall clock "
                          "behind, two starts in one ms) is locked out until reaped", true},
     [KB_REPLAY_RESTART] = {"replay-restarted", "11",
-                           "a datagram recorded before the receiver restarted is accepted by it", true},
+                           "a datagram recorded before the receiver restarted is accepted by it", false},
     [KB_HEARSAY_FAILED] = {"hearsay-failed", "15",
                            "a gossiped \"failed\" is applied at once, also by nodes that reach the member",
                            false},
@@ -151,7 +151,7 @@ static struct kb_info kb[KB_N] = {
                        "itself without knowing the node that holds it", true},
     [KB_REPLAY_CROSS] = {"replay-cross", "11",
                          "a datagram recorded on its way to one node, replayed to another, is accepted "
-                         "(the destination is not authenticated; one counter covers all destinations)", true},
+                         "(the destination is not authenticated; one counter covers all destinations)", false},
     [KB_FORGETS_FAILED] = {"forgets-failed", "new",
                            "a node that (re)starts never learns the members the others hold failed or left, "
                            "so its QUORUM majority counts fewer members (holders differ; a restart on a minority "
