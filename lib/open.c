@@ -21,20 +21,22 @@ static const char *who(const gaddr_t *from, char buf[64])
 
 static enum open_verdict drop_life(struct gossip *g, struct inbound *in, uint64_t *counter, const char *what)
 {
-    char w[64];
-    if (g_drop(g, counter, DR_LIFE))
+    if (g_drop(g, counter, DR_LIFE)) {
+        char w[64];
         g_drop_log(g, DR_LIFE, "datagram from %s (node %llu) dropped: %s", who(&in->from, w),
                    (unsigned long long)in->h.sender, what);
+    }
     in->hello_back = true;
     return OPEN_DROP;
 }
 
 static enum open_verdict drop_replay(struct gossip *g, struct inbound *in)
 {
-    char w[64];
-    if (g_drop(g, &g->stats.drop_replay, DR_REPLAY))
+    if (g_drop(g, &g->stats.drop_replay, DR_REPLAY)) {
+        char w[64];
         g_drop_log(g, DR_REPLAY, "replayed or stale datagram from %s (node %llu) dropped", who(&in->from, w),
                    (unsigned long long)in->h.sender);
+    }
     return OPEN_DROP;
 }
 
