@@ -538,7 +538,9 @@ int gossip_member_foreach(const gossip_t *g,
  * like any other, so a stale record ends in a local FAILED event after a
  * suspicion, and a live one spreads once it has answered.
  * Seeds are still asked while the node has not heard from anybody.
- * GOSSIP_EINVAL (own id, not ALIVE, meta NULL with a length), GOSSIP_EADDR
+ * GOSSIP_EINVAL (own id, not ALIVE, meta NULL with a length, an
+ * incarnation no clock explains: a generation beyond this node's wall clock
+ * plus a day, or a version of 2^32 - 2^16 or more), GOSSIP_EADDR
  * (no usable address and port), GOSSIP_ETOOBIG (meta above max_meta),
  * GOSSIP_EFULL (max_members reached), GOSSIP_ESTATE (after gossip_leave()).
  * A macro for gossip_member_restore_sized() with this header's sizeof; the

@@ -412,9 +412,13 @@ class Cluster:
                                    start_new_session=True)
         err.close()
         PROCS.append(nd.proc)
+        # the node is registered before its reader runs: the reader drops the
+        # lines of a node that is not (or no longer) the registered one, and
+        # a fast node prints its first joins within milliseconds of starting
+        with self.lock:
+            self.nodes[i] = nd
         nd.thread = threading.Thread(target=self._reader, args=(nd,), daemon=True)
         nd.thread.start()
-        self.nodes[i] = nd
         return nd
 
     def _reader(self, nd):
