@@ -319,6 +319,12 @@ struct gossip_config {
     /* Appended after 0.1.0: the passphrase keys this config derived (see
      * struct gossip_key_cache); gossip_config_init() empties it. */
     struct gossip_key_cache key_cache;
+    /* max-clock-skew: how far ahead of this node's wall clock a member
+     * record's generation (wall ms << 16 at its start) may lie; records
+     * beyond are refused (stats drop_implausible), so a corrupt or hostile
+     * record cannot hold an id above every life it can start.  0 = one day
+     * (86400000); at least 1000. */
+    uint32_t max_clock_skew_ms;
 };
 
 /* Fill `cfg` with every default: bind_port 1179, heartbeat 1000 ms, the

@@ -710,6 +710,8 @@ void config_effective(const struct gossip_config *in, struct gossip_config *out)
         out->reap_ms = sat_mul(hb, 3600);
     if (!out->awareness_max)
         out->awareness_max = 8;
+    if (!out->max_clock_skew_ms)
+        out->max_clock_skew_ms = 86400000u;
     if (!out->max_datagram)
         out->max_datagram = 1232;
     if (!out->max_members)
@@ -890,6 +892,7 @@ static int validate_full(const struct gossip_config *cfg, char *err, size_t errl
         {"reconnect-interval", e.reconnect_interval_ms, 1, UINT32_MAX},
         {"reap-time", e.reap_ms, 1, UINT32_MAX},
         {"awareness-max", e.awareness_max, 1, 64},
+        {"max-clock-skew", e.max_clock_skew_ms, 1000, UINT32_MAX},
         {"max-datagram", e.max_datagram, MIN_DATAGRAM, MAX_DATAGRAM},
         {"max-members", e.max_members, 2, 1u << 24},
         {"max-meta", e.max_meta, 1, 255},
@@ -1013,6 +1016,7 @@ int gossip_config_format(const struct gossip_config *cfg, char *buf, size_t bufl
     put(&o, "reconnect-interval = \"%lums\"\n", (unsigned long)e.reconnect_interval_ms);
     put(&o, "reap-time = \"%lums\"\n", (unsigned long)e.reap_ms);
     put(&o, "awareness-max = %u\n", e.awareness_max);
+    put(&o, "max-clock-skew = \"%lums\"\n", (unsigned long)e.max_clock_skew_ms);
     put(&o, "max-datagram = %u\n", e.max_datagram);
     put(&o, "max-members = %u\n", e.max_members);
     put(&o, "max-meta = %u\n", e.max_meta);

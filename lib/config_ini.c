@@ -465,6 +465,7 @@ static const struct keydef keydefs[] = {
     {"reconnect-interval", K_DUR, F(reconnect_interval_ms), UINT32_MAX},
     {"reap-time", K_DUR, F(reap_ms), UINT32_MAX},
     {"awareness-max", K_UINT, F(awareness_max), 64},
+    {"max-clock-skew", K_DUR, F(max_clock_skew_ms), UINT32_MAX},
     {"max-datagram", K_UINT, F(max_datagram), 65507},
     {"max-members", K_UINT, F(max_members), 1u << 24},
     {"max-meta", K_UINT, F(max_meta), 255},

@@ -311,11 +311,11 @@ enum drop_reason {
 };
 
 /* Generations are wall-clock ms << 16 | 16 random bits (gossip.c).  A
- * record whose generation lies beyond this node's clock plus a day is
- * refused (a hostile, corrupt or far-future record would otherwise hold
- * that node's id above every life it can start); a version this close to
- * the top could not be raised by a refutation without wrapping. */
-#define GEN_CLOCK_SKEW_MS (24ull * 3600 * 1000)
+ * record whose generation lies beyond this node's clock plus
+ * cfg.max_clock_skew_ms is refused (a hostile, corrupt or far-future
+ * record would otherwise hold that node's id above every life it can
+ * start); a version this close to the top could not be raised by a
+ * refutation without wrapping. */
 #define VERSION_MAX (UINT32_MAX - 0xffffu)
 /* A life that moves past an older record raises the generation by this
  * much: above the record, and still far below the skew bound. */

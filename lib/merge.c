@@ -129,12 +129,13 @@ static void apply_self_record(struct gossip *g, const struct wire_member *r, con
     }
 }
 
-/* A record no clock can explain: a generation beyond ours plus a day, or a
+/* A record no clock can explain: a generation beyond our clock plus the
+ * allowed skew (a day by default), or a
  * version a refutation could not raise.  Taking it would hold that id
  * above every life it can start. */
 static bool implausible(const struct gossip *g, const struct wire_member *r)
 {
-    uint64_t wall = g->wall0_ms + (g->now - g->now0_ms) + GEN_CLOCK_SKEW_MS;
+    uint64_t wall = g->wall0_ms + (g->now - g->now0_ms) + g->cfg.max_clock_skew_ms;
     uint64_t max_gen = wall >= (UINT64_MAX >> 16) ? UINT64_MAX : (wall << 16 | 0xffffu);
     return r->generation > max_gen || r->version >= VERSION_MAX;
 }

@@ -188,6 +188,7 @@ static void test_effective(void **state)
     assert_int_equal(e.reconnect_interval_ms, 5000);
     assert_int_equal(e.reap_ms, 3600000);
     assert_int_equal(e.awareness_max, 8);
+    assert_int_equal(e.max_clock_skew_ms, 86400000);
     assert_int_equal(e.max_datagram, 1232);
     assert_int_equal(e.max_members, 65536);
     assert_int_equal(e.max_meta, 128);
@@ -668,6 +669,7 @@ static void test_full_file(void **state)
     assert_int_equal(c.reconnect_interval_ms, 10000);
     assert_int_equal(c.reap_ms, 7200000);
     assert_int_equal(c.awareness_max, 6);
+    assert_int_equal(c.max_clock_skew_ms, 7200000);
     assert_int_equal(c.max_datagram, 1400);
     assert_int_equal(c.max_members, 1000);
     assert_int_equal(c.max_meta, 200);
@@ -1690,7 +1692,8 @@ static void test_format(void **state)
         "suspicion-mult = 2.125\n", "suspicion-max-mult = 4\n", "suspicion-confirmations = 2\n",
         "retransmit-mult = 4\n", "gossip-interval = \"400ms\"\n", "gossip-fanout = 3\n",
         "sync-interval = \"120000ms\"\n", "ae-records = 2\n", "reconnect-interval = \"10000ms\"\n",
-        "reap-time = \"7200000ms\"\n", "awareness-max = 8\n", "max-datagram = 1232\n",
+        "reap-time = \"7200000ms\"\n", "awareness-max = 8\n", "max-clock-skew = \"86400000ms\"\n",
+        "max-datagram = 1232\n",
         "max-members = 65536\n", "max-meta = 64\n", "max-event = 512\n",
         "max-pending-events = 256\n", "roles.purge.stores = []\n", "roles.acme.renew = [5]\n",
         "roles.acme.renew.failover = false\n", "roles.acme.renew.quorum = true\n"};

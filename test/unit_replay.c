@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -414,6 +415,28 @@ static void test_implausible_records_refused(void **state)
     hc_free(hc);
 }
 
+/* max-clock-skew sets the bound: a record 2 h ahead of the receiver's
+ * clock is taken at the default (a day) and refused with a 1 h bound. */
+static void test_clock_skew_bound_configured(void **state)
+{
+    (void)state;
+    uint64_t wall = (uint64_t)time(NULL) * 1000;
+    uint64_t ahead = (wall + 2ull * 3600 * 1000) << 16;
+    for (int bounded = 0; bounded < 2; bounded++) {
+        struct hc *hc = hc_cluster(1);
+        hc_config(hc, 0, ID0)->max_clock_skew_ms = bounded ? 3600u * 1000 : 0;
+        hc_start(hc, 0);
+        struct gossip_member r = {.id = 0x7777, .generation = ahead, .state = GOSSIP_ALIVE};
+        struct sockaddr_in *a = (struct sockaddr_in *)&r.addr;
+        a->sin_family = AF_INET;
+        a->sin_port = htons(1179);
+        a->sin_addr.s_addr = htonl(0x0a000063u);
+        r.addr_len = sizeof *a;
+        assert_int_equal(gossip_member_restore(hc->node[0].g, &r), bounded ? GOSSIP_EINVAL : 0);
+        hc_free(hc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -423,6 +446,7 @@ int main(void)
         cmocka_unit_test_teardown(test_hello_answer_and_budget, hc_teardown),
         cmocka_unit_test_teardown(test_restart_clock_behind_rejoins, hc_teardown),
         cmocka_unit_test_teardown(test_implausible_records_refused, hc_teardown),
+        cmocka_unit_test_teardown(test_clock_skew_bound_configured, hc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
