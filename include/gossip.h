@@ -211,7 +211,10 @@ struct gossip_hooks {
  * members alive AND has heard from a strict majority within one heartbeat
  * (a lease, kept fresh by pings while the role is held or would be).  The
  * lease is shorter than the time the majority needs to declare a silent
- * holder failed, so two sides of a partition never hold the role at once. */
+ * holder failed, so two sides of a partition never hold the role at once.
+ * A node that starts holds none before it has a view of the cluster (a
+ * full view from a member; without seeds, five quiet heartbeats, after
+ * which it is the cluster): alone it would be a majority of one. */
 #define GOSSIP_ROLE_QUORUM 0x2u
 
 /* A role (duty).  With no nodes listed every node holds it.  With a list

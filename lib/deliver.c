@@ -323,14 +323,33 @@ static void roles_update(struct gossip *g)
          * has settled (lc_may_fail_over()), unless we are listed */
         if (h && r->n_nodes && !listed(r, g->self_id) && !lc_may_fail_over(g))
             h = false;
+        /* A QUORUM role needs a view first: alone in a view of one we
+         * would be a majority of one, and a node that (re)starts on the
+         * minority side of a partition, or while the failover holder still
+         * runs the role, would hold it beside the real holder.  A view is
+         * a full view from a member (the cluster we join), or five quiet
+         * heartbeats without seeds (we are the cluster, maintain.c).  A
+         * first SYNC can carry no record we take (a bare request for our
+         * view): that is no view yet, unless we are a settled member whose
+         * cluster shrank to us (the others left and were reaped). */
+        if (h && (r->flags & GOSSIP_ROLE_QUORUM) &&
+            !(lc_has_view(g) && (g->members.n > 0 || g->life.phase == PHASE_MEMBER)))
+            h = false;
+        bool gating = false;
         if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
             candidate = true;
             h = quorum_lease(g);
             if (h && !(g->roles_held & (1u << i)))
-                h = handback_gate(g, i, view, n);
-            else if (!h)
-                g->handback[i] = (struct handback){0};
+                gating = !(h = handback_gate(g, i, view, n));
         }
+        /* The hand-back state lives only while a take waits for it: once
+         * the role is taken, or no longer wanted (lost lease, drained,
+         * a listed node back), the next take starts a new handshake.  A
+         * handshake acked long ago (say at a cold start) must not let a
+         * node that undrains take the role at once while the node it
+         * moved to still holds it. */
+        if (!gating)
+            g->handback[i] = (struct handback){0};
         if (h)
             held |= 1u << i;
     }

@@ -159,8 +159,9 @@ static struct kb_info kb[KB_N] = {
                            "of a member that left is taken later (then reported failed)", true},
     [KB_QUORUM_ALONE] = {"quorum-alone", "new",
                          "a listed node holds its QUORUM roles from its first tick, alone in its view (a "
-                         "majority of one): beside the failover holder, and on the minority side of a partition",
-                         true},
+                         "majority of one): beside the failover holder, and on the minority side of a partition "
+                         "(fixed: no QUORUM role before a view, deliver.c)",
+                         false},
     [KB_LEAVING_ACCUSES] = {"leaving-accuses", "new",
                             "a node that is leaving declares a member failed when a suspicion it only heard "
                             "of expires (suspicion_expire() skips the verification ping while leaving and "
