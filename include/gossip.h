@@ -209,12 +209,15 @@ struct gossip_hooks {
 #define GOSSIP_ROLE_NO_FAILOVER 0x1u /* hold only on listed nodes, never fail over */
 /* Hold only while this node sees a strict majority of the (not left)
  * members alive AND has heard from a strict majority within one heartbeat
- * (a lease, kept fresh by pings while the role is held or would be).  The
+ * (a lease, kept fresh by pings while the role is held or would be, early
+ * enough for any round trip below the probe timeout; the role is let go
+ * the moment the lease runs out, and taken back at the answer).  The
  * lease is shorter than the time the majority needs to declare a silent
  * holder failed, so two sides of a partition never hold the role at once.
  * A node that starts holds none before it has a view of the cluster (a
  * full view from a member; without seeds, five quiet heartbeats, after
- * which it is the cluster): alone it would be a majority of one. */
+ * which it is the cluster, and alone in it a reconnect interval and a
+ * heartbeat from its start): alone it would be a majority of one. */
 #define GOSSIP_ROLE_QUORUM 0x2u
 
 /* A role (duty).  With no nodes listed every node holds it.  With a list

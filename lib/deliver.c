@@ -166,19 +166,72 @@ static bool quorum_lease(const struct gossip *g)
     return 2 * heard > total;
 }
 
-/* Keep the lease fresh: ask the members we have not heard from lately. */
+static int heard_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* When the lease runs out if nothing more is heard: the heard time of the
+ * member whose answer keeps the majority, plus one heartbeat.  UINT64_MAX
+ * when it cannot run out (we are the majority alone) or already has (an
+ * answer then brings it back: roles_on_ack()). */
+static uint64_t quorum_lease_end(const struct gossip *g)
+{
+    size_t total = 1, k = 0;
+    for (uint32_t i = 0; i < g->members.n; i++)
+        total += g->members.v[i].state != GOSSIP_LEFT;
+    size_t need = total / 2; /* others besides us: 2 * (need + 1) > total */
+    if (need == 0)
+        return UINT64_MAX;
+    uint64_t *t = malloc((size_t)g->members.n * sizeof(*t));
+    if (!t)
+        return g->now + 1; /* no memory: check again soon rather than late */
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        const struct member *m = &g->members.v[i];
+        if (m->state <= GOSSIP_SUSPECT && g->now - m->heard_ms < g->cfg.heartbeat_ms)
+            t[k++] = m->heard_ms;
+    }
+    uint64_t end = UINT64_MAX;
+    if (k >= need) {
+        qsort(t, k, sizeof(*t), heard_desc);
+        end = t[need - 1] + g->cfg.heartbeat_ms;
+    }
+    free(t);
+    return end;
+}
+
+/*
+ * Keep the lease fresh, every half heartbeat.  A lease ping is answered a
+ * round trip later, and the lease needs an answer within one heartbeat of
+ * the last one: asking only members not heard from for half a heartbeat
+ * lost the lease whenever the round trip exceeded the other half.  A member
+ * is skipped only when heard so recently that a ping at the next round,
+ * answered within the probe timeout (the round trip of a healthy link, as
+ * the failure detector assumes), still comes back in time:
+ * heard + period + probe timeout < heard + heartbeat.  With a probe
+ * timeout of half a heartbeat or more every live member is asked at every
+ * round, and the answers, one per round in flight, keep the lease.
+ * The next round is also brought forward to the moment the lease would
+ * run out, so that a holder lets go right then, not up to half a
+ * heartbeat later.
+ */
 void roles_quorum_tick(struct gossip *g)
 {
     uint32_t half = g->cfg.heartbeat_ms / 2;
-    g->next_quorum = g->now + (half ? half : 1);
+    uint64_t period = half ? half : 1;
+    uint64_t margin = period + g->cfg.probe_timeout_ms + 1;
+    uint64_t fresh = g->cfg.heartbeat_ms > margin ? g->cfg.heartbeat_ms - margin : 0;
     for (uint32_t i = 0; i < g->members.n; i++) {
         struct member *m = &g->members.v[i];
-        if (m->state > GOSSIP_SUSPECT || g->now - m->heard_ms < half)
+        if (m->state > GOSSIP_SUSPECT || g->now - m->heard_ms < fresh)
             continue;
         struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
         gaddr_t to = m->addr;
         msg_send(g, &to, &hdr, NULL, false);
     }
+    uint64_t end = quorum_lease_end(g);
+    g->next_quorum = end < g->now + period ? end : g->now + period;
     roles_recompute(g);
 }
 
@@ -291,6 +344,10 @@ static bool handback_gate(struct gossip *g, unsigned i, struct roles_member *vie
 
 void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
 {
+    /* the answer to a lease ping: a QUORUM role that waits for its lease
+     * may be ours now, not only at the next lease round */
+    if (g->quorum_waiting)
+        roles_recompute(g);
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         struct handback *hb = &g->handback[i];
         if (hb->active && hb->peer == sender && hb->seq == seq) {
@@ -299,6 +356,30 @@ void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
             roles_recompute(g);
         }
     }
+}
+
+/*
+ * May our view decide a QUORUM role?  Not before we have one: alone in a
+ * view of one we would be a majority of one, and a node that (re)starts on
+ * the minority side of a partition, or while the failover holder still runs
+ * the role, would hold it beside the real holder.  A view is a full view
+ * from a member (the cluster we join), or, without seeds, five quiet
+ * heartbeats (we are the cluster, maintain.c).  A first SYNC can carry no
+ * record we take (a bare request for our view): that is no view yet.
+ * Alone in it (no record at all: we started the cluster, or everyone else
+ * left and was reaped) we also wait a reconnect interval and a heartbeat
+ * from our start: a node without seeds cannot tell the first start of a
+ * cluster from its own restart as the seed of a running one, whose
+ * members ask each seed they lack once per reconnect interval.
+ */
+static bool quorum_view(const struct gossip *g)
+{
+    if (!lc_has_view(g))
+        return false;
+    if (g->members.n > 0)
+        return true;
+    return g->life.phase == PHASE_MEMBER &&
+           g->now - g->life.start_ms >= (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms;
 }
 
 static void roles_update(struct gossip *g)
@@ -315,6 +396,7 @@ static void roles_update(struct gossip *g)
     struct roles_member self_only = {g->self_id, g->self_state, g->self_draining};
     uint32_t held = 0;
     bool candidate = false;
+    uint32_t waiting = 0;
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         const struct gossip_role *r = &g->cfg.roles[i];
         bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
@@ -323,22 +405,16 @@ static void roles_update(struct gossip *g)
          * has settled (lc_may_fail_over()), unless we are listed */
         if (h && r->n_nodes && !listed(r, g->self_id) && !lc_may_fail_over(g))
             h = false;
-        /* A QUORUM role needs a view first: alone in a view of one we
-         * would be a majority of one, and a node that (re)starts on the
-         * minority side of a partition, or while the failover holder still
-         * runs the role, would hold it beside the real holder.  A view is
-         * a full view from a member (the cluster we join), or five quiet
-         * heartbeats without seeds (we are the cluster, maintain.c).  A
-         * first SYNC can carry no record we take (a bare request for our
-         * view): that is no view yet, unless we are a settled member whose
-         * cluster shrank to us (the others left and were reaped). */
-        if (h && (r->flags & GOSSIP_ROLE_QUORUM) &&
-            !(lc_has_view(g) && (g->members.n > 0 || g->life.phase == PHASE_MEMBER)))
-            h = false;
         bool gating = false;
+        if (h && (r->flags & GOSSIP_ROLE_QUORUM) && !quorum_view(g)) {
+            h = false;
+            candidate = true; /* the lease round rechecks it (a node alone waits for a time) */
+        }
         if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
             candidate = true;
             h = quorum_lease(g);
+            if (!h)
+                waiting |= 1u << i;
             if (h && !(g->roles_held & (1u << i)))
                 gating = !(h = handback_gate(g, i, view, n));
         }
@@ -357,6 +433,7 @@ static void roles_update(struct gossip *g)
     if (candidate && !g->quorum_candidate)
         g->next_quorum = g->now;
     g->quorum_candidate = candidate;
+    g->quorum_waiting = waiting;
     uint32_t changed = g->roles_started ? held ^ g->roles_held : held;
     g->roles_started = true;
     /* A change counts as made only once its callback is queued: if the

@@ -172,7 +172,8 @@ static struct kb_info kb[KB_N] = {
                        "(suspicion_confirm() -> suspicion_deadline()): declared failed at the next tick", true},
     [KB_LEASE_RTT] = {"lease-rtt", "new",
                       "the QUORUM lease (heard from a majority within one heartbeat, pinged at half of it) "
-                      "is lost on a healthy network whose round trip exceeds half a heartbeat", true},
+                      "is lost on a healthy network whose round trip exceeds half a heartbeat (fixed: lease pings "
+                      "timed by the probe timeout, an answer rechecks, the lease end has its own timer)", false},
 };
 
 /* ------------------------------------------------------------------ invariants */
