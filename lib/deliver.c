@@ -111,13 +111,23 @@ static bool roles_need_view(const struct gossip *g)
     return false;
 }
 
-/* The view as roles.c wants it; NULL (and *n = 0) when no role depends on it. */
-static struct roles_member *roles_view(const struct gossip *g, size_t *n)
+/*
+ * The view as roles.c decides from it: ourselves first, every member, then
+ * every node a role lists that the view has no record of, as failed.  A
+ * node that (re)starts learns only the live members (nobody passes on the
+ * failed or left ones), and a QUORUM majority counted over those alone let
+ * a restart on the minority side hold a role beside the majority's
+ * holder.  The role lists are configuration, the same on every node: the
+ * nodes they name are members until they are known to have left, so they
+ * count against the majority whether this life has heard of them or not.
+ */
+struct roles_member *roles_view_build(const struct gossip *g, size_t *n)
 {
+    size_t listed_n = 0;
+    for (unsigned i = 0; i < g->cfg.n_roles; i++)
+        listed_n += g->cfg.roles[i].n_nodes;
     *n = 0;
-    if (!roles_need_view(g))
-        return NULL;
-    struct roles_member *v = malloc(((size_t)g->members.n + 1) * sizeof(*v));
+    struct roles_member *v = malloc(((size_t)g->members.n + 1 + listed_n) * sizeof(*v));
     if (!v)
         return NULL;
     v[(*n)++] = (struct roles_member){g->self_id, g->self_state, g->self_draining};
@@ -125,7 +135,26 @@ static struct roles_member *roles_view(const struct gossip *g, size_t *n)
         const struct member *m = &g->members.v[i];
         v[(*n)++] = (struct roles_member){m->id, m->state, (m->flags & MEMBER_DRAINING) != 0};
     }
+    size_t known = *n;
+    for (unsigned i = 0; i < g->cfg.n_roles; i++)
+        for (unsigned k = 0; k < g->cfg.roles[i].n_nodes; k++) {
+            uint64_t id = g->cfg.roles[i].nodes[k];
+            bool seen = id == g->self_id || members_get(&g->members, id) != NULL;
+            for (size_t j = known; j < *n && !seen; j++)
+                seen = v[j].id == id;
+            if (!seen)
+                v[(*n)++] = (struct roles_member){id, GOSSIP_FAILED, false};
+        }
     return v;
+}
+
+/* The view as roles.c wants it; NULL (and *n = 0) when no role depends on it. */
+static struct roles_member *roles_view(const struct gossip *g, size_t *n)
+{
+    *n = 0;
+    if (!roles_need_view(g))
+        return NULL;
+    return roles_view_build(g, n);
 }
 
 static bool listed(const struct gossip_role *r, uint64_t id)
@@ -165,6 +194,8 @@ static bool quorum_lease(const struct gossip *g)
     }
     return 2 * heard > total;
 }
+
+static void roles_update(struct gossip *g);
 
 static int heard_desc(const void *a, const void *b)
 {
@@ -232,7 +263,14 @@ void roles_quorum_tick(struct gossip *g)
     }
     uint64_t end = quorum_lease_end(g);
     g->next_quorum = end < g->now + period ? end : g->now + period;
-    roles_recompute(g);
+    /* decided here, inside the tick, not at delivery: what the decision
+     * sends (a hand-back handshake, its pings and gossip) then leaves with
+     * this tick's transmit, instead of waiting for another wakeup that the
+     * host is told is due at once */
+    if (g->life.ticked)
+        roles_update(g);
+    else
+        roles_recompute(g);
 }
 
 void roles_recompute(struct gossip *g)
@@ -358,6 +396,44 @@ void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
     }
 }
 
+/* A default generation is the wall clock at start (ms << 16, random low
+ * bits): from 2015 on it is above this.  Others (chosen by the host) say
+ * nothing about when a member started. */
+#define WALL_GEN_MIN (1420070400000ull << 16)
+
+/*
+ * Does our view come from a cluster that ran before we started?  Yes when
+ * a live member in it started, by its generation, at least a reconnect
+ * interval and a heartbeat before us (both generations from the wall
+ * clock).  Otherwise it may be a fragment: a node without seeds cannot
+ * tell the first start of a cluster from its own restart as the seed of a
+ * running one, whose members only ask each seed they lack once per
+ * reconnect interval; until they do, whoever joins through it sees a
+ * cluster of two or three that is a majority of itself.
+ */
+static bool view_established(const struct gossip *g)
+{
+    uint64_t wait = (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms;
+    if (g->generation < WALL_GEN_MIN)
+        return false;
+    uint64_t self_ms = g->generation >> 16;
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        const struct member *m = &g->members.v[i];
+        if (m->state <= GOSSIP_SUSPECT && m->generation >= WALL_GEN_MIN && (m->generation >> 16) + wait <= self_ms)
+            return true;
+    }
+    return false;
+}
+
+/* Our view is not a fragment: established (above), or a reconnect interval
+ * and a heartbeat have passed since our start, time for a running
+ * cluster to find a seed that restarted. */
+static bool view_settled(const struct gossip *g)
+{
+    return g->now - g->life.start_ms >= (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms ||
+           view_established(g);
+}
+
 /*
  * May our view decide a QUORUM role?  Not before we have one: alone in a
  * view of one we would be a majority of one, and a node that (re)starts on
@@ -365,21 +441,45 @@ void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
  * the role, would hold it beside the real holder.  A view is a full view
  * from a member (the cluster we join), or, without seeds, five quiet
  * heartbeats (we are the cluster, maintain.c).  A first SYNC can carry no
- * record we take (a bare request for our view): that is no view yet.
- * Alone in it (no record at all: we started the cluster, or everyone else
- * left and was reaped) we also wait a reconnect interval and a heartbeat
- * from our start: a node without seeds cannot tell the first start of a
- * cluster from its own restart as the seed of a running one, whose
- * members ask each seed they lack once per reconnect interval.
+ * record we take (a bare request for our view): that is no view yet.  And
+ * it must not be a fragment (view_settled()): a restarted seed node and a
+ * node that joined through it would otherwise make a majority of two.
  */
 static bool quorum_view(const struct gossip *g)
 {
-    if (!lc_has_view(g))
+    if (!lc_has_view(g) || !view_settled(g))
         return false;
-    if (g->members.n > 0)
+    return g->members.n > 0 || g->life.phase == PHASE_MEMBER;
+}
+
+/*
+ * A failover role that is ours by the rendezvous rule, while our view
+ * has not settled yet (a restart: lc_may_fail_over() opens 3-4 heartbeats
+ * after the first view).  The node that holds it now gives it up as soon
+ * as it sees us alive, so waiting left the role unheld for those seconds.
+ * We take it at once when our view comes from a cluster that ran before
+ * us (view_established(): not a cold start, where views still form) and
+ * names a live node that holds it without us: that node yields, and for a
+ * QUORUM role the hand-back handshake (handback_gate()) makes the take
+ * wait for its ack, so there is no second holder either.
+ */
+static bool early_failover(struct gossip *g, const struct gossip_role *r, const struct roles_member *view,
+                           size_t n, uint64_t *wake)
+{
+    uint64_t holder = 0;
+    if (!view || !lc_has_view(g) || !view_established(g) ||
+        failover_holder(g, r, view, n, &holder) != 1)
+        return false;
+    /* The first view comes in datagram-sized chunks, and roles are decided
+     * after each: the first chunk alone can name as holder a node that
+     * does not hold the role (the one that does is in a later chunk).  On
+     * a healthy link the rest is in within a probe timeout. */
+    uint64_t at = g->life.view_ms + g->cfg.probe_timeout_ms;
+    if (g->now >= at)
         return true;
-    return g->life.phase == PHASE_MEMBER &&
-           g->now - g->life.start_ms >= (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms;
+    if (at < *wake)
+        *wake = at;
+    return false;
 }
 
 static void roles_update(struct gossip *g)
@@ -397,13 +497,15 @@ static void roles_update(struct gossip *g)
     uint32_t held = 0;
     bool candidate = false;
     uint32_t waiting = 0;
+    uint64_t wake = UINT64_MAX; /* an early failover becomes possible then */
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         const struct gossip_role *r = &g->cfg.roles[i];
         bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
         /* alone in our view before joining, failover would pick us: a role
          * with a list waits until we know the cluster and that knowledge
-         * has settled (lc_may_fail_over()), unless we are listed */
-        if (h && r->n_nodes && !listed(r, g->self_id) && !lc_may_fail_over(g))
+         * has settled (lc_may_fail_over()), unless we are listed, or it
+         * moves to us from a live holder (early_failover()) */
+        if (h && r->n_nodes && !listed(r, g->self_id) && !lc_may_fail_over(g) && !early_failover(g, r, view, n, &wake))
             h = false;
         bool gating = false;
         if (h && (r->flags & GOSSIP_ROLE_QUORUM) && !quorum_view(g)) {
@@ -432,6 +534,12 @@ static void roles_update(struct gossip *g)
     free(view);
     if (candidate && !g->quorum_candidate)
         g->next_quorum = g->now;
+    if (wake != UINT64_MAX) {
+        /* the lease round's timer decides again then */
+        if (!candidate || wake < g->next_quorum)
+            g->next_quorum = wake;
+        candidate = true;
+    }
     g->quorum_candidate = candidate;
     g->quorum_waiting = waiting;
     uint32_t changed = g->roles_started ? held ^ g->roles_held : held;
