@@ -445,10 +445,17 @@ static bool view_settled(const struct gossip *g)
  * it must not be a fragment (view_settled()): a restarted seed node and a
  * node that joined through it would otherwise make a majority of two.
  */
-static bool quorum_view(const struct gossip *g)
+static bool quorum_view(const struct gossip *g, uint64_t *wake)
 {
-    if (!lc_has_view(g) || !view_settled(g))
+    if (!lc_has_view(g))
+        return false; /* the view's arrival decides again (dispatch.c) */
+    if (!view_settled(g)) {
+        /* decide again when the wait is over (a merge may end it sooner) */
+        uint64_t at = g->life.start_ms + g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms;
+        if (at < *wake)
+            *wake = at;
         return false;
+    }
     return g->members.n > 0 || g->life.phase == PHASE_MEMBER;
 }
 
@@ -482,6 +489,42 @@ static bool early_failover(struct gossip *g, const struct gossip_role *r, const 
     return false;
 }
 
+/*
+ * The other side of early_failover(), for a role without QUORUM: we hold it
+ * by failover and a node that just came back (alive in our view for less
+ * than a probe timeout and a tenth of a heartbeat) now wins it by the
+ * rendezvous rule.  It takes the role a probe timeout after its first view;
+ * letting go at first sight left the role unheld until then.  We keep it
+ * meanwhile: two holders for a moment, as documented for roles without
+ * QUORUM, rather than none.  (A QUORUM role is let go at once: the
+ * newcomer takes it through the hand-back handshake, which our ack ends.)
+ */
+static bool keep_for_newcomer(const struct gossip *g, const struct gossip_role *r, const struct roles_member *view,
+                              size_t n, uint64_t *wake)
+{
+    uint64_t w;
+    if (!view || !r->n_nodes || (r->flags & GOSSIP_ROLE_QUORUM) || listed(r, g->self_id) ||
+        roles_holders(r, view, n, &w, 1) != 1 || listed(r, w))
+        return false;
+    const struct member *m = members_get(&g->members, w);
+    uint64_t until = m ? m->state_ms + g->cfg.probe_timeout_ms + g->cfg.heartbeat_ms / 10 : 0;
+    if (!m || m->state != GOSSIP_ALIVE || g->now >= until)
+        return false;
+    /* would we hold it without the newcomer? */
+    struct roles_member *v = malloc(n * sizeof(*v));
+    if (!v)
+        return false;
+    memcpy(v, view, n * sizeof(*v));
+    for (size_t k = 0; k < n; k++)
+        if (v[k].id == w)
+            v[k].state = GOSSIP_LEFT;
+    bool ours = roles_held(r, v, n, g->self_id);
+    free(v);
+    if (ours && until < *wake)
+        *wake = until;
+    return ours;
+}
+
 static void roles_update(struct gossip *g)
 {
     size_t n;
@@ -497,10 +540,12 @@ static void roles_update(struct gossip *g)
     uint32_t held = 0;
     bool candidate = false;
     uint32_t waiting = 0;
-    uint64_t wake = UINT64_MAX; /* an early failover becomes possible then */
+    uint64_t wake = UINT64_MAX; /* an early failover becomes possible, or a kept role ends, then */
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         const struct gossip_role *r = &g->cfg.roles[i];
         bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
+        if (!h && (g->roles_held & (1u << i)) && keep_for_newcomer(g, r, view, n, &wake))
+            h = true;
         /* alone in our view before joining, failover would pick us: a role
          * with a list waits until we know the cluster and that knowledge
          * has settled (lc_may_fail_over()), unless we are listed, or it
@@ -508,10 +553,8 @@ static void roles_update(struct gossip *g)
         if (h && r->n_nodes && !listed(r, g->self_id) && !lc_may_fail_over(g) && !early_failover(g, r, view, n, &wake))
             h = false;
         bool gating = false;
-        if (h && (r->flags & GOSSIP_ROLE_QUORUM) && !quorum_view(g)) {
+        if (h && (r->flags & GOSSIP_ROLE_QUORUM) && !quorum_view(g, &wake))
             h = false;
-            candidate = true; /* the lease round rechecks it (a node alone waits for a time) */
-        }
         if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
             candidate = true;
             h = quorum_lease(g);
