@@ -148,7 +148,8 @@ static struct kb_info kb[KB_N] = {
                            true},
     [KB_COLD_START] = {"cold-start-failover", "12",
                        "while views still form (cold start, restart) a node fails a QUORUM role over to "
-                       "itself without knowing the node that holds it", true},
+                       "itself without knowing the node that holds it (no longer seen: QUORUM roles wait for a view "
+                       "that is not a fragment, listed nodes count in the majority)", false},
     [KB_REPLAY_CROSS] = {"replay-cross", "11",
                          "a datagram recorded on its way to one node, replayed to another, is accepted "
                          "(the destination is not authenticated; one counter covers all destinations)", true},
