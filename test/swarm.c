@@ -157,7 +157,9 @@ static struct kb_info kb[KB_N] = {
                            "a node that (re)starts never learns the members the others hold failed or left, "
                            "so its QUORUM majority counts fewer members (holders differ; a restart on a minority "
                            "side holds a QUORUM role beside the majority's holder), and a stale alive record "
-                           "of a member that left is taken later (then reported failed)", true},
+                           "of a member that left is taken later (then reported failed).  Listed nodes count in its QUORUM "
+                           "majority since 8ef5f41 (roles_view_build()); unlisted failed members still do not, and "
+                           "a listed node it never heard of can take the role back beside it (seed 58)", true},
     [KB_QUORUM_ALONE] = {"quorum-alone", "new",
                          "a listed node holds its QUORUM roles from its first tick, alone in its view (a "
                          "majority of one): beside the failover holder, and on the minority side of a partition "
