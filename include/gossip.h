@@ -212,7 +212,9 @@ struct gossip_hooks {
  * this node has heard of it: a restarted node learns only the live) AND has heard from a strict majority within one heartbeat
  * (a lease, kept fresh by pings while the role is held or would be, early
  * enough for any round trip below the probe timeout; the role is let go
- * the moment the lease runs out, and taken back at the answer).  The
+ * the moment the lease runs out, and taken back at the answer; after a
+ * stall past the lease it is let go and taken back only through the
+ * hand-back handshake with whoever holds it meanwhile).  The
  * lease is shorter than the time the majority needs to declare a silent
  * holder failed, so two sides of a partition never hold the role at once.
  * A node that starts holds none before it has a view of the cluster (a

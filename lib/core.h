@@ -224,6 +224,7 @@ struct gossip {
     bool roles_dirty, roles_started;
     bool quorum_candidate;     /* a QUORUM role is ours if the lease holds */
     uint32_t quorum_waiting;   /* bit i: cfg.roles[i] is ours but for the lease (an ack rechecks) */
+    uint64_t quorum_lease_until; /* the lease end as of the last role decision (deliver.c) */
     struct handback handback[GOSSIP_MAX_ROLES];
     uint64_t next_quorum;
 

@@ -313,6 +313,24 @@ static int failover_holder(const struct gossip *g, const struct gossip_role *r, 
     }
     uint64_t ids[4];
     size_t cnt = roles_holders(r, v, n, ids, 4);
+    for (size_t j = 0; j < cnt && j < 4; j++)
+        if (ids[j] != g->self_id && !listed(r, ids[j])) {
+            *holder = ids[j];
+            free(v);
+            return 1;
+        }
+    /* None by our view.  But a member we only suspect may have been
+     * declared failed by the majority, which then moved the role to a
+     * failover holder: name that one too, so that a take from it (a listed
+     * node back after a heal, next to a listed node still suspect) waits
+     * for its ack as well.  (Without the QUORUM rule: it is who would hold
+     * it, not whether our view has a majority.) */
+    struct gossip_role plain = *r;
+    plain.flags &= ~GOSSIP_ROLE_QUORUM;
+    for (size_t k = 1; k < n; k++)
+        if (v[k].state == GOSSIP_SUSPECT)
+            v[k].state = GOSSIP_FAILED;
+    cnt = roles_holders(&plain, v, n, ids, 4);
     free(v);
     for (size_t j = 0; j < cnt && j < 4; j++)
         if (ids[j] != g->self_id && !listed(r, ids[j])) {
@@ -541,6 +559,15 @@ static void roles_update(struct gossip *g)
     bool candidate = false;
     uint32_t waiting = 0;
     uint64_t wake = UINT64_MAX; /* an early failover becomes possible, or a kept role ends, then */
+    /* The lease ran out well before this decision: no decision ran when it
+     * did (the lease round's timer would have), so the process stalled,
+     * and the majority may have declared us failed and moved our QUORUM
+     * roles meanwhile.  What queued during the stall is read now and makes
+     * the lease look fresh, so keeping the roles would hold them beside the
+     * node they moved to: let them go, and take them back through the
+     * hand-back handshake like any other take. */
+    bool lapsed = g->quorum_candidate && g->quorum_lease_until != UINT64_MAX &&
+                  g->now - g->quorum_lease_until > g->cfg.probe_timeout_ms && g->now > g->quorum_lease_until;
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         const struct gossip_role *r = &g->cfg.roles[i];
         bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
@@ -557,7 +584,7 @@ static void roles_update(struct gossip *g)
             h = false;
         if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
             candidate = true;
-            h = quorum_lease(g);
+            h = quorum_lease(g) && !(lapsed && (g->roles_held & (1u << i)));
             if (!h)
                 waiting |= 1u << i;
             if (h && !(g->roles_held & (1u << i)))
@@ -585,6 +612,7 @@ static void roles_update(struct gossip *g)
     }
     g->quorum_candidate = candidate;
     g->quorum_waiting = waiting;
+    g->quorum_lease_until = candidate ? quorum_lease_end(g) : UINT64_MAX;
     uint32_t changed = g->roles_started ? held ^ g->roles_held : held;
     g->roles_started = true;
     /* A change counts as made only once its callback is queued: if the
