@@ -137,7 +137,8 @@ static struct kb_info kb[KB_N] = {
                            "a record given to gossip_member_restore() reaches other nodes", true},
     [KB_QUORUM_HANDBACK] = {"quorum-handback", "12",
                             "a QUORUM role has two holders for a few ms after a heal, while one of them still "
-                            "holds the other failed (hand-back, or a take-over from a stale view)", true},
+                            "holds the other failed (hand-back, or a take-over from a stale view) (fixed: a stall past the lease "
+                            "lets go, a take waits for the holder that replaced a suspect; 36cb729)", false},
     [KB_CLOCK_BEHIND] = {"clock-behind", "11",
                          "a node restarted with a generation below its previous life's (wall clock "
                          "behind, two starts in one ms) is locked out until reaped", true},
@@ -158,8 +159,9 @@ static struct kb_info kb[KB_N] = {
                            "so its QUORUM majority counts fewer members (holders differ; a restart on a minority "
                            "side holds a QUORUM role beside the majority's holder), and a stale alive record "
                            "of a member that left is taken later (then reported failed).  Listed nodes count in its QUORUM "
-                           "majority since 8ef5f41 (roles_view_build()); unlisted failed members still do not, and "
-                           "a listed node it never heard of can take the role back beside it (seed 58)", true},
+                           "majority since 8ef5f41 (roles_view_build()) and no QUORUM overlap is seen over seeds "
+                           "1-1300; unlisted failed members still do not count, and the stale alive record of a "
+                           "member that left remains (seed 730, known/forgets-failed.swarm)", true},
     [KB_QUORUM_ALONE] = {"quorum-alone", "new",
                          "a listed node holds its QUORUM roles from its first tick, alone in its view (a "
                          "majority of one): beside the failover holder, and on the minority side of a partition "
