@@ -208,16 +208,31 @@ struct gossip_hooks {
 /* Role flags (struct gossip_role.flags). */
 #define GOSSIP_ROLE_NO_FAILOVER 0x1u /* hold only on listed nodes, never fail over */
 /* Hold only while this node sees a strict majority of the (not left)
- * members alive AND has heard from a strict majority within one heartbeat
- * (a lease, kept fresh by pings while the role is held or would be).  The
+ * members alive (every node a role lists counts as a member, also before
+ * this node has heard of it: a restarted node learns only the live) AND has heard from a strict majority within one heartbeat
+ * (a lease, kept fresh by pings while the role is held or would be, early
+ * enough for any round trip below the probe timeout; the role is let go
+ * the moment the lease runs out, and taken back at the answer; after a
+ * stall past the lease it is let go and taken back only through the
+ * hand-back handshake with whoever holds it meanwhile).  The
  * lease is shorter than the time the majority needs to declare a silent
- * holder failed, so two sides of a partition never hold the role at once. */
+ * holder failed, so two sides of a partition never hold the role at once.
+ * A node that starts holds none before it has a view of the cluster (a
+ * full view from a member; without seeds, five quiet heartbeats, after
+ * which it is the cluster): alone it would be a majority of one.  Unless
+ * the view names a live member whose (wall-clock) generation is older by a
+ * reconnect interval and a heartbeat, it also waits that long from its
+ * start: a seed restarted without seeds and a node joining through it
+ * would be a majority of two until the running cluster finds the seed. */
 #define GOSSIP_ROLE_QUORUM 0x2u
 
 /* A role (duty).  With no nodes listed every node holds it.  With a list
  * the listed nodes that are alive (or merely suspect) hold it; when none is,
  * one live node chosen by rendezvous hashing of (role, node id) holds it
- * until a listed node is alive again. */
+ * until a listed node is alive again.  A node that just started takes a
+ * role by failover once its view has settled, or at once from a live
+ * holder named by a view of a cluster that ran before it (a restart): the
+ * holder gives it up when it sees the node, so no moment goes unheld. */
 struct gossip_role {
     char name[GOSSIP_ROLE_NAME_MAX];
     uint64_t nodes[GOSSIP_ROLE_MAX_NODES];

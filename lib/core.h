@@ -161,6 +161,7 @@ struct lifecycle {
     uint64_t absorb_until;    /* taking in that view: do not re-announce it */
     uint64_t early_sync_ms;   /* PHASE_VIEW_NEW: when the early exchange runs */
     bool ticked;              /* gossip_tick() has run: roles are reported from then on */
+    uint64_t start_ms;        /* maintain_start(): how long a node alone has waited for the others */
     /* Roles a node holds only by failover (not listed) wait until its view
      * has settled: a heartbeat after the early exchange after joining
      * (whose answer repairs what the first view missed), so a cold start
@@ -231,6 +232,8 @@ struct gossip {
     uint32_t roles_held;       /* bit i: cfg.roles[i] held */
     bool roles_dirty, roles_started;
     bool quorum_candidate;     /* a QUORUM role is ours if the lease holds */
+    uint32_t quorum_waiting;   /* bit i: cfg.roles[i] is ours but for the lease (an ack rechecks) */
+    uint64_t quorum_lease_until; /* the lease end as of the last role decision (deliver.c) */
     struct handback handback[GOSSIP_MAX_ROLES];
     uint64_t next_quorum;
 

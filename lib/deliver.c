@@ -111,13 +111,23 @@ static bool roles_need_view(const struct gossip *g)
     return false;
 }
 
-/* The view as roles.c wants it; NULL (and *n = 0) when no role depends on it. */
-static struct roles_member *roles_view(const struct gossip *g, size_t *n)
+/*
+ * The view as roles.c decides from it: ourselves first, every member, then
+ * every node a role lists that the view has no record of, as failed.  A
+ * node that (re)starts learns only the live members (nobody passes on the
+ * failed or left ones), and a QUORUM majority counted over those alone let
+ * a restart on the minority side hold a role beside the majority's
+ * holder.  The role lists are configuration, the same on every node: the
+ * nodes they name are members until they are known to have left, so they
+ * count against the majority whether this life has heard of them or not.
+ */
+struct roles_member *roles_view_build(const struct gossip *g, size_t *n)
 {
+    size_t listed_n = 0;
+    for (unsigned i = 0; i < g->cfg.n_roles; i++)
+        listed_n += g->cfg.roles[i].n_nodes;
     *n = 0;
-    if (!roles_need_view(g))
-        return NULL;
-    struct roles_member *v = malloc(((size_t)g->members.n + 1) * sizeof(*v));
+    struct roles_member *v = malloc(((size_t)g->members.n + 1 + listed_n) * sizeof(*v));
     if (!v)
         return NULL;
     v[(*n)++] = (struct roles_member){g->self_id, g->self_state, g->self_draining};
@@ -125,7 +135,26 @@ static struct roles_member *roles_view(const struct gossip *g, size_t *n)
         const struct member *m = &g->members.v[i];
         v[(*n)++] = (struct roles_member){m->id, m->state, (m->flags & MEMBER_DRAINING) != 0};
     }
+    size_t known = *n;
+    for (unsigned i = 0; i < g->cfg.n_roles; i++)
+        for (unsigned k = 0; k < g->cfg.roles[i].n_nodes; k++) {
+            uint64_t id = g->cfg.roles[i].nodes[k];
+            bool seen = id == g->self_id || members_get(&g->members, id) != NULL;
+            for (size_t j = known; j < *n && !seen; j++)
+                seen = v[j].id == id;
+            if (!seen)
+                v[(*n)++] = (struct roles_member){id, GOSSIP_FAILED, false};
+        }
     return v;
+}
+
+/* The view as roles.c wants it; NULL (and *n = 0) when no role depends on it. */
+static struct roles_member *roles_view(const struct gossip *g, size_t *n)
+{
+    *n = 0;
+    if (!roles_need_view(g))
+        return NULL;
+    return roles_view_build(g, n);
 }
 
 static bool listed(const struct gossip_role *r, uint64_t id)
@@ -166,20 +195,82 @@ static bool quorum_lease(const struct gossip *g)
     return 2 * heard > total;
 }
 
-/* Keep the lease fresh: ask the members we have not heard from lately. */
+static void roles_update(struct gossip *g);
+
+static int heard_desc(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* When the lease runs out if nothing more is heard: the heard time of the
+ * member whose answer keeps the majority, plus one heartbeat.  UINT64_MAX
+ * when it cannot run out (we are the majority alone) or already has (an
+ * answer then brings it back: roles_on_ack()). */
+static uint64_t quorum_lease_end(const struct gossip *g)
+{
+    size_t total = 1, k = 0;
+    for (uint32_t i = 0; i < g->members.n; i++)
+        total += g->members.v[i].state != GOSSIP_LEFT;
+    size_t need = total / 2; /* others besides us: 2 * (need + 1) > total */
+    if (need == 0)
+        return UINT64_MAX;
+    uint64_t *t = malloc((size_t)g->members.n * sizeof(*t));
+    if (!t)
+        return g->now + 1; /* no memory: check again soon rather than late */
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        const struct member *m = &g->members.v[i];
+        if (m->state <= GOSSIP_SUSPECT && g->now - m->heard_ms < g->cfg.heartbeat_ms)
+            t[k++] = m->heard_ms;
+    }
+    uint64_t end = UINT64_MAX;
+    if (k >= need) {
+        qsort(t, k, sizeof(*t), heard_desc);
+        end = t[need - 1] + g->cfg.heartbeat_ms;
+    }
+    free(t);
+    return end;
+}
+
+/*
+ * Keep the lease fresh, every half heartbeat.  A lease ping is answered a
+ * round trip later, and the lease needs an answer within one heartbeat of
+ * the last one: asking only members not heard from for half a heartbeat
+ * lost the lease whenever the round trip exceeded the other half.  A member
+ * is skipped only when heard so recently that a ping at the next round,
+ * answered within the probe timeout (the round trip of a healthy link, as
+ * the failure detector assumes), still comes back in time:
+ * heard + period + probe timeout < heard + heartbeat.  With a probe
+ * timeout of half a heartbeat or more every live member is asked at every
+ * round, and the answers, one per round in flight, keep the lease.
+ * The next round is also brought forward to the moment the lease would
+ * run out, so that a holder lets go right then, not up to half a
+ * heartbeat later.
+ */
 void roles_quorum_tick(struct gossip *g)
 {
     uint32_t half = g->cfg.heartbeat_ms / 2;
-    g->next_quorum = g->now + (half ? half : 1);
+    uint64_t period = half ? half : 1;
+    uint64_t margin = period + g->cfg.probe_timeout_ms + 1;
+    uint64_t fresh = g->cfg.heartbeat_ms > margin ? g->cfg.heartbeat_ms - margin : 0;
     for (uint32_t i = 0; i < g->members.n; i++) {
         struct member *m = &g->members.v[i];
-        if (m->state > GOSSIP_SUSPECT || g->now - m->heard_ms < half)
+        if (m->state > GOSSIP_SUSPECT || g->now - m->heard_ms < fresh)
             continue;
         struct wire_msg hdr = {.type = WIRE_PING, .seq = ++g->seq, .target = m->id};
         gaddr_t to = m->addr;
         msg_send(g, &to, m->id, &hdr, NULL, false);
     }
-    roles_recompute(g);
+    uint64_t end = quorum_lease_end(g);
+    g->next_quorum = end < g->now + period ? end : g->now + period;
+    /* decided here, inside the tick, not at delivery: what the decision
+     * sends (a hand-back handshake, its pings and gossip) then leaves with
+     * this tick's transmit, instead of waiting for another wakeup that the
+     * host is told is due at once */
+    if (g->life.ticked)
+        roles_update(g);
+    else
+        roles_recompute(g);
 }
 
 void roles_recompute(struct gossip *g)
@@ -222,6 +313,24 @@ static int failover_holder(const struct gossip *g, const struct gossip_role *r, 
     }
     uint64_t ids[4];
     size_t cnt = roles_holders(r, v, n, ids, 4);
+    for (size_t j = 0; j < cnt && j < 4; j++)
+        if (ids[j] != g->self_id && !listed(r, ids[j])) {
+            *holder = ids[j];
+            free(v);
+            return 1;
+        }
+    /* None by our view.  But a member we only suspect may have been
+     * declared failed by the majority, which then moved the role to a
+     * failover holder: name that one too, so that a take from it (a listed
+     * node back after a heal, next to a listed node still suspect) waits
+     * for its ack as well.  (Without the QUORUM rule: it is who would hold
+     * it, not whether our view has a majority.) */
+    struct gossip_role plain = *r;
+    plain.flags &= ~GOSSIP_ROLE_QUORUM;
+    for (size_t k = 1; k < n; k++)
+        if (v[k].state == GOSSIP_SUSPECT)
+            v[k].state = GOSSIP_FAILED;
+    cnt = roles_holders(&plain, v, n, ids, 4);
     free(v);
     for (size_t j = 0; j < cnt && j < 4; j++)
         if (ids[j] != g->self_id && !listed(r, ids[j])) {
@@ -291,6 +400,10 @@ static bool handback_gate(struct gossip *g, unsigned i, struct roles_member *vie
 
 void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
 {
+    /* the answer to a lease ping: a QUORUM role that waits for its lease
+     * may be ours now, not only at the next lease round */
+    if (g->quorum_waiting)
+        roles_recompute(g);
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         struct handback *hb = &g->handback[i];
         if (hb->active && hb->peer == sender && hb->seq == seq) {
@@ -299,6 +412,135 @@ void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
             roles_recompute(g);
         }
     }
+}
+
+/* A default generation is the wall clock at start (ms << 16, random low
+ * bits): from 2015 on it is above this.  Others (chosen by the host) say
+ * nothing about when a member started. */
+#define WALL_GEN_MIN (1420070400000ull << 16)
+
+/*
+ * Does our view come from a cluster that ran before we started?  Yes when
+ * a live member in it started, by its generation, at least a reconnect
+ * interval and a heartbeat before us (both generations from the wall
+ * clock).  Otherwise it may be a fragment: a node without seeds cannot
+ * tell the first start of a cluster from its own restart as the seed of a
+ * running one, whose members only ask each seed they lack once per
+ * reconnect interval; until they do, whoever joins through it sees a
+ * cluster of two or three that is a majority of itself.
+ */
+static bool view_established(const struct gossip *g)
+{
+    uint64_t wait = (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms;
+    if (g->generation < WALL_GEN_MIN)
+        return false;
+    uint64_t self_ms = g->generation >> 16;
+    for (uint32_t i = 0; i < g->members.n; i++) {
+        const struct member *m = &g->members.v[i];
+        if (m->state <= GOSSIP_SUSPECT && m->generation >= WALL_GEN_MIN && (m->generation >> 16) + wait <= self_ms)
+            return true;
+    }
+    return false;
+}
+
+/* Our view is not a fragment: established (above), or a reconnect interval
+ * and a heartbeat have passed since our start, time for a running
+ * cluster to find a seed that restarted. */
+static bool view_settled(const struct gossip *g)
+{
+    return g->now - g->life.start_ms >= (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms ||
+           view_established(g);
+}
+
+/*
+ * May our view decide a QUORUM role?  Not before we have one: alone in a
+ * view of one we would be a majority of one, and a node that (re)starts on
+ * the minority side of a partition, or while the failover holder still runs
+ * the role, would hold it beside the real holder.  A view is a full view
+ * from a member (the cluster we join), or, without seeds, five quiet
+ * heartbeats (we are the cluster, maintain.c).  A first SYNC can carry no
+ * record we take (a bare request for our view): that is no view yet.  And
+ * it must not be a fragment (view_settled()): a restarted seed node and a
+ * node that joined through it would otherwise make a majority of two.
+ */
+static bool quorum_view(const struct gossip *g, uint64_t *wake)
+{
+    if (!lc_has_view(g))
+        return false; /* the view's arrival decides again (dispatch.c) */
+    if (!view_settled(g)) {
+        /* decide again when the wait is over (a merge may end it sooner) */
+        uint64_t at = g->life.start_ms + g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms;
+        if (at < *wake)
+            *wake = at;
+        return false;
+    }
+    return g->members.n > 0 || g->life.phase == PHASE_MEMBER;
+}
+
+/*
+ * A failover role that is ours by the rendezvous rule, while our view
+ * has not settled yet (a restart: lc_may_fail_over() opens 3-4 heartbeats
+ * after the first view).  The node that holds it now gives it up as soon
+ * as it sees us alive, so waiting left the role unheld for those seconds.
+ * We take it at once when our view comes from a cluster that ran before
+ * us (view_established(): not a cold start, where views still form) and
+ * names a live node that holds it without us: that node yields, and for a
+ * QUORUM role the hand-back handshake (handback_gate()) makes the take
+ * wait for its ack, so there is no second holder either.
+ */
+static bool early_failover(struct gossip *g, const struct gossip_role *r, const struct roles_member *view,
+                           size_t n, uint64_t *wake)
+{
+    uint64_t holder = 0;
+    if (!view || !lc_has_view(g) || !view_established(g) ||
+        failover_holder(g, r, view, n, &holder) != 1)
+        return false;
+    /* The first view comes in datagram-sized chunks, and roles are decided
+     * after each: the first chunk alone can name as holder a node that
+     * does not hold the role (the one that does is in a later chunk).  On
+     * a healthy link the rest is in within a probe timeout. */
+    uint64_t at = g->life.view_ms + g->cfg.probe_timeout_ms;
+    if (g->now >= at)
+        return true;
+    if (at < *wake)
+        *wake = at;
+    return false;
+}
+
+/*
+ * The other side of early_failover(), for a role without QUORUM: we hold it
+ * by failover and a node that just came back (alive in our view for less
+ * than a probe timeout and a tenth of a heartbeat) now wins it by the
+ * rendezvous rule.  It takes the role a probe timeout after its first view;
+ * letting go at first sight left the role unheld until then.  We keep it
+ * meanwhile: two holders for a moment, as documented for roles without
+ * QUORUM, rather than none.  (A QUORUM role is let go at once: the
+ * newcomer takes it through the hand-back handshake, which our ack ends.)
+ */
+static bool keep_for_newcomer(const struct gossip *g, const struct gossip_role *r, const struct roles_member *view,
+                              size_t n, uint64_t *wake)
+{
+    uint64_t w;
+    if (!view || !r->n_nodes || (r->flags & GOSSIP_ROLE_QUORUM) || listed(r, g->self_id) ||
+        roles_holders(r, view, n, &w, 1) != 1 || listed(r, w))
+        return false;
+    const struct member *m = members_get(&g->members, w);
+    uint64_t until = m ? m->state_ms + g->cfg.probe_timeout_ms + g->cfg.heartbeat_ms / 10 : 0;
+    if (!m || m->state != GOSSIP_ALIVE || g->now >= until)
+        return false;
+    /* would we hold it without the newcomer? */
+    struct roles_member *v = malloc(n * sizeof(*v));
+    if (!v)
+        return false;
+    memcpy(v, view, n * sizeof(*v));
+    for (size_t k = 0; k < n; k++)
+        if (v[k].id == w)
+            v[k].state = GOSSIP_LEFT;
+    bool ours = roles_held(r, v, n, g->self_id);
+    free(v);
+    if (ours && until < *wake)
+        *wake = until;
+    return ours;
 }
 
 static void roles_update(struct gossip *g)
@@ -315,29 +557,62 @@ static void roles_update(struct gossip *g)
     struct roles_member self_only = {g->self_id, g->self_state, g->self_draining};
     uint32_t held = 0;
     bool candidate = false;
+    uint32_t waiting = 0;
+    uint64_t wake = UINT64_MAX; /* an early failover becomes possible, or a kept role ends, then */
+    /* The lease ran out well before this decision: no decision ran when it
+     * did (the lease round's timer would have), so the process stalled,
+     * and the majority may have declared us failed and moved our QUORUM
+     * roles meanwhile.  What queued during the stall is read now and makes
+     * the lease look fresh, so keeping the roles would hold them beside the
+     * node they moved to: let them go, and take them back through the
+     * hand-back handshake like any other take. */
+    bool lapsed = g->quorum_candidate && g->quorum_lease_until != UINT64_MAX &&
+                  g->now - g->quorum_lease_until > g->cfg.probe_timeout_ms && g->now > g->quorum_lease_until;
     for (unsigned i = 0; i < g->cfg.n_roles; i++) {
         const struct gossip_role *r = &g->cfg.roles[i];
         bool h = view ? roles_held(r, view, n, g->self_id) : roles_held(r, &self_only, 1, g->self_id);
+        if (!h && (g->roles_held & (1u << i)) && keep_for_newcomer(g, r, view, n, &wake))
+            h = true;
         /* alone in our view before joining, failover would pick us: a role
          * with a list waits until we know the cluster and that knowledge
-         * has settled (lc_may_fail_over()), unless we are listed */
-        if (h && r->n_nodes && !listed(r, g->self_id) && !lc_may_fail_over(g))
+         * has settled (lc_may_fail_over()), unless we are listed, or it
+         * moves to us from a live holder (early_failover()) */
+        if (h && r->n_nodes && !listed(r, g->self_id) && !lc_may_fail_over(g) && !early_failover(g, r, view, n, &wake))
+            h = false;
+        bool gating = false;
+        if (h && (r->flags & GOSSIP_ROLE_QUORUM) && !quorum_view(g, &wake))
             h = false;
         if (h && (r->flags & GOSSIP_ROLE_QUORUM)) {
             candidate = true;
-            h = quorum_lease(g);
+            h = quorum_lease(g) && !(lapsed && (g->roles_held & (1u << i)));
+            if (!h)
+                waiting |= 1u << i;
             if (h && !(g->roles_held & (1u << i)))
-                h = handback_gate(g, i, view, n);
-            else if (!h)
-                g->handback[i] = (struct handback){0};
+                gating = !(h = handback_gate(g, i, view, n));
         }
+        /* The hand-back state lives only while a take waits for it: once
+         * the role is taken, or no longer wanted (lost lease, drained,
+         * a listed node back), the next take starts a new handshake.  A
+         * handshake acked long ago (say at a cold start) must not let a
+         * node that undrains take the role at once while the node it
+         * moved to still holds it. */
+        if (!gating)
+            g->handback[i] = (struct handback){0};
         if (h)
             held |= 1u << i;
     }
     free(view);
     if (candidate && !g->quorum_candidate)
         g->next_quorum = g->now;
+    if (wake != UINT64_MAX) {
+        /* the lease round's timer decides again then */
+        if (!candidate || wake < g->next_quorum)
+            g->next_quorum = wake;
+        candidate = true;
+    }
     g->quorum_candidate = candidate;
+    g->quorum_waiting = waiting;
+    g->quorum_lease_until = candidate ? quorum_lease_end(g) : UINT64_MAX;
     uint32_t changed = g->roles_started ? held ^ g->roles_held : held;
     g->roles_started = true;
     /* A change counts as made only once its callback is queued: if the

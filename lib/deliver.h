@@ -33,5 +33,9 @@ void roles_quorum_tick(struct gossip *g);
  * (roles_dirty belongs to deliver.c). */
 void roles_recompute(struct gossip *g);
 void addr_fill_member(const gaddr_t *a, struct gossip_member *out);
+/* The view roles are decided from (malloc'd, *n entries, self first; NULL
+ * without memory): the members, and the nodes roles list that it has no
+ * record of, counted as failed (deliver.c says why). */
+struct roles_member *roles_view_build(const struct gossip *g, size_t *n);
 
 #endif

@@ -741,15 +741,10 @@ int gossip_role_holders(const gossip_t *g, const char *role, uint64_t *ids, size
     int i = role_index(g, role);
     if (i < 0)
         return i;
-    struct roles_member *v = malloc(((size_t)g->members.n + 1) * sizeof(*v));
+    size_t n;
+    struct roles_member *v = roles_view_build(g, &n); /* the view held roles are decided from */
     if (!v)
         return GOSSIP_ENOMEM;
-    size_t n = 0;
-    v[n++] = (struct roles_member){g->self_id, g->self_state, g->self_draining};
-    for (uint32_t k = 0; k < g->members.n; k++) {
-        const struct member *m = &g->members.v[k];
-        v[n++] = (struct roles_member){m->id, m->state, (m->flags & MEMBER_DRAINING) != 0};
-    }
     size_t count = roles_holders(&g->cfg.roles[i], v, n, ids, max);
     free(v);
     return count > INT_MAX ? INT_MAX : (int)count;

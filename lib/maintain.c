@@ -201,6 +201,7 @@ void maintain_start(struct gossip *g)
      * (a restarted seed node, found by the others' probes within a few
      * heartbeats): alone after five quiet heartbeats */
     g->life.phase = g->cfg.n_seeds == 0 ? PHASE_JOINED : PHASE_JOINING;
+    g->life.start_ms = g->now;
     g->life.view_deadline = lc_joined(g) ? g->now + 5ull * g->cfg.heartbeat_ms : UINT64_MAX;
     roles_recompute(g);
     g->rate_start_ms = g->now;

@@ -103,6 +103,56 @@ static void run_seed(uint64_t seed)
     cur = NULL;
 }
 
+/* Two holders that both run (a stalled process runs nothing, whatever it
+ * was last told). */
+static bool two_running_holders(sim_t *sim, void *ud)
+{
+    (void)ud;
+    unsigned c = 0;
+    for (unsigned i = 0; i < N; i++)
+        c += H.since[i] && !sim_is_paused(sim, i);
+    return c > 1;
+}
+
+/*
+ * The holder stalls (no ticks) long enough to be declared failed, and the
+ * role fails over.  On wake the backlog it reads makes its lease look
+ * fresh; it used to keep the role beside the failover holder until it
+ * learned that it had been declared failed.  It must let go at once and
+ * take the role back through the hand-back handshake.
+ */
+static void run_stall_seed(uint64_t seed)
+{
+    memset(&H, 0, sizeof H);
+    struct sim_options o;
+    sim_options_init(&o);
+    o.seed = seed;
+    o.n_nodes = N;
+    o.heartbeat_ms = HB;
+    o.configure = configure;
+    o.track_views = false;
+    sim_t *sim = sim_create(&o);
+    assert_non_null(sim);
+    sim_run_for(sim, 20000);
+    SIM_ASSERT(sim, H.since[1] != 0 && H.holders == 1);
+    sim_pause(sim, 1, 15000);
+    int64_t t = sim_run_until_cond(sim, two_running_holders, NULL, 40000);
+    print_message("stall seed %llu: %u gains in all%s\n", (unsigned long long)seed, H.gains,
+                  t >= 0 ? " (two running holders!)" : "");
+    SIM_ASSERT(sim, t < 0);
+    SIM_ASSERT(sim, H.gains >= 3); /* failed over, and back */
+    SIM_ASSERT(sim, H.since[1] != 0 && H.holders == 1);
+    sim_destroy(sim);
+    cur = NULL;
+}
+
+static void test_stall_never_two_holders(void **state)
+{
+    (void)state;
+    for (uint64_t s = 1; s <= 16; s++)
+        run_stall_seed(s);
+}
+
 static void test_handback_never_two_holders(void **state)
 {
     (void)state;
@@ -115,6 +165,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_handback_never_two_holders),
+        cmocka_unit_test(test_stall_never_two_holders),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
