@@ -122,6 +122,7 @@ struct handback {
     uint64_t peer;            /* the failover holder we wait for, if active */
     bool active;
     uint32_t seq;             /* our last gate ping to it */
+    uint64_t generation;      /* ours when the gate started */
     uint32_t min_version;     /* our version after the raise */
     uint32_t sent_version;    /* our version in that ping */
     uint32_t acked_version;   /* our version in the ping it acked */
@@ -251,6 +252,8 @@ struct gossip {
     uint64_t conflict_next_ms, conflict_reported;
     uint64_t show_next_ms;     /* rate limit of showing our record to another life of a member */
     uint64_t tell_next_ms;     /* rate limit of telling a member its life before (merge.c) */
+    uint64_t tell_member;      /* ...and whom, while tell_pending (answered by dispatch.c) */
+    bool tell_pending;
 
     /* members back from failed: push-pull with them once */
 #define MAX_RECOVER 8
@@ -278,9 +281,9 @@ struct gossip {
      * validated; SIZE_MAX otherwise or outside a receive). */
     gaddr_t reply_to;
     size_t reply_limit;
-    /* Full views sent, per address, this heartbeat (dispatch.c). */
+    /* Full views sent, per address and life, this heartbeat (dispatch.c). */
 #define VIEW_REPLY_SLOTS 16
-    struct { gaddr_t to; uint64_t at_ms; } view_replies[VIEW_REPLY_SLOTS];
+    struct { gaddr_t to; uint64_t life, at_ms; } view_replies[VIEW_REPLY_SLOTS];
 
     /* Incarnation plausibility (merge.c): the wall clock at create, and
      * the monotonic time then, give "now" on the generation's scale. */

@@ -375,15 +375,23 @@ static bool handback_gate(struct gossip *g, unsigned i, struct roles_member *vie
     }
     if (found < 0)
         return false;
-    if (!hb->active || hb->peer != peer) {
-        *hb = (struct handback){.peer = peer, .active = true, .verified = true};
+    /* A new generation (we moved past an earlier life of ours, which the
+     * holder may still have taken for newer than the record we raised)
+     * starts the gate again: only an ack of a ping carrying the record we
+     * hold now proves that the holder let go. */
+    if (!hb->active || hb->peer != peer || hb->generation != g->generation) {
+        *hb = (struct handback){.peer = peer, .active = true, .verified = true, .generation = g->generation};
         g->version++;
         g->self_changed_ms = g->now;
         (void)dissem_member(&g->dq, g->self_id);
         msg_gossip_now(g);
         hb->min_version = g->version;
     }
-    if (hb->acked && hb->acked_version >= hb->min_version)
+    /* The ack must be of a ping that carried our current version: a
+     * refutation during the gate (the holder still held us failed, and its
+     * answer said so) raised it again, and the holder has let go only once
+     * it has taken a record at least that new. */
+    if (hb->acked && hb->acked_version >= hb->min_version && hb->acked_version >= g->version)
         return true;
     const struct member *m = members_get(&g->members, peer);
     if (m && g->now >= hb->next_ms) {

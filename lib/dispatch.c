@@ -27,17 +27,21 @@ static void ask_who(struct gossip *g, const gaddr_t *from, uint64_t sender)
 }
 
 /* A full view (thousands of records) goes only to an address that proved
- * it receives there, and once per heartbeat per address: a recorded or
- * spoofed request cannot turn us into an amplifier (issue 11). */
+ * it receives there, and once per heartbeat per life at that address: a
+ * recorded or spoofed request cannot turn us into an amplifier (issue 11),
+ * while a process restarted at the same address (twice in a millisecond,
+ * say) still gets the view it joins with. */
 static bool view_reply_allowed(struct gossip *g, const struct inbound *in)
 {
     if (!in->validated) {
         g->stats.replies_limited++;
         return false;
     }
+    uint64_t life = life_fingerprint(in->h.session);
     unsigned free_slot = VIEW_REPLY_SLOTS, oldest = 0;
     for (unsigned i = 0; i < VIEW_REPLY_SLOTS; i++) {
-        if (g->view_replies[i].at_ms && addr_equal(&g->view_replies[i].to, &in->from)) {
+        if (g->view_replies[i].at_ms && g->view_replies[i].life == life &&
+            addr_equal(&g->view_replies[i].to, &in->from)) {
             if (g->now - g->view_replies[i].at_ms < g->cfg.heartbeat_ms) {
                 g->stats.replies_limited++;
                 return false;
@@ -52,8 +56,27 @@ static bool view_reply_allowed(struct gossip *g, const struct inbound *in)
     }
     unsigned k = free_slot < VIEW_REPLY_SLOTS ? free_slot : oldest;
     g->view_replies[k].to = in->from;
+    g->view_replies[k].life = life;
     g->view_replies[k].at_ms = g->now ? g->now : 1;
     return true;
+}
+
+static bool recover_queued(const struct gossip *g, uint64_t id)
+{
+    for (unsigned i = 0; i < g->n_recover; i++)
+        if (g->recover[i] == id)
+            return true;
+    return false;
+}
+
+/* The record merge.c asked us to show its member (tell_behind()), if that
+ * member sent this datagram; once. */
+static const struct member *tell_now(struct gossip *g, uint64_t sender)
+{
+    if (!g->tell_pending || g->tell_member != sender)
+        return NULL;
+    g->tell_pending = false;
+    return members_get(&g->members, sender);
 }
 
 /* A COOKIE answered our HELLO: the sender is alive and its life known; as
@@ -126,8 +149,10 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
 
     switch (msg->type) {
     case WIRE_PING:
-        if (!m && !lc_has_view(g) && g->n_recover < MAX_RECOVER)
-            g->recover[g->n_recover++] = h->sender; /* it knows a cluster we do not: pull its view */
+        /* it knows a cluster and we have no view yet (the seed's answer
+         * did not come: lost, or a one-way cut): pull its view, once */
+        if (!lc_has_view(g) && g->n_recover < MAX_RECOVER && !recover_queued(g, h->sender))
+            g->recover[g->n_recover++] = h->sender;
         if ((msg->flags & WIRE_F_ANY) || msg->target == g->self_id) {
             /* our own record rides along while it can matter: a prober that
              * suspects us, or missed our last change (a refutation, a
@@ -135,7 +160,8 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
              * cluster the ack stays small */
             bool recent = g->now - g->self_changed_ms < SELF_NEWS_HEARTBEATS * (uint64_t)g->cfg.heartbeat_ms;
             struct wire_msg ack = {.type = WIRE_ACK, .seq = msg->seq};
-            msg_send(g, from, h->sender, &ack, NULL, recent || (msg->flags & (WIRE_F_SUSPECT | WIRE_F_WHO)));
+            const struct member *told = tell_now(g, h->sender);
+            msg_send(g, from, h->sender, &ack, told, recent || (msg->flags & (WIRE_F_SUSPECT | WIRE_F_WHO)));
         }
         break;
     case WIRE_ACK:
@@ -161,4 +187,9 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
     }
     if (!m && lc_has_view(g))
         ask_who(g, from, h->sender);
+    const struct member *told = tell_now(g, h->sender);
+    if (told) {
+        struct wire_msg hdr = {.type = WIRE_GOSSIP};
+        msg_send(g, from, h->sender, &hdr, told, false);
+    }
 }

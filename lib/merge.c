@@ -170,11 +170,16 @@ static void events_new_life(struct gossip *g, uint64_t origin, uint64_t generati
  * full-view exchange.  At most ten a heartbeat. */
 static void tell_behind(struct gossip *g, const gaddr_t *from, const struct member *m)
 {
+    (void)from;
     if (g->now < g->tell_next_ms)
         return;
     g->tell_next_ms = g->now + g->cfg.heartbeat_ms / 10;
-    struct wire_msg hdr = {.type = WIRE_GOSSIP};
-    msg_send(g, from, m->id, &hdr, m, false);
+    /* the answer to this datagram carries it (dispatch.c): in the same
+     * datagram as an ack, so the member learns of its earlier life before
+     * it reads the ack (a hand-back gate must not pass on an ack from a
+     * node that still holds that life for newer) */
+    g->tell_member = m->id;
+    g->tell_pending = true;
 }
 
 static void queue_fresh(struct gossip *g, uint64_t id)

@@ -141,7 +141,10 @@ static struct kb_info kb[KB_N] = {
                             "lets go, a take waits for the holder that replaced a suspect; 36cb729)", false},
     [KB_CLOCK_BEHIND] = {"clock-behind", "11",
                          "a node restarted with a generation below its previous life's (wall clock "
-                         "behind, two starts in one ms) is locked out until reaped", true},
+                         "behind, two starts in one ms): the lockout is fixed (wire format 2: it moves past "
+                         "its earlier life); left open: while it moves past, a listed QUORUM node that "
+                         "restarts behind can hold its role beside the failover holder for a few ms "
+                         "(seeds 148, 270 with this flag off)", true},
     [KB_REPLAY_RESTART] = {"replay-restarted", "11",
                            "a datagram recorded before the receiver restarted is accepted by it", false},
     [KB_HEARSAY_FAILED] = {"hearsay-failed", "15",
