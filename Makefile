@@ -116,7 +116,7 @@ FLAGS_STAMP := $(B)/.flags
 .DELETE_ON_ERROR:
 
 .PHONY: all deps check check-fast check-san test-docs test-oracle test-epoll test-units test-scenarios \
-        test-loopback test-keyrotation test-reseed test-netns test-packaging test-dns demo bench bench-peers bench-rolling \
+        test-loopback test-replay test-keyrotation test-reseed test-netns test-packaging test-dns demo bench bench-peers bench-rolling \
         install uninstall clean dist distcheck deb update-symbols examples-links FORCE
 
 all: $(LIBS) $(EX_BIN) $(NODE_BIN) $(if $(O),,examples-links)
@@ -256,6 +256,11 @@ test-scenarios: $(SCEN_BIN)
 test-loopback: all
 	@test/run-tests.sh loopback test/loopback_test.py
 
+# Recorded loopback traffic replayed with spoofed sources (raw sockets: root;
+# skipped otherwise): issue 11's black-box test.
+test-replay: all
+	@test/run-tests.sh replay test/replay_test.py
+
 test-netns: all
 	@test/run-tests.sh netns test/netns_test.py
 
@@ -296,7 +301,7 @@ check: $(B)/.deps-check
 	@$(MAKE) --no-print-directory all
 	@rm -f build/results.txt
 	@$(MAKE) --no-print-directory -k test-docs test-lint test-packaging test-units test-scenarios test-oracle \
-	    test-swarm test-loopback test-epoll test-dns test-keyrotation test-reseed test-netns test-flood test-valgrind test-fuzz || true
+	    test-swarm test-loopback test-replay test-epoll test-dns test-keyrotation test-reseed test-netns test-flood test-valgrind test-fuzz || true
 	@$(MAKE) --no-print-directory check-san
 	@test/run-tests.sh summary
 
@@ -310,6 +315,8 @@ check-san:
 	    test/run-tests.sh scenarios-san $(SCEN_BIN:$(B)/%=build/san/%)
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    GOSSIP_NODE=build/san/examples/gossip-node test/run-tests.sh loopback-san test/loopback_test.py
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    GOSSIP_NODE=build/san/examples/gossip-node test/run-tests.sh replay-san test/replay_test.py
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    GOSSIP_NODE=build/san/examples/gossip-node test/run-tests.sh dns-san test/dns_test.py
 

@@ -232,7 +232,7 @@ enum open_verdict open_datagram(struct gossip *g, const gaddr_t *from, uint8_t *
         return OPEN_DROP;
     }
     if (h->hint != env_hint(g->crypto.session))
-        return drop_life(g, in, &g->stats.drop_stale_life, "sealed for another life of this node (a restart)");
+        return drop_life(g, in, &g->stats.drop_stale_life, "sealed for another receiver (another node, or this node before a restart)");
     if (h->kind == ENV_COOKIE)
         return open_cookie(g, in, buf, len);
     return open_data(g, in, buf, len);
