@@ -251,6 +251,10 @@ struct gossip {
     uint32_t conflict_seq;
     uint64_t conflict_next_ms, conflict_reported;
     uint64_t show_next_ms;     /* rate limit of showing our record to another life of a member */
+    /* END_SUPERSEDED: the newer process with our id, asked now and then
+     * whether it still runs (merge.c superseded_tick()) */
+    gaddr_t superseded_addr;
+    uint64_t superseded_gen, superseded_next_ms;
     uint64_t tell_next_ms;     /* rate limit of telling a member its life before (merge.c) */
     uint64_t tell_member;      /* ...and whom, while tell_pending (answered by dispatch.c) */
     bool tell_pending;

@@ -72,8 +72,35 @@ static void move_past(struct gossip *g, uint64_t gen)
     announce_self(g);
 }
 
+/* Superseded by a newer process with our id: every reconnect interval,
+ * ask it (a challenge only a live process answers).  Unanswered, it is
+ * gone (stopped by its operator, say), and this process takes the id back:
+ * a generation above the newer one's, probing again, so the cluster sees
+ * it alive within a few heartbeats instead of never. */
+static void superseded_tick(struct gossip *g)
+{
+    if (g->move_past_ms && g->now >= g->move_past_ms) {
+        g->move_past_ms = 0;
+        g->life.end = END_NONE;
+        g_log(g, GOSSIP_LOG_WARN, "node id %llu: the newer process with this id no longer answers: this one "
+              "takes the id back", (unsigned long long)g->self_id);
+        move_past(g, g->superseded_gen > g->move_past_gen ? g->superseded_gen : g->move_past_gen);
+        return;
+    }
+    if (!g->move_past_ms && g->now >= g->superseded_next_ms) {
+        g->superseded_next_ms = g->now + g->cfg.reconnect_interval_ms;
+        g->conflict_next_ms = 0;
+        conflict_challenge(g, &g->superseded_addr);
+        g->move_past_ms = g->now + g->cfg.heartbeat_ms + g->cfg.probe_timeout_ms;
+    }
+}
+
 void merge_move_past_tick(struct gossip *g)
 {
+    if (g->life.end == END_SUPERSEDED) {
+        superseded_tick(g);
+        return;
+    }
     if (!g->move_past_ms || g->now < g->move_past_ms)
         return;
     g->move_past_ms = 0;
@@ -84,6 +111,8 @@ void merge_move_past_tick(struct gossip *g)
 
 uint64_t merge_move_past_due(const struct gossip *g)
 {
+    if (g->life.end == END_SUPERSEDED)
+        return g->move_past_ms ? g->move_past_ms : g->superseded_next_ms;
     return g->move_past_ms ? g->move_past_ms : UINT64_MAX;
 }
 
@@ -471,8 +500,12 @@ void conflict_on_self_id(struct gossip *g, const struct inbound *in)
     if (h->generation > g->generation) {
         /* the cluster follows the newer life; accusing everybody from
          * here would only add noise */
-        if (g->life.end == END_NONE)
+        if (g->life.end == END_NONE) {
             g->life.end = END_SUPERSEDED;
+            g->superseded_addr = in->from;
+            g->superseded_gen = h->generation;
+            g->superseded_next_ms = g->now + g->cfg.reconnect_interval_ms;
+        }
         g_log(g, GOSSIP_LOG_ERROR, "node id %llu: a newer process took over; this one stops probing",
               (unsigned long long)g->self_id);
     }

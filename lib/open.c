@@ -145,7 +145,12 @@ static enum open_verdict open_data(struct gossip *g, struct inbound *in, uint8_t
     } else if (h->has_token && hs_token_valid(g, h->sender, h->session, &in->from, h->token)) {
         adopt = true; /* alive now, at this address (even a life we had replaced) */
     } else if (l && l->prev == life_fingerprint(h->session)) {
-        return drop_replay(g, in); /* the life before, with no fresh proof */
+        /* the life before, with no fresh proof: a recording, or that life
+         * still running (its replacement gone: a duplicate id stopped).
+         * Only a live one answers the HELLO, and its COOKIE says whether
+         * it may take the member's place again (may_replace()). */
+        in->hello_back = true;
+        return drop_replay(g, in);
     }
     int rc = open_sealed(g, in, buf, len);
     if (rc < 0)

@@ -833,6 +833,28 @@ static void test_id_conflict(void **state)
     struct gossip_stats st;
     gossip_stats_get(hc->node[2].g, &st);
     assert_int_equal(st.conflicts, 1);
+    /* The duplicate is stopped: the original, which stopped probing when
+     * the newer process took over, finds out (its challenge goes
+     * unanswered) and takes the id back; everybody sees it alive within a
+     * few heartbeats (reconnect interval + heartbeat + probe timeout, then
+     * the spread), with a generation above the duplicate's. */
+    uint64_t dup_gen = hc->node[8].cfg.generation;
+    hc_stop(hc, 8);
+    uint64_t t_stop = hc->now;
+    bool back = false;
+    for (unsigned k = 0; k < 400 && !back; k++) {
+        hc_run(hc, 50);
+        back = true;
+        for (unsigned i = 0; i < 2 && back; i++) {
+            struct gossip_member mm;
+            back = gossip_member_get(hc->node[i].g, ID2, &mm) == 0 && mm.state == GOSSIP_ALIVE &&
+                   mm.generation > dup_gen && mm.generation == hc->node[2].g->generation;
+        }
+    }
+    print_message("after the duplicate stopped, the original is seen alive by all again after %llu ms\n",
+                  (unsigned long long)(hc->now - t_stop));
+    assert_true(back);
+    assert_true(hc->now - t_stop <= hc->node[2].cfg.heartbeat_ms * 12);
     hc_free(hc);
 }
 
