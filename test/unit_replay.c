@@ -437,6 +437,57 @@ static void test_clock_skew_bound_configured(void **state)
     }
 }
 
+/* Node 0's own traffic, recorded before it restarted, replayed to its new
+ * life (what it sent to others, its HELLOs, from any source): no conflict
+ * about itself (wire format 1 reported one: its challenge counter started
+ * again at 0, so an old answer matched the new challenge), nothing taken. */
+static void test_own_previous_life_replayed(void **state)
+{
+    (void)state;
+    struct hc *hc = busy_cluster();
+    struct hc_dlist mine = {0};
+    for (unsigned to = 1; to <= 2; to++) {
+        struct hc_dlist l = recorded(hc, 0, to);
+        for (size_t i = 0; i < l.n; i++) {
+            if (mine.n == mine.cap) {
+                mine.cap = mine.cap ? 2 * mine.cap : 64;
+                mine.v = realloc(mine.v, mine.cap * sizeof *mine.v);
+                assert_non_null(mine.v);
+            }
+            mine.v[mine.n++] = l.v[i];
+        }
+        free(l.v);
+    }
+    assert_true(mine.n > 20);
+    hc_stop(hc, 0);
+    hc_config(hc, 0, ID0)->generation += 5000;
+    hc->node[0].n_ev = 0;
+    hc_start(hc, 0);
+    hc_converge(hc, 20000);
+    hc_run(hc, 3000);
+    struct snapshot before = snap(hc, 0);
+    struct gossip_stats a = stats(hc, 0);
+    for (unsigned from = 1; from <= 2; from++) {
+        replay(hc, &mine, from, 0);
+        for (size_t i = 0; i < mine.n; i++)
+            feed_from(hc, 0, "10.0.0.99", mine.v[i].buf, mine.v[i].len);
+        hc_discard(hc);
+    }
+    hc_run(hc, 5000); /* any challenge it sent has had time to be answered */
+    struct gossip_stats b = stats(hc, 0);
+    print_message("own previous life: %zu datagrams replayed 3 ways, conflicts %llu -> %llu\n", mine.n,
+                  (unsigned long long)a.conflicts, (unsigned long long)b.conflicts);
+    assert_int_equal(b.conflicts, a.conflicts);
+    assert_int_equal(hc_count_ev(&hc->node[0], ID0, GOSSIP_EVENT_CONFLICT), 0);
+    assert_int_equal(hc->node[0].g->life.end, END_NONE);
+    assert_same(&before, hc, 0);
+    assert_true(hc_converged(hc));
+    for (size_t i = 0; i < mine.n; i++)
+        free(mine.v[i].buf);
+    free(mine.v);
+    hc_free(hc);
+}
+
 /* A datagram held back on its way to node 2 while its sender sends 2,000
  * datagrams to node 1 is still accepted when it arrives: counters are per
  * pair of lives, so a burst to one node never pushes another node's
@@ -518,6 +569,7 @@ int main(void)
         cmocka_unit_test_teardown(test_implausible_records_refused, hc_teardown),
         cmocka_unit_test_teardown(test_clock_skew_bound_configured, hc_teardown),
         cmocka_unit_test_teardown(test_reordered_behind_burst, hc_teardown),
+        cmocka_unit_test_teardown(test_own_previous_life_replayed, hc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
