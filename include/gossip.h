@@ -182,7 +182,10 @@ struct gossip_callbacks {
     void *ud;
     void (*member)(void *ud, enum gossip_event event, const struct gossip_member *m);
     /* This node gained (held = true) or lost a role.  Also called once per
-     * held role right after gossip_create(), at the first tick. */
+     * held role right after gossip_create(), at the first tick.  A loss is
+     * reported before the call that decided it sends anything (so the node
+     * that takes a QUORUM role over hears of it only after the host was
+     * told to stop); every other callback runs after the sending. */
     void (*role)(void *ud, const char *role, bool held);
     /* A cluster event broadcast by `origin` (possibly this node).  Delivered
      * exactly once per event per handle. */

@@ -65,7 +65,7 @@ struct probe_state {
 
 /* Event waiting for delivery to the host's callbacks. */
 struct pending_event {
-    enum { PE_MEMBER, PE_ROLE, PE_USER, PE_QUERY, PE_ANSWER, PE_QUERY_DONE } kind;
+    enum { PE_MEMBER, PE_ROLE, PE_USER, PE_QUERY, PE_ANSWER, PE_QUERY_DONE, PE_DELIVERED } kind;
     enum gossip_event event;
     struct gossip_member m;   /* snapshot; meta resolved at delivery */
     uint64_t origin;          /* PE_USER; PE_QUERY: the asker; PE_ANSWER: the responder */

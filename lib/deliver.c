@@ -654,6 +654,32 @@ void roles_settle(struct gossip *g)
         roles_update(g);
 }
 
+void g_deliver_releases(struct gossip *g)
+{
+    if (g->delivering || !g->cfg.cb.role || g->destroy_requested)
+        return;
+    bool any = false;
+    for (uint32_t i = 0; i < g->pe_n && !any; i++)
+        any = g->pe[i].kind == PE_ROLE && !g->pe[i].held;
+    if (!any)
+        return;
+    /* As in g_deliver(): the host may call the library from the callback
+     * (then that call's transmit step sends what is queued: the host's
+     * choice). */
+    bool busy = g->busy;
+    g->busy = false;
+    g->delivering = true;
+    for (uint32_t i = 0; i < g->pe_n && !g->destroy_requested; i++) {
+        if (g->pe[i].kind != PE_ROLE || g->pe[i].held)
+            continue;
+        unsigned role = g->pe[i].role;
+        g->pe[i].kind = PE_DELIVERED;
+        g->cfg.cb.role(g->cfg.cb.ud, g->cfg.roles[role].name, false);
+    }
+    g->delivering = false;
+    g->busy = busy;
+}
+
 void g_deliver(struct gossip *g)
 {
     if (g->delivering)
@@ -699,6 +725,8 @@ void g_deliver(struct gossip *g)
             if (g->qh.done)
                 g->qh.done(g->qh.ud, e.id, (size_t)e.origin);
             break;
+        case PE_DELIVERED:
+            break; /* a role release, told before the transmit step */
         }
         if (g->roles_dirty && g->life.ticked && !g->destroy_requested)
             roles_update(g);

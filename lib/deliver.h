@@ -24,6 +24,12 @@ void g_deliver(struct gossip *g);
  * step, so what a role change sends (a hand-back ping, our raised record)
  * leaves in this call, not the next. */
 void roles_settle(struct gossip *g);
+/* Run the role callbacks of roles given up now, before the transmit step:
+ * the datagram that lets another node take a QUORUM role (the ack of its
+ * hand-back ping) leaves only after the host was told to stop the duty, so
+ * the two never hold it at once in the hosts' view either.  The other
+ * events keep their order and come after the transmit step. */
+void g_deliver_releases(struct gossip *g);
 /* An ack from `sender` to our ping `seq`: maybe the one a QUORUM hand-back
  * waits for (struct handback). */
 void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq);

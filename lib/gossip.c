@@ -94,6 +94,15 @@ static void leave_unchanged(struct gossip *g)
 static void finish(struct gossip *g)
 {
     roles_settle(g);
+    g_deliver_releases(g);
+    if (g->destroy_requested && !g->delivering) {
+        /* gossip_destroy() from a release callback: nothing is sent */
+        outbox_clear(&g->out);
+        g->busy = false;
+        g->destroy_requested = false;
+        gossip_destroy(g);
+        return;
+    }
     transmit(g);
     g->busy = false;
     g_deliver(g);

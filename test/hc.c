@@ -149,6 +149,8 @@ static void hc_cb_role(void *ud, const char *role, bool held)
     hc_enter(n);
     if (n->n_role_ev < 64)
         snprintf(n->role_ev[n->n_role_ev++], sizeof(n->role_ev[0]), "%c%s", held ? '+' : '-', role);
+    if (n->on_role)
+        n->on_role(n, role, held);
     n->depth--;
 }
 

@@ -61,6 +61,7 @@ struct hc_node {
     /* test hooks run inside the callbacks */
     void (*on_member)(struct hc_node *n, enum gossip_event ev, const struct gossip_member *m);
     void (*on_user)(struct hc_node *n, uint64_t origin, const void *data, size_t len);
+    void (*on_role)(struct hc_node *n, const char *role, bool held);
     int depth, max_depth; /* callback nesting */
     char role_ev[64][GOSSIP_ROLE_NAME_MAX + 2]; /* "+name" / "-name" */
     unsigned n_role_ev;

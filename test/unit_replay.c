@@ -558,6 +558,70 @@ static void test_reordered_behind_burst(void **state)
     hc_free(hc);
 }
 
+/* A QUORUM role taken back by its listed node: the failover holder lets go
+ * in the call that answers the hand-back ping, and reports the loss before
+ * that call sends anything (the ack among it), so the host that takes the
+ * role cannot be told before the host that held it was told to stop. */
+static uint64_t sent_before_feed[HC_MAX];
+static unsigned releases_checked, releases_late;
+
+static uint64_t sent_of(gossip_t *g)
+{
+    struct gossip_stats st;
+    assert_int_equal(gossip_stats_get(g, &st), 0);
+    return st.sent_datagrams;
+}
+
+static void on_release(struct hc_node *n, const char *role, bool now_held)
+{
+    if (now_held || strcmp(role, "lock") != 0)
+        return;
+    releases_checked++;
+    if (sent_of(n->g) != sent_before_feed[n->idx])
+        releases_late++;
+}
+
+static bool note_sent(struct hc *hc, const struct hc_dgram *d)
+{
+    if (d->to < HC_MAX && hc->node[d->to].g)
+        sent_before_feed[d->to] = sent_of(hc->node[d->to].g);
+    return false;
+}
+
+static void test_release_reported_before_sending(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_cluster(3);
+    for (unsigned i = 0; i < 3; i++) {
+        const uint64_t listed[] = {ID0};
+        struct gossip_config *c = &hc->node[i].cfg;
+        assert_int_equal(gossip_config_set_role(c, "lock", listed, 1, GOSSIP_ROLE_QUORUM), 0);
+        hc->node[i].on_role = on_release;
+    }
+    hc_start_all(hc, 3);
+    hc_run(hc, 10000);
+    assert_int_equal(gossip_role_held(hc->node[0].g, "lock"), 1);
+    assert_int_equal(gossip_drain(hc->node[0].g, true), 0);
+    hc_run(hc, 5000);
+    unsigned holder = gossip_role_held(hc->node[1].g, "lock") == 1 ? 1 : 2;
+    assert_int_equal(gossip_role_held(hc->node[holder].g, "lock"), 1);
+    releases_checked = releases_late = 0;
+    hc->lose = note_sent; /* observes each delivery, drops nothing */
+    assert_int_equal(gossip_drain(hc->node[0].g, false), 0);
+    for (unsigned k = 0; k < 100 && gossip_role_held(hc->node[0].g, "lock") != 1; k++)
+        hc_run(hc, 50);
+    hc->lose = NULL;
+    print_message("hand-back: %u release(s) of the failover holder, %u reported after it had sent\n",
+                  releases_checked, releases_late);
+    assert_int_equal(gossip_role_held(hc->node[0].g, "lock"), 1);
+    assert_int_equal(gossip_role_held(hc->node[holder].g, "lock"), 0);
+    assert_true(releases_checked >= 1);
+    assert_int_equal(releases_late, 0);
+    for (unsigned i = 0; i < 3; i++)
+        hc->node[i].on_role = NULL;
+    hc_free(hc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -570,6 +634,7 @@ int main(void)
         cmocka_unit_test_teardown(test_clock_skew_bound_configured, hc_teardown),
         cmocka_unit_test_teardown(test_reordered_behind_burst, hc_teardown),
         cmocka_unit_test_teardown(test_own_previous_life_replayed, hc_teardown),
+        cmocka_unit_test_teardown(test_release_reported_before_sending, hc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
