@@ -520,15 +520,20 @@ fail:
 
 void crypto_mac(struct crypto *c, const void *msg, size_t len, uint8_t out[16])
 {
+    /* CBC-MAC of the length byte and the message, zero-padded to whole
+     * blocks: the length prefix makes it a PRF for every length up to 63,
+     * and only the blocks the input needs are encrypted (it runs on the
+     * receive path: address tags, tokens). */
     uint8_t block[64] = {0};
     int n = 0;
-    if (len > sizeof block)
-        len = sizeof block;
-    memcpy(block, msg, len);
-    block[63] ^= (uint8_t)len; /* the length is part of the input */
+    if (len > sizeof block - 1)
+        len = sizeof block - 1;
+    block[0] = (uint8_t)len;
+    memcpy(block + 1, msg, len);
+    size_t blocks = (len + 1 + 15) / 16;
     uint8_t x[16] = {0};
     bool ok = true;
-    for (size_t b = 0; b < sizeof block / 16 && ok; b++) {
+    for (size_t b = 0; b < blocks && ok; b++) {
         for (int i = 0; i < 16; i++)
             x[i] ^= block[16 * b + i];
         ok = EVP_EncryptUpdate(c->mac_ctx, x, &n, x, 16) == 1 && n == 16;

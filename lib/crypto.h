@@ -207,7 +207,7 @@ int crypto_seal(struct crypto *c, uint8_t *buf, size_t pt_len, size_t cap, const
  * tag check is zeroed.  Does not check replay. */
 int crypto_open(struct crypto *c, const struct env_header *h, uint8_t *buf, size_t len);
 
-/* A keyed 128-bit MAC of up to 64 bytes under this life's random secret
+/* A keyed 128-bit MAC of up to 63 bytes under this life's random secret
  * (tokens, challenges: nobody else can compute it, not even a key holder). */
 void crypto_mac(struct crypto *c, const void *msg, size_t len, uint8_t out[16]);
 

@@ -197,9 +197,8 @@ static void events_new_life(struct gossip *g, uint64_t origin, uint64_t generati
  * record tells it, over this fresh authenticated exchange, and it moves
  * past (apply_self_record()); nobody would tell it otherwise until a
  * full-view exchange.  At most ten a heartbeat. */
-static void tell_behind(struct gossip *g, const gaddr_t *from, const struct member *m)
+static void tell_behind(struct gossip *g, const struct member *m)
 {
-    (void)from;
     if (g->now < g->tell_next_ms)
         return;
     g->tell_next_ms = g->now + g->cfg.heartbeat_ms / 10;
@@ -325,7 +324,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
     if (!update_overrides(state, r->generation, r->version, m->state, m->generation, m->version)) {
         if (r->id == sender && from && source != FROM_HOST &&
             incarnation_cmp(r->generation, r->version, m->generation, m->version) < 0)
-            tell_behind(g, from, m);
+            tell_behind(g, m);
         if (state == GOSSIP_SUSPECT && m->state == GOSSIP_SUSPECT &&
             incarnation_cmp(r->generation, r->version, m->generation, m->version) == 0)
             suspicion_confirm(g, m, accuser);
