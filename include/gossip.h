@@ -597,7 +597,9 @@ int gossip_drain(gossip_t *g, bool on);
 bool gossip_draining(const gossip_t *g);
 
 /* Broadcast a cluster event to every live node, this one included (its
- * callback runs too).  GOSSIP_ETOOBIG above max_event, GOSSIP_EFULL when
+ * callback runs too).  Before this node's first view it is held, and sent
+ * once the view is in (its id depends on a generation that first exchange
+ * may move).  GOSSIP_ETOOBIG above max_event, GOSSIP_EFULL when
  * max_pending_events are queued. */
 int gossip_broadcast(gossip_t *g, const void *data, size_t len);
 

@@ -169,6 +169,9 @@ struct lifecycle {
      * never takes a duty to hand it back a moment later. */
     uint64_t failover_ms;
     bool failover_open;       /* failover_ms passed (maintain.c's timer) */
+    /* A member told us its view has settled (WIRE_F_SETTLED): our view
+     * comes from a cluster that ran before us, not a fragment. */
+    bool established;
 };
 
 struct gossip {
@@ -216,6 +219,7 @@ struct gossip {
     uint64_t last_sync_ms;     /* the last regular full-view exchange (or the start) */
     uint64_t who_next_ms;      /* rate limit of ask_who() */
     unsigned leave_sends;
+    unsigned late_goodbyes;    /* to lives learned while leaving (merge.c), at most 64 */
 
     /* queries (query.c) */
     struct gossip_query_handlers qh;
@@ -228,6 +232,13 @@ struct gossip {
     struct seen_event *seen;
     uint32_t seen_n, seen_pos;
     uint64_t event_seq;
+    /* Broadcasts made before our generation is settled (gossip.c
+     * mint_held()): their ids are minted once it is. */
+    struct held_broadcast {
+        uint8_t *data;
+        uint16_t len;
+    } *held;
+    uint32_t n_held, held_cap;
 
     /* roles */
     uint32_t roles_held;       /* bit i: cfg.roles[i] held */
@@ -278,6 +289,7 @@ struct gossip {
     /* Peers' lives outside the member table, reply budgets and payloads
      * waiting for a handshake (wire format 2; lives.h, handshake.h). */
     struct lives lives;
+    struct departed departed;
     struct hs_budget hs;
     struct park park;
     /* While one datagram is acted on: what may still be sent back to its
@@ -362,6 +374,19 @@ static inline bool lc_joined(const struct gossip *g)
 static inline bool lc_has_view(const struct gossip *g)
 {
     return g->life.phase >= PHASE_VIEW_NEW;
+}
+
+/* Is our view no fragment?  Established (a settled member's view reached
+ * us), or a reconnect interval and a heartbeat have passed since our start
+ * with a view: time for a running cluster to find a seed that restarted
+ * (its members ask each seed they lack once per reconnect interval).
+ * Until then a node that restarted as the seed of a running cluster, and
+ * whoever joined through it, would see a cluster of two or three that is
+ * a majority of itself.  Told to others in our full views (message.c). */
+static inline bool lc_settled(const struct gossip *g)
+{
+    return lc_has_view(g) && (g->life.established || g->now - g->life.start_ms >=
+                                                         (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms);
 }
 
 /* May this node take a role by failover (its listed holders not live)? */

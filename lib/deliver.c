@@ -299,15 +299,22 @@ static int failover_holder(const struct gossip *g, const struct gossip_role *r, 
         return -1;
     memcpy(v, view, n * sizeof(*v));
     v[0].state = GOSSIP_LEFT; /* v[0] is self (roles_view()) */
-    size_t live = 0, counted = 0;
+    /* A member failed in our view may have left in the holder's: its
+     * goodbye may not have reached us (we may have just started, and a
+     * listed node we never heard of is in the view as failed), and a left
+     * member does not count against the majority.  So count it as left:
+     * the majority test below then errs towards finding a holder, and the
+     * gate waits for one ack more rather than let two nodes hold at once
+     * (swarm seed 270: the holder knew the third node had left, we held it
+     * failed, and without us our view showed no majority). */
+    size_t live = 0;
     for (size_t k = 1; k < n; k++) {
-        counted += v[k].state != GOSSIP_LEFT;
+        if (v[k].state == GOSSIP_FAILED)
+            v[k].state = GOSSIP_LEFT;
         live += v[k].state <= GOSSIP_SUSPECT;
     }
-    if (2 * live <= counted) {
-        /* without us no majority is live: nobody else can hold a QUORUM
-         * role (the lease counts only members live in the holder's view,
-         * so a stale view of ours never gets this far: see quorum_lease()) */
+    if (live == 0) {
+        /* without us nobody is live: nobody else can hold it */
         free(v);
         return 0;
     }
@@ -323,12 +330,16 @@ static int failover_holder(const struct gossip *g, const struct gossip_role *r, 
      * declared failed by the majority, which then moved the role to a
      * failover holder: name that one too, so that a take from it (a listed
      * node back after a heal, next to a listed node still suspect) waits
-     * for its ack as well.  (Without the QUORUM rule: it is who would hold
-     * it, not whether our view has a majority.) */
+     * for its ack as well.  The same for the other listed nodes, even
+     * those alive in our view: the holder's view may hold them failed
+     * (both were on the minority side of a partition; after the heal we
+     * have heard from our partner all along, the holder not yet: swarm
+     * seed 1012).  (Without the QUORUM rule: it is who would hold it, not
+     * whether our view has a majority.) */
     struct gossip_role plain = *r;
     plain.flags &= ~GOSSIP_ROLE_QUORUM;
     for (size_t k = 1; k < n; k++)
-        if (v[k].state == GOSSIP_SUSPECT)
+        if (v[k].state == GOSSIP_SUSPECT || (v[k].state == GOSSIP_ALIVE && listed(r, v[k].id)))
             v[k].state = GOSSIP_FAILED;
     cnt = roles_holders(&plain, v, n, ids, 4);
     free(v);
@@ -406,13 +417,13 @@ static bool handback_gate(struct gossip *g, unsigned i, struct roles_member *vie
     return false;
 }
 
-void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
+void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq, bool ping_read)
 {
     /* the answer to a lease ping: a QUORUM role that waits for its lease
      * may be ours now, not only at the next lease round */
     if (g->quorum_waiting)
         roles_recompute(g);
-    for (unsigned i = 0; i < g->cfg.n_roles; i++) {
+    for (unsigned i = 0; ping_read && i < g->cfg.n_roles; i++) {
         struct handback *hb = &g->handback[i];
         if (hb->active && hb->peer == sender && hb->seq == seq) {
             hb->acked = true;
@@ -420,44 +431,6 @@ void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq)
             roles_recompute(g);
         }
     }
-}
-
-/* A default generation is the wall clock at start (ms << 16, random low
- * bits): from 2015 on it is above this.  Others (chosen by the host) say
- * nothing about when a member started. */
-#define WALL_GEN_MIN (1420070400000ull << 16)
-
-/*
- * Does our view come from a cluster that ran before we started?  Yes when
- * a live member in it started, by its generation, at least a reconnect
- * interval and a heartbeat before us (both generations from the wall
- * clock).  Otherwise it may be a fragment: a node without seeds cannot
- * tell the first start of a cluster from its own restart as the seed of a
- * running one, whose members only ask each seed they lack once per
- * reconnect interval; until they do, whoever joins through it sees a
- * cluster of two or three that is a majority of itself.
- */
-static bool view_established(const struct gossip *g)
-{
-    uint64_t wait = (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms;
-    if (g->generation < WALL_GEN_MIN)
-        return false;
-    uint64_t self_ms = g->generation >> 16;
-    for (uint32_t i = 0; i < g->members.n; i++) {
-        const struct member *m = &g->members.v[i];
-        if (m->state <= GOSSIP_SUSPECT && m->generation >= WALL_GEN_MIN && (m->generation >> 16) + wait <= self_ms)
-            return true;
-    }
-    return false;
-}
-
-/* Our view is not a fragment: established (above), or a reconnect interval
- * and a heartbeat have passed since our start, time for a running
- * cluster to find a seed that restarted. */
-static bool view_settled(const struct gossip *g)
-{
-    return g->now - g->life.start_ms >= (uint64_t)g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms ||
-           view_established(g);
 }
 
 /*
@@ -468,14 +441,17 @@ static bool view_settled(const struct gossip *g)
  * from a member (the cluster we join), or, without seeds, five quiet
  * heartbeats (we are the cluster, maintain.c).  A first SYNC can carry no
  * record we take (a bare request for our view): that is no view yet.  And
- * it must not be a fragment (view_settled()): a restarted seed node and a
+ * it must not be a fragment (lc_settled()): a restarted seed node and a
  * node that joined through it would otherwise make a majority of two.
+ * (Settled once told so by a settled member, not by comparing generations:
+ * those are wall clocks, and a node whose clock runs an hour ahead took
+ * every member for one that ran before it, swarm seed 1939.)
  */
 static bool quorum_view(const struct gossip *g, uint64_t *wake)
 {
     if (!lc_has_view(g))
         return false; /* the view's arrival decides again (dispatch.c) */
-    if (!view_settled(g)) {
+    if (!lc_settled(g)) {
         /* decide again when the wait is over (a merge may end it sooner) */
         uint64_t at = g->life.start_ms + g->cfg.reconnect_interval_ms + g->cfg.heartbeat_ms;
         if (at < *wake)
@@ -491,7 +467,7 @@ static bool quorum_view(const struct gossip *g, uint64_t *wake)
  * after the first view).  The node that holds it now gives it up as soon
  * as it sees us alive, so waiting left the role unheld for those seconds.
  * We take it at once when our view comes from a cluster that ran before
- * us (view_established(): not a cold start, where views still form) and
+ * us (g->life.established: not a cold start, where views still form) and
  * names a live node that holds it without us: that node yields, and for a
  * QUORUM role the hand-back handshake (handback_gate()) makes the take
  * wait for its ack, so there is no second holder either.
@@ -500,7 +476,7 @@ static bool early_failover(struct gossip *g, const struct gossip_role *r, const 
                            size_t n, uint64_t *wake)
 {
     uint64_t holder = 0;
-    if (!view || !lc_has_view(g) || !view_established(g) ||
+    if (!view || !lc_has_view(g) || !g->life.established ||
         failover_holder(g, r, view, n, &holder) != 1)
         return false;
     /* The first view comes in datagram-sized chunks, and roles are decided

@@ -30,9 +30,13 @@ void roles_settle(struct gossip *g);
  * the two never hold it at once in the hosts' view either.  The other
  * events keep their order and come after the transmit step. */
 void g_deliver_releases(struct gossip *g);
-/* An ack from `sender` to our ping `seq`: maybe the one a QUORUM hand-back
- * waits for (struct handback). */
-void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq);
+/* An answer from `sender` to our ping `seq`: it refreshes the quorum
+ * lease, and if `ping_read` (an ack: the sender processed the ping and the
+ * record it carried) it may be the one a QUORUM hand-back waits for
+ * (struct handback).  A COOKIE answers only the HELLO sent ahead of a
+ * parked ping: the sender has not read our record yet, so it may still
+ * hold the role. */
+void roles_on_ack(struct gossip *g, uint64_t sender, uint32_t seq, bool ping_read);
 /* Keep the quorum lease fresh: ping the members not heard from lately. */
 void roles_quorum_tick(struct gossip *g);
 /* The view or the role table changed: recompute roles at delivery

@@ -90,7 +90,7 @@ static void on_cookie(struct gossip *g, const struct inbound *in)
         return;
     if (!relay_on_ack(g, in->cookie_seq))
         probe_on_ack(g, in->cookie_seq);
-    roles_on_ack(g, in->h.sender, in->cookie_seq);
+    roles_on_ack(g, in->h.sender, in->cookie_seq, false);
 }
 
 void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verdict)
@@ -167,7 +167,7 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
     case WIRE_ACK:
         if (!relay_on_ack(g, msg->seq))
             probe_on_ack(g, msg->seq);
-        roles_on_ack(g, h->sender, msg->seq);
+        roles_on_ack(g, h->sender, msg->seq, true);
         break;
     case WIRE_PING_REQ:
         probe_on_ping_req(g, from, h->sender, msg);
@@ -179,6 +179,10 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
         query_on_answer(g, h->sender, msg->target, msg->body, msg->body_len);
         break;
     case WIRE_SYNC:
+        if ((msg->flags & WIRE_F_SETTLED) && !g->life.established) {
+            g->life.established = true; /* lc_settled(): QUORUM roles may be decided now */
+            roles_recompute(g);
+        }
         if ((msg->flags & WIRE_F_REPLY) && view_reply_allowed(g, in))
             msg_send_sync(g, from, h->sender, false, (msg->flags & WIRE_F_RECENT) ? msg->seq : 0);
         break;

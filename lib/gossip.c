@@ -91,8 +91,11 @@ static void leave_unchanged(struct gossip *g)
  * from a callback takes effect here, once the outermost delivery is over:
  * no callback runs after it, and the caller's call returns without
  * touching the handle again. */
+static void mint_held(struct gossip *g);
+
 static void finish(struct gossip *g)
 {
+    mint_held(g);
     roles_settle(g);
     g_deliver_releases(g);
     if (g->destroy_requested && !g->delivering) {
@@ -299,6 +302,9 @@ void gossip_destroy(gossip_t *g)
     for (uint32_t i = 0; i < g->pe_n; i++)
         free(g->pe[i].data);
     free(g->pe);
+    for (uint32_t i = 0; i < g->n_held; i++)
+        free(g->held[i].data);
+    free(g->held);
     free(g->susp);
     free(g->probe_order);
     for (uint32_t i = 0; g->seen && i < g->seen_n; i++)
@@ -569,6 +575,59 @@ bool gossip_draining(const gossip_t *g)
     return g && g->self_draining;
 }
 
+/*
+ * An event's id is our generation plus a sequence, so that ids never
+ * repeat across restarts.  But a node restarted with its clock behind
+ * starts below its earlier life's generation and moves past it only when
+ * the cluster tells it, in its first exchange (merge.c): an id minted
+ * before that lies below what every node that knew the earlier life has
+ * seen from us, and they drop the event as old (swarm seed 2618).  So a
+ * broadcast made before our first view, or while a move past is pending,
+ * is held (the host's own callback has it at once), and minted here, at
+ * the end of the call that settles the generation.
+ */
+static bool may_mint(const struct gossip *g)
+{
+    return lc_has_view(g) && !g->move_past_ms;
+}
+
+static void mint_held(struct gossip *g)
+{
+    if (!g->n_held || !may_mint(g) || lc_leaving(g))
+        return;
+    for (uint32_t i = 0; i < g->n_held; i++) {
+        struct held_broadcast *h = &g->held[i];
+        uint64_t id = g->generation + g->event_seq + 1;
+        if (dissem_event(&g->dq, g->self_id, id, h->data, h->len) == 0) {
+            g->event_seq++;
+            (void)event_remember(g, g->self_id, id, h->data, h->len);
+        }
+        free(h->data);
+    }
+    g->n_held = 0;
+    msg_gossip_now(g);
+}
+
+static int hold_broadcast(struct gossip *g, const void *data, size_t len)
+{
+    if (g->n_held == g->held_cap) {
+        uint32_t cap = g->held_cap ? 2 * g->held_cap : 8;
+        struct held_broadcast *v = realloc(g->held, cap * sizeof(*v));
+        if (!v)
+            return GOSSIP_ENOMEM;
+        g->held = v;
+        g->held_cap = cap;
+    }
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return GOSSIP_ENOMEM;
+    memcpy(copy, data, len);
+    struct held_broadcast *h = &g->held[g->n_held++];
+    h->data = copy;
+    h->len = (uint16_t)len;
+    return 0;
+}
+
 int gossip_broadcast(gossip_t *g, const void *data, size_t len)
 {
     if (!g || !data || len == 0)
@@ -577,11 +636,20 @@ int gossip_broadcast(gossip_t *g, const void *data, size_t len)
         return GOSSIP_ETOOBIG;
     if (lc_leaving(g))
         return GOSSIP_ESTATE;
-    if (g->dq.n_events >= g->cfg.max_pending_events)
+    if (g->dq.n_events + g->n_held >= g->cfg.max_pending_events)
         return GOSSIP_EFULL;
     int rc = enter(g, false);
     if (rc < 0)
         return rc;
+    if (!may_mint(g)) {
+        if ((rc = hold_broadcast(g, data, len)) < 0) {
+            leave_unchanged(g);
+            return rc;
+        }
+        g_emit_user(g, g->self_id, data, len);
+        finish(g);
+        return 0;
+    }
     /* ids start at the generation, so they never repeat across restarts */
     uint64_t id = g->generation + g->event_seq + 1;
     rc = dissem_event(&g->dq, g->self_id, id, data, len);

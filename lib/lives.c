@@ -1,4 +1,4 @@
-/* Strangers' lives (see lives.h). */
+/* Strangers' lives and goodbyes (see lives.h). */
 #include "lives.h"
 
 #include <string.h>
@@ -35,6 +35,40 @@ bool lives_take(struct lives *t, uint64_t id, struct life *out)
             memset(&t->v[i], 0, sizeof t->v[i]);
             return true;
         }
+    }
+    return false;
+}
+
+void departed_note(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t until_ms)
+{
+    struct departure *slot = &t->v[0];
+    for (unsigned i = 0; i < DEPARTED_MAX; i++) {
+        struct departure *d = &t->v[i];
+        if (d->until_ms && d->id == id) {
+            if (incarnation_cmp(generation, version, d->generation, d->version) > 0)
+                *d = (struct departure){id, generation, until_ms ? until_ms : 1, version};
+            return;
+        }
+        if (d->until_ms < slot->until_ms)
+            slot = d;
+    }
+    *slot = (struct departure){id, generation, until_ms ? until_ms : 1, version};
+}
+
+bool departed_covers(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t now)
+{
+    for (unsigned i = 0; i < DEPARTED_MAX; i++) {
+        struct departure *d = &t->v[i];
+        if (!d->until_ms || d->id != id)
+            continue;
+        /* Only that life's records: any other generation is another life,
+         * a lower one included (a restart with the clock behind, which
+         * nobody may be left to tell that it is behind) */
+        if (now >= d->until_ms || generation != d->generation || version > d->version) {
+            d->until_ms = 0;
+            return false;
+        }
+        return true;
     }
     return false;
 }

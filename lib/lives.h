@@ -35,6 +35,29 @@ struct life *lives_put(struct lives *t, uint64_t id, uint64_t now);
 /* Move `id`'s life out (into a member record): false if there is none. */
 bool lives_take(struct lives *t, uint64_t id, struct life *out);
 
+/* Goodbyes of members we did not know.  A node that has just (re)started
+ * can hear a member leave before it hears of the member; a stale record of
+ * that life arriving later (a suspicion gossiped by nodes the goodbye did
+ * not reach: a partition, a restart) must not bring it back to be declared
+ * failed.  So the goodbye is kept here, outside the member table (no
+ * member event for a node we never reported), for the reap time, as a
+ * left member is; the oldest goes first when it is full. */
+#define DEPARTED_MAX 32
+struct departure {
+    uint64_t id, generation;
+    uint64_t until_ms;         /* 0 = free */
+    uint32_t version;
+};
+struct departed {
+    struct departure v[DEPARTED_MAX];
+};
+
+void departed_note(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t until_ms);
+/* Is (generation, version) of `id` a record of the life whose goodbye we
+ * kept, older than the goodbye?  A record of another life (a return) makes
+ * us forget the goodbye. */
+bool departed_covers(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t now);
+
 /* Reply budgets per heartbeat: per source (hashed into slots) and in all. */
 #define HS_SOURCE_SLOTS 64
 struct hs_budget {

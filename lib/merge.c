@@ -191,6 +191,24 @@ static void events_new_life(struct gossip *g, uint64_t origin, uint64_t generati
     }
 }
 
+/* We are leaving and have just learned of a life that started after our
+ * goodbye went out (a member that restarted or joined meanwhile): it has
+ * not heard the goodbye, and our gossip of it may be spent before it is
+ * picked, so it gets our record now.  Without it, a restarted node learns
+ * of us later as a suspect, from nodes the goodbye did not reach, and
+ * declares a node failed that left (swarm seed 433).  At most 64, as
+ * gossip_leave() tells at most 64 directly: a full view received while
+ * leaving must not turn into a datagram per member. */
+static void goodbye_to(struct gossip *g, const struct member *m)
+{
+    if (!lc_leaving(g) || g->late_goodbyes >= 64)
+        return;
+    g->late_goodbyes++;
+    struct wire_msg hdr = {.type = WIRE_GOSSIP};
+    gaddr_t to = m->addr;
+    msg_send(g, &to, m->id, &hdr, NULL, true);
+}
+
 /* A member speaks with an older incarnation of itself than the one we
  * hold: it restarted with its clock behind (or with the same generation)
  * and does not know what the cluster remembers of its life before.  Our
@@ -275,8 +293,12 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
     }
 
     if (!m) {
+        if (r->state == GOSSIP_LEFT)
+            departed_note(&g->departed, r->id, r->generation, r->version, g->now + g->cfg.reap_ms);
         if (r->state >= GOSSIP_FAILED)
             return; /* do not learn the dead (nor a softened failure of one we reaped) */
+        if (departed_covers(&g->departed, r->id, r->generation, r->version, g->now))
+            return; /* a stale record of a life whose goodbye we heard (lives.h) */
         if (g->members.n >= g->cfg.max_members) {
             if (g_drop(g, &g->stats.drop_full, DR_FULL))
                 g_drop_log(g, DR_FULL, "member table full (%u): refusing node %llu", g->cfg.max_members,
@@ -303,6 +325,7 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
         g->stats.joins++;
         roles_recompute(g);
         g_emit_member(g, GOSSIP_EVENT_JOIN, m);
+        goodbye_to(g, m);
         if (state == GOSSIP_SUSPECT) {
             member_set_state(g, m, GOSSIP_SUSPECT, accuser);
             suspicion_start(g, members_get(&g->members, r->id), accuser);
@@ -370,6 +393,8 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
     } else if (changed) {
         g_emit_member(g, GOSSIP_EVENT_UPDATE, m);
     }
+    if (restarted && state <= GOSSIP_SUSPECT)
+        goodbye_to(g, m);
     if (restarted && old <= GOSSIP_SUSPECT && !addr_equal(&old_addr, &m->addr)) {
         /* A new life somewhere else: a restart that moved, or a second
          * process with the same id.  Tell the old address; if the old

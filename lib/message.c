@@ -119,6 +119,8 @@ static void send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool 
     struct wire_msg hdr = {.type = WIRE_SYNC};
     if (reply_wanted)
         hdr.flags = WIRE_F_REPLY | (recent_ms ? WIRE_F_RECENT : 0);
+    uint8_t settled = lc_settled(g) ? WIRE_F_SETTLED : 0;
+    hdr.flags |= settled;
     if (reply_wanted && recent_ms)
         hdr.seq = recent_ms;
     struct wire_writer w;
@@ -151,7 +153,7 @@ static void send_sync(struct gossip *g, const gaddr_t *to, uint64_t to_id, bool 
                 break;
         }
         commit(g, to, to_id, any, 0, &w);
-        hdr.flags = 0; /* one reply is enough */
+        hdr.flags = settled; /* one reply is enough */
         chunks++;
     } while ((i < n || e < g->seen_n) && chunks <= n + g->seen_n);
 }

@@ -77,7 +77,7 @@ static bool header_ok(uint8_t type, uint8_t flags)
     unsigned ping_kinds = !!(flags & WIRE_F_ANY) + !!(flags & WIRE_F_SUSPECT) + !!(flags & WIRE_F_WHO);
     if (ping_kinds > 1)
         return false;
-    if ((flags & WIRE_F_REPLY) && type != WIRE_SYNC)
+    if ((flags & (WIRE_F_REPLY | WIRE_F_SETTLED)) && type != WIRE_SYNC)
         return false;
     if ((flags & WIRE_F_RECENT) && !(flags & WIRE_F_REPLY))
         return false;

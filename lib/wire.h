@@ -15,7 +15,8 @@
  *     PING_REQ:  u64 target id, addr target
  *     SYNC:      (none)  WIRE_F_REPLY: the receiver answers with its own view;
  *                with WIRE_F_RECENT too, only with the records that changed
- *                in the last `seq` milliseconds (its clock)
+ *                in the last `seq` milliseconds (its clock); WIRE_F_SETTLED:
+ *                the sender's view has settled (it is no fragment)
  *     GOSSIP:    (none)  a gossip round: only the records matter
  *     RESPONSE:  u64 query id, u16 len (>= 1), bytes: an answer to a query
  *     LEAVE_ACK? none -- no other types in version 1
@@ -52,7 +53,12 @@ enum wire_type {
 #define WIRE_F_SUSPECT 0x04u/* PING: the prober suspects the target, who should refute */
 #define WIRE_F_RECENT 0x08u /* SYNC with REPLY: answer with the records that changed in the last seq ms only */
 #define WIRE_F_WHO 0x10u    /* PING: the prober does not know the target: put your record in the ack */
-#define WIRE_F_ALL (WIRE_F_ANY | WIRE_F_REPLY | WIRE_F_SUSPECT | WIRE_F_RECENT | WIRE_F_WHO)
+/* SYNC: the sender's view has settled (lc_settled()): it has waited a
+ * reconnect interval and a heartbeat in its cluster, or its view came from
+ * a node that had.  A view from such a node is no fragment: the receiver's
+ * has settled too, whatever the clocks say. */
+#define WIRE_F_SETTLED 0x20u
+#define WIRE_F_ALL (WIRE_F_ANY | WIRE_F_REPLY | WIRE_F_SUSPECT | WIRE_F_RECENT | WIRE_F_WHO | WIRE_F_SETTLED)
 
 #define WIRE_MAX_MEMBERS 64
 #define WIRE_MAX_EVENTS 32

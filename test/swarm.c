@@ -138,13 +138,16 @@ static struct kb_info kb[KB_N] = {
     [KB_QUORUM_HANDBACK] = {"quorum-handback", "12",
                             "a QUORUM role has two holders for a few ms after a heal, while one of them still "
                             "holds the other failed (hand-back, or a take-over from a stale view) (fixed: a stall past the lease "
-                            "lets go, a take waits for the holder that replaced a suspect; 36cb729)", false},
+                            "lets go, a take waits for the holder that replaced a suspect; 36cb729; and for the one "
+                            "that replaced a listed partner we hear but it may not, seed 1012)", false},
     [KB_CLOCK_BEHIND] = {"clock-behind", "11",
                          "a node restarted with a generation below its previous life's (wall clock "
-                         "behind, two starts in one ms): the lockout is fixed (wire format 2: it moves past "
-                         "its earlier life); left open: while it moves past, a listed QUORUM node that "
-                         "restarts behind can hold its role beside the failover holder for a few ms "
-                         "(seeds 148, 270 with this flag off)", true},
+                         "behind, two starts in one ms) is locked out, or, as a listed QUORUM node, holds "
+                         "its role beside the failover holder for a few ms while it moves past its earlier "
+                         "life (fixed: wire format 2 moves past; a COOKIE is no hand-back ack, seed 148; a "
+                         "member failed in our view may have left in the holder's, seed 270; an event broadcast "
+                         "before the first view waits for its id until the generation has moved past, seed 2618)",
+                         false},
     [KB_REPLAY_RESTART] = {"replay-restarted", "11",
                            "a datagram recorded before the receiver restarted is accepted by it", false},
     [KB_HEARSAY_FAILED] = {"hearsay-failed", "15",
@@ -153,18 +156,19 @@ static struct kb_info kb[KB_N] = {
     [KB_COLD_START] = {"cold-start-failover", "12",
                        "while views still form (cold start, restart) a node fails a QUORUM role over to "
                        "itself without knowing the node that holds it (no longer seen: QUORUM roles wait for a view "
-                       "that is not a fragment, listed nodes count in the majority)", false},
+                       "that is not a fragment, listed nodes count in the majority; a view is no fragment when a "
+                       "settled member says so, not by generations: a clock ahead made every member look "
+                       "established, seed 1939)", false},
     [KB_REPLAY_CROSS] = {"replay-cross", "11",
                          "a datagram recorded on its way to one node, replayed to another, is accepted "
                          "(the destination is not authenticated; one counter covers all destinations)", false},
     [KB_FORGETS_FAILED] = {"forgets-failed", "new",
-                           "a node that (re)starts never learns the members the others hold failed or left, "
-                           "so its QUORUM majority counts fewer members (holders differ; a restart on a minority "
-                           "side holds a QUORUM role beside the majority's holder), and a stale alive record "
-                           "of a member that left is taken later (then reported failed).  Listed nodes count in its QUORUM "
-                           "majority since 8ef5f41 (roles_view_build()) and no QUORUM overlap is seen over seeds "
-                           "1-1300; unlisted failed members still do not count, and the stale alive record of a "
-                           "member that left remains (seed 730, known/forgets-failed.swarm)", true},
+                           "a node that (re)starts never learns the members the others hold failed or left: "
+                           "its QUORUM majority counts fewer members, and a stale alive record of a member "
+                           "that left is taken later (then reported failed) (fixed: listed nodes count in the "
+                           "majority, 8ef5f41; seed 730 passes since; a goodbye of a member we did not know is "
+                           "kept, lives.c, and a leaving node sends it to lives it learns of meanwhile, seed 433)",
+                           false},
     [KB_QUORUM_ALONE] = {"quorum-alone", "new",
                          "a listed node holds its QUORUM roles from its first tick, alone in its view (a "
                          "majority of one): beside the failover holder, and on the minority side of a partition "

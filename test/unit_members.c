@@ -5,7 +5,8 @@
  * differ only in the high bits, ids forced onto one home slot, ids whose
  * chain wraps around the end of the index), checked against a reference
  * model after every kind of removal; and the record precedence rules
- * (incarnation_cmp, update_overrides).
+ * (incarnation_cmp, update_overrides); the goodbyes kept for members we
+ * did not know (lives.c).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -437,6 +438,45 @@ static void test_update_overrides_incarnation(void **state)
     assert_true(update_overrides(GOSSIP_ALIVE, 3, UINT32_MAX, GOSSIP_LEFT, 3, UINT32_MAX - 1));
 }
 
+/* Goodbyes of members we did not know (lib/lives.c): they cover the older
+ * records of that life only, for as long as they are kept, and another
+ * life of the id (a return, also one whose generation is lower: a restart
+ * with the clock behind) makes them go. */
+static void test_departed_goodbyes(void **state)
+{
+    (void)state;
+    struct departed t;
+    memset(&t, 0, sizeof t);
+    departed_note(&t, 7, 100, 5, 2000);
+    assert_true(departed_covers(&t, 7, 100, 5, 1000));  /* the goodbye itself, heard again */
+    assert_true(departed_covers(&t, 7, 100, 2, 1000));  /* a stale alive record of that life */
+    assert_false(departed_covers(&t, 8, 100, 2, 1000)); /* another id */
+    assert_false(departed_covers(&t, 7, 100, 2, 2000)); /* kept for the reap time only */
+    assert_false(departed_covers(&t, 7, 100, 2, 1000)); /* ... then gone */
+
+    departed_note(&t, 7, 100, 5, 9000);
+    departed_note(&t, 7, 100, 3, 9000); /* an older goodbye does not lower it */
+    assert_true(departed_covers(&t, 7, 100, 4, 1000));
+    assert_false(departed_covers(&t, 7, 100, 6, 1000)); /* newer than the goodbye: gone */
+    assert_false(departed_covers(&t, 7, 100, 2, 1000));
+
+    departed_note(&t, 7, 100, 5, 9000);
+    assert_false(departed_covers(&t, 7, 99, 9, 1000)); /* a life behind: a return */
+    assert_false(departed_covers(&t, 7, 100, 2, 1000));
+    departed_note(&t, 7, 100, 5, 9000);
+    assert_false(departed_covers(&t, 7, 101, 0, 1000)); /* a later life */
+
+    /* full: the one that expires first goes, the others stay */
+    memset(&t, 0, sizeof t);
+    for (uint64_t id = 1; id <= DEPARTED_MAX; id++)
+        departed_note(&t, id, 100, 1, 5000 + id);
+    departed_note(&t, 1000, 100, 1, 9000);
+    assert_false(departed_covers(&t, 1, 100, 1, 10));
+    for (uint64_t id = 2; id <= DEPARTED_MAX; id++)
+        assert_true(departed_covers(&t, id, 100, 1, 10));
+    assert_true(departed_covers(&t, 1000, 100, 1, 10));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_incarnation_cmp),
         cmocka_unit_test(test_update_overrides_states),
         cmocka_unit_test(test_update_overrides_incarnation),
+        cmocka_unit_test(test_departed_goodbyes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

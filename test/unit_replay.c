@@ -622,6 +622,49 @@ static void test_release_reported_before_sending(void **state)
     hc_free(hc);
 }
 
+/* A cluster event broadcast by a node restarted with its clock behind,
+ * before its first view: its id must not be minted from the generation
+ * below its earlier life's (the others, which saw that life's events,
+ * would drop it as old).  It is held until the first exchange moved the
+ * generation past, then minted, and every node gets it exactly once. */
+static unsigned got_user(const struct hc_node *n, uint64_t origin, const char *text)
+{
+    unsigned k = 0;
+    for (unsigned i = 0; i < n->n_user; i++)
+        k += n->user_origin[i] == origin && n->user_len[i] == strlen(text) &&
+             memcmp(n->user_data[i], text, n->user_len[i]) == 0;
+    return k;
+}
+
+static void test_event_after_restart_behind(void **state)
+{
+    (void)state;
+    struct hc *hc = hc_cluster(3);
+    hc_start_all(hc, 3);
+    hc_run(hc, 10000);
+    assert_int_equal(gossip_broadcast(hc->node[1].g, "earlier", 7), 0);
+    hc_run(hc, 2000);
+    assert_int_equal(got_user(&hc->node[0], ID1, "earlier"), 1);
+    assert_int_equal(got_user(&hc->node[2], ID1, "earlier"), 1);
+    uint64_t old_gen = hc->node[1].g->generation;
+    hc_stop(hc, 1);
+    hc_run(hc, hc->node[0].cfg.heartbeat_ms);
+    struct gossip_config *c = hc_config(hc, 1, ID1);
+    c->generation = old_gen / 2; /* the clock far behind */
+    hc_start(hc, 1);
+    assert_int_equal(gossip_broadcast(hc->node[1].g, "after", 5), 0);
+    assert_int_equal(got_user(&hc->node[1], ID1, "after"), 1); /* the host's own callback at once */
+    hc_run(hc, 5000);
+    print_message("restarted behind (generation %llu -> %llu): the event reached %u + %u of 2\n",
+                  (unsigned long long)c->generation, (unsigned long long)hc->node[1].g->generation,
+                  got_user(&hc->node[0], ID1, "after"), got_user(&hc->node[2], ID1, "after"));
+    assert_true(hc->node[1].g->generation > old_gen);
+    assert_int_equal(got_user(&hc->node[0], ID1, "after"), 1);
+    assert_int_equal(got_user(&hc->node[2], ID1, "after"), 1);
+    assert_int_equal(got_user(&hc->node[1], ID1, "after"), 1);
+    hc_free(hc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +678,7 @@ int main(void)
         cmocka_unit_test_teardown(test_reordered_behind_burst, hc_teardown),
         cmocka_unit_test_teardown(test_own_previous_life_replayed, hc_teardown),
         cmocka_unit_test_teardown(test_release_reported_before_sending, hc_teardown),
+        cmocka_unit_test_teardown(test_event_after_restart_behind, hc_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -221,6 +221,8 @@ static void test_roundtrip_every_type(void **state)
         { WIRE_ACK, 0 },      { WIRE_PING_REQ, 0 },        { WIRE_NACK, 0 },
         { WIRE_SYNC, 0 },     { WIRE_SYNC, WIRE_F_REPLY },     { WIRE_GOSSIP, 0 },
         { WIRE_SYNC, WIRE_F_REPLY | WIRE_F_RECENT },
+        { WIRE_SYNC, WIRE_F_SETTLED },
+        { WIRE_SYNC, WIRE_F_REPLY | WIRE_F_RECENT | WIRE_F_SETTLED },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         fill_rich(&m, cases[i].type, cases[i].flags);
@@ -491,6 +493,8 @@ static void test_encoder_refuses_invalid(void **state)
         { WIRE_SYNC, WIRE_F_RECENT },         { WIRE_PING, WIRE_F_REPLY | WIRE_F_RECENT },
         { WIRE_PING, WIRE_F_WHO | WIRE_F_ANY }, { WIRE_PING, WIRE_F_WHO | WIRE_F_SUSPECT },
         { WIRE_ACK, WIRE_F_WHO },             { WIRE_SYNC, WIRE_F_REPLY | WIRE_F_WHO },
+        { WIRE_PING, WIRE_F_SETTLED },        { WIRE_GOSSIP, WIRE_F_SETTLED },
+        { WIRE_SYNC, WIRE_F_SETTLED | 0x40 },
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         m.type = bad[i].type;
