@@ -127,7 +127,9 @@ struct roles_member *roles_view_build(const struct gossip *g, size_t *n)
     for (unsigned i = 0; i < g->cfg.n_roles; i++)
         listed_n += g->cfg.roles[i].n_nodes;
     *n = 0;
-    struct roles_member *v = malloc(((size_t)g->members.n + 1 + listed_n) * sizeof(*v));
+    uint64_t dead[DEPARTED_MAX];
+    size_t n_dead = departed_failed(&g->departed, &g->members, g->now, dead, DEPARTED_MAX);
+    struct roles_member *v = malloc(((size_t)g->members.n + 1 + n_dead + listed_n) * sizeof(*v));
     if (!v)
         return NULL;
     v[(*n)++] = (struct roles_member){g->self_id, g->self_state, g->self_draining};
@@ -136,6 +138,11 @@ struct roles_member *roles_view_build(const struct gossip *g, size_t *n)
         v[(*n)++] = (struct roles_member){m->id, m->state, (m->flags & MEMBER_DRAINING) != 0};
     }
     size_t known = *n;
+    /* the failed members a full view named, which we do not take as
+     * members: they count against the majority all the same (lives.h) */
+    for (size_t i = 0; i < n_dead; i++)
+        if (dead[i] != g->self_id)
+            v[(*n)++] = (struct roles_member){dead[i], GOSSIP_FAILED, false};
     for (unsigned i = 0; i < g->cfg.n_roles; i++)
         for (unsigned k = 0; k < g->cfg.roles[i].n_nodes; k++) {
             uint64_t id = g->cfg.roles[i].nodes[k];
@@ -180,7 +187,8 @@ static bool listed(const struct gossip_role *r, uint64_t id)
  */
 static bool quorum_lease(const struct gossip *g)
 {
-    size_t total = 1, heard = 1; /* ourselves */
+    size_t heard = 1; /* ourselves */
+    size_t total = 1 + departed_failed(&g->departed, &g->members, g->now, NULL, 0);
     for (uint32_t i = 0; i < g->members.n; i++) {
         const struct member *m = &g->members.v[i];
         if (m->state == GOSSIP_LEFT)
@@ -209,12 +217,12 @@ static int heard_desc(const void *a, const void *b)
  * answer then brings it back: roles_on_ack()). */
 static uint64_t quorum_lease_end(const struct gossip *g)
 {
-    size_t total = 1, k = 0;
+    size_t total = 1 + departed_failed(&g->departed, &g->members, g->now, NULL, 0), k = 0;
     for (uint32_t i = 0; i < g->members.n; i++)
         total += g->members.v[i].state != GOSSIP_LEFT;
     size_t need = total / 2; /* others besides us: 2 * (need + 1) > total */
-    if (need == 0)
-        return UINT64_MAX;
+    if (need == 0 || g->members.n == 0)
+        return UINT64_MAX; /* (no member: the failures a view named are the majority; ours ran out) */
     uint64_t *t = malloc((size_t)g->members.n * sizeof(*t));
     if (!t)
         return g->now + 1; /* no memory: check again soon rather than late */

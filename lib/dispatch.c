@@ -189,7 +189,12 @@ void dispatch(struct gossip *g, const struct inbound *in, enum open_verdict verd
     default:
         break;
     }
-    if (!m && lc_has_view(g))
+    /* A member we do not know, or hold failed or left, speaks to us: a life
+     * whose record has not reached us (gossip missed us: swarm and the
+     * rolling bench saw a restarted node reach every node but one, which
+     * learned of it seconds later by anti-entropy).  Ask for its record. */
+    const struct member *speaker = members_get(&g->members, h->sender); /* (`m` may have moved: merges add) */
+    if ((!speaker || speaker->state >= GOSSIP_FAILED) && lc_has_view(g))
         ask_who(g, from, h->sender);
     const struct member *told = tell_now(g, h->sender);
     if (told) {

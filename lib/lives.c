@@ -39,20 +39,22 @@ bool lives_take(struct lives *t, uint64_t id, struct life *out)
     return false;
 }
 
-void departed_note(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t until_ms)
+void departed_note(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t until_ms,
+                   bool left)
 {
     struct departure *slot = &t->v[0];
     for (unsigned i = 0; i < DEPARTED_MAX; i++) {
         struct departure *d = &t->v[i];
         if (d->until_ms && d->id == id) {
-            if (incarnation_cmp(generation, version, d->generation, d->version) > 0)
-                *d = (struct departure){id, generation, until_ms ? until_ms : 1, version};
+            if (incarnation_cmp(generation, version, d->generation, d->version) > 0 ||
+                (left && !d->left && incarnation_cmp(generation, version, d->generation, d->version) == 0))
+                *d = (struct departure){id, generation, until_ms ? until_ms : 1, version, left};
             return;
         }
         if (d->until_ms < slot->until_ms)
             slot = d;
     }
-    *slot = (struct departure){id, generation, until_ms ? until_ms : 1, version};
+    *slot = (struct departure){id, generation, until_ms ? until_ms : 1, version, left};
 }
 
 bool departed_covers(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t now)
@@ -68,7 +70,22 @@ bool departed_covers(struct departed *t, uint64_t id, uint64_t generation, uint3
             d->until_ms = 0;
             return false;
         }
-        return true;
+        return d->left; /* a failed member may well be alive: its records are taken */
     }
     return false;
+}
+
+size_t departed_failed(const struct departed *t, const struct members *members, uint64_t now, uint64_t *ids,
+                       size_t max)
+{
+    size_t n = 0;
+    for (unsigned i = 0; i < DEPARTED_MAX; i++) {
+        const struct departure *d = &t->v[i];
+        if (!d->until_ms || d->left || now >= d->until_ms || members_get(members, d->id))
+            continue;
+        if (ids && n < max)
+            ids[n] = d->id;
+        n++;
+    }
+    return n;
 }

@@ -35,28 +35,40 @@ struct life *lives_put(struct lives *t, uint64_t id, uint64_t now);
 /* Move `id`'s life out (into a member record): false if there is none. */
 bool lives_take(struct lives *t, uint64_t id, struct life *out);
 
-/* Goodbyes of members we did not know.  A node that has just (re)started
- * can hear a member leave before it hears of the member; a stale record of
- * that life arriving later (a suspicion gossiped by nodes the goodbye did
- * not reach: a partition, a restart) must not bring it back to be declared
- * failed.  So the goodbye is kept here, outside the member table (no
- * member event for a node we never reported), for the reap time, as a
- * left member is; the oldest goes first when it is full. */
-#define DEPARTED_MAX 32
+/* Goodbyes and failures of members we did not know, kept outside the
+ * member table (no member event for a node we never reported) for the
+ * reap time, as a left or failed member is; the oldest goes first when
+ * it is full.
+ * - A goodbye: a node that has just (re)started can hear a member leave
+ *   before it hears of the member; a stale record of that life arriving
+ *   later (a suspicion gossiped by nodes the goodbye did not reach: a
+ *   partition, a restart) must not bring it back to be declared failed.
+ * - A failure from a full view: a node that (re)starts does not take the
+ *   dead as members, but they still count against a QUORUM majority; a
+ *   restart on the minority side of a partition, whose view lists only
+ *   its own side alive, would otherwise be a majority of that side
+ *   (swarm seed 1667). */
+#define DEPARTED_MAX 64
 struct departure {
     uint64_t id, generation;
     uint64_t until_ms;         /* 0 = free */
     uint32_t version;
+    bool left;                 /* a goodbye; else a failure */
 };
 struct departed {
     struct departure v[DEPARTED_MAX];
 };
 
-void departed_note(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t until_ms);
+void departed_note(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t until_ms,
+                   bool left);
 /* Is (generation, version) of `id` a record of the life whose goodbye we
  * kept, older than the goodbye?  A record of another life (a return) makes
  * us forget the goodbye. */
 bool departed_covers(struct departed *t, uint64_t id, uint64_t generation, uint32_t version, uint64_t now);
+/* The failures kept for members not in `members` now: their ids (at most
+ * `max`), and how many there are. */
+size_t departed_failed(const struct departed *t, const struct members *members, uint64_t now, uint64_t *ids,
+                       size_t max);
 
 /* Reply budgets per heartbeat: per source (hashed into slots) and in all. */
 #define HS_SOURCE_SLOTS 64

@@ -293,8 +293,9 @@ void merge_record(struct gossip *g, const struct wire_member *rec, const gaddr_t
     }
 
     if (!m) {
-        if (r->state == GOSSIP_LEFT)
-            departed_note(&g->departed, r->id, r->generation, r->version, g->now + g->cfg.reap_ms);
+        if (r->state == GOSSIP_LEFT || (r->state == GOSSIP_FAILED && source == FROM_VIEW))
+            departed_note(&g->departed, r->id, r->generation, r->version, g->now + g->cfg.reap_ms,
+                          r->state == GOSSIP_LEFT);
         if (r->state >= GOSSIP_FAILED)
             return; /* do not learn the dead (nor a softened failure of one we reaped) */
         if (departed_covers(&g->departed, r->id, r->generation, r->version, g->now))

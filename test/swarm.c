@@ -167,7 +167,9 @@ static struct kb_info kb[KB_N] = {
                            "its QUORUM majority counts fewer members, and a stale alive record of a member "
                            "that left is taken later (then reported failed) (fixed: listed nodes count in the "
                            "majority, 8ef5f41; seed 730 passes since; a goodbye of a member we did not know is "
-                           "kept, lives.c, and a leaving node sends it to lives it learns of meanwhile, seed 433)",
+                           "kept, lives.c, and a leaving node sends it to lives it learns of meanwhile, seed 433; "
+                           "the failed members a full view names count against a restarted node's QUORUM "
+                           "majority, seed 1667)",
                            false},
     [KB_QUORUM_ALONE] = {"quorum-alone", "new",
                          "a listed node holds its QUORUM roles from its first tick, alone in its view (a "

@@ -447,34 +447,55 @@ static void test_departed_goodbyes(void **state)
     (void)state;
     struct departed t;
     memset(&t, 0, sizeof t);
-    departed_note(&t, 7, 100, 5, 2000);
+    departed_note(&t, 7, 100, 5, 2000, true);
     assert_true(departed_covers(&t, 7, 100, 5, 1000));  /* the goodbye itself, heard again */
     assert_true(departed_covers(&t, 7, 100, 2, 1000));  /* a stale alive record of that life */
     assert_false(departed_covers(&t, 8, 100, 2, 1000)); /* another id */
     assert_false(departed_covers(&t, 7, 100, 2, 2000)); /* kept for the reap time only */
     assert_false(departed_covers(&t, 7, 100, 2, 1000)); /* ... then gone */
 
-    departed_note(&t, 7, 100, 5, 9000);
-    departed_note(&t, 7, 100, 3, 9000); /* an older goodbye does not lower it */
+    departed_note(&t, 7, 100, 5, 9000, true);
+    departed_note(&t, 7, 100, 3, 9000, true); /* an older goodbye does not lower it */
     assert_true(departed_covers(&t, 7, 100, 4, 1000));
     assert_false(departed_covers(&t, 7, 100, 6, 1000)); /* newer than the goodbye: gone */
     assert_false(departed_covers(&t, 7, 100, 2, 1000));
 
-    departed_note(&t, 7, 100, 5, 9000);
+    departed_note(&t, 7, 100, 5, 9000, true);
     assert_false(departed_covers(&t, 7, 99, 9, 1000)); /* a life behind: a return */
     assert_false(departed_covers(&t, 7, 100, 2, 1000));
-    departed_note(&t, 7, 100, 5, 9000);
+    departed_note(&t, 7, 100, 5, 9000, true);
     assert_false(departed_covers(&t, 7, 101, 0, 1000)); /* a later life */
 
     /* full: the one that expires first goes, the others stay */
     memset(&t, 0, sizeof t);
     for (uint64_t id = 1; id <= DEPARTED_MAX; id++)
-        departed_note(&t, id, 100, 1, 5000 + id);
-    departed_note(&t, 1000, 100, 1, 9000);
+        departed_note(&t, id, 100, 1, 5000 + id, true);
+    departed_note(&t, 1000, 100, 1, 9000, true);
     assert_false(departed_covers(&t, 1, 100, 1, 10));
     for (uint64_t id = 2; id <= DEPARTED_MAX; id++)
         assert_true(departed_covers(&t, id, 100, 1, 10));
     assert_true(departed_covers(&t, 1000, 100, 1, 10));
+
+    /* failures from a full view: never cover a record (a failed member may
+     * be alive), but count while the member is not in the table */
+    memset(&t, 0, sizeof t);
+    struct members mt;
+    assert_int_equal(members_init(&mt), 0);
+    departed_note(&t, 7, 100, 5, 2000, false);
+    departed_note(&t, 8, 100, 5, 2000, false);
+    departed_note(&t, 9, 100, 5, 2000, true);
+    uint64_t ids[4];
+    assert_int_equal(departed_failed(&t, &mt, 1000, ids, 4), 2);
+    assert_true((ids[0] == 7 && ids[1] == 8) || (ids[0] == 8 && ids[1] == 7));
+    assert_false(departed_covers(&t, 7, 100, 2, 1000));
+    assert_int_equal(departed_failed(&t, &mt, 1000, NULL, 0), 2);
+    assert_non_null(members_add(&mt, 8)); /* it is a member now: counted there */
+    assert_int_equal(departed_failed(&t, &mt, 1000, ids, 4), 1);
+    assert_true(ids[0] == 7);
+    assert_int_equal(departed_failed(&t, &mt, 2000, NULL, 0), 0); /* reaped */
+    departed_note(&t, 7, 100, 5, 9000, true); /* its goodbye replaces the failure */
+    assert_true(departed_covers(&t, 7, 100, 5, 3000));
+    members_free(&mt);
 }
 
 int main(void)
